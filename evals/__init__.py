@@ -1,0 +1,5 @@
+"""Evaluation runners and benchmarks; data files sit beside them (retrieval/, gold/)."""
+
+from pathlib import Path
+
+EVALS_DIR = Path(__file__).resolve().parent

@@ -1,0 +1,37 @@
+"""Dispatch for evals/bench: each benchmark prints a table, or with --json one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+
+from service.config import offline_environment
+
+BENCHMARKS = {
+    "retrieval": "evals.benchmarks.retrieval",
+}
+
+
+def main() -> None:
+    offline_environment()
+    logging.basicConfig(level=logging.WARNING)
+    parser = argparse.ArgumentParser(prog="evals/bench", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run, of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--json", action="store_true", help="one JSON object of all figures on stdout")
+    args = parser.parse_args()
+    unknown = [n for n in args.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
+    results = {}
+    for name in args.names or list(BENCHMARKS):
+        results[name] = importlib.import_module(BENCHMARKS[name]).run()
+    if args.json:
+        print(json.dumps(results))
+        return
+    for name, figures in results.items():
+        print(f"\n{name}")
+        width = max(len(k) for k in figures)
+        for key, value in figures.items():
+            print(f"  {key:<{width}}  {value}")

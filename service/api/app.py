@@ -1,0 +1,32 @@
+"""The FastAPI application: one factory, so tests build an app on their own settings."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from service import __version__
+from service.api import routes_traps
+from service.config import Settings, get_settings
+from service.errors import InterviewerError, UnknownTrapError
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__)
+    app.state.settings = settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
+
+    @app.exception_handler(InterviewerError)
+    async def _our_errors(request: Request, exc: InterviewerError) -> JSONResponse:
+        body: dict[str, object] = {"detail": exc.message}
+        if isinstance(exc, UnknownTrapError):
+            body["nearest"] = exc.nearest
+        return JSONResponse(status_code=exc.status_code, content=body)
+
+    app.include_router(routes_traps.router)
+    return app

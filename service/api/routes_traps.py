@@ -1,0 +1,47 @@
+"""Health and the trap catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from service.api import deps
+from service.catalog import Catalog
+from service.index import TrapIndex
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(index: Annotated[TrapIndex, Depends(deps.index)]) -> dict[str, Any]:
+    return {"status": "ready", "traps": len(index.catalog), "index_current": index.is_current()}
+
+
+@router.get("/traps")
+def list_traps(
+    catalog: Annotated[Catalog, Depends(deps.catalog)],
+    request_index: Annotated[TrapIndex, Depends(deps.index)],
+    q: str | None = Query(None, description="Free-text search: a topic, symptom or question."),
+    series: str | None = Query(None, pattern="^(mlsd|llm|adl)$"),
+    tag: str | None = None,
+    k: int = Query(10, ge=1, le=49),
+) -> list[dict[str, Any]]:
+    if q is not None:
+        hits = request_index.search(q, k=k, series=series, tag=tag)
+        return [{"id": h.trap_id, "title": h.title, "score": h.score} for h in hits]
+    return [
+        {"id": t.id, "title": t.card.title, "series": t.card.series, "tags": t.card.tags, "difficulty": t.card.difficulty}
+        for t in catalog.filter(series=series, tag=tag)
+    ]
+
+
+@router.get("/traps/{trap_id}")
+def get_trap(trap_id: str, catalog: Annotated[Catalog, Depends(deps.catalog)]) -> dict[str, Any]:
+    trap = catalog.get(trap_id)
+    return {"card": trap.card.model_dump(), "rubric": trap.rubric.model_dump()}

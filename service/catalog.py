@@ -1,0 +1,245 @@
+"""Trap cards and rubrics: typed loading, validation and lookup."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from service.errors import ContentError, UnknownTrapError
+
+Series = Literal["mlsd", "llm", "adl"]
+SERIES_NAMES: dict[str, Series] = {
+    "Machine Learning System Design Interview": "mlsd",
+    "LLM System Design Interview": "llm",
+    "Advanced Deep Learning Interview Questions": "adl",
+}
+_SEED_TITLE = re.compile(
+    r"^(?P<series>" + "|".join(re.escape(s) for s in SERIES_NAMES) + r") #(?P<number>\d+)\s*[-–]\s*(?P<title>.+)$"
+)
+_ID = re.compile(r"^(mlsd|llm|adl)-\d+$")
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def normalise_space(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def answer_hash(correct_answer: str) -> str:
+    """The rubric's derived_from: whitespace-insensitive, so reflowing a card is not a change."""
+    return "sha256:" + hashlib.sha256(normalise_space(correct_answer).encode()).hexdigest()[:16]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FollowUp(_Strict):
+    question: str = Field(min_length=10)
+    good_answer: str = Field(min_length=10)
+
+
+class Card(_Strict):
+    id: str
+    series: Series
+    number: int = Field(gt=0)
+    title: str = Field(min_length=3)
+    seed_summary: str = Field(min_length=20)
+    setting: str = Field(min_length=3)
+    tags: list[str] = Field(min_length=1)
+    difficulty: Literal["medium", "hard", "expert"]
+    question: str = Field(min_length=30)
+    trap: str = Field(min_length=30)
+    correct_answer: str
+    follow_ups: list[FollowUp] = Field(min_length=3)
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, v: str) -> str:
+        if not _ID.match(v):
+            raise ValueError("must look like mlsd-35, llm-46 or adl-25")
+        return v
+
+    @field_validator("correct_answer")
+    @classmethod
+    def _answer_length(cls, v: str) -> str:
+        words = len(v.split())
+        if not 150 <= words <= 400:
+            raise ValueError(f"must be 150-400 words, has {words}")
+        return v
+
+    @model_validator(mode="after")
+    def _id_matches(self) -> Card:
+        if self.id != f"{self.series}-{self.number}":
+            raise ValueError(f"id '{self.id}' does not match series '{self.series}' and number {self.number}")
+        return self
+
+
+class Levels(_Strict):
+    none: str
+    partial: str
+    full: str
+
+
+class Criterion(_Strict):
+    id: str
+    description: str = Field(min_length=10)
+    weight: int = Field(gt=0, le=100)
+    anchor: str = Field(min_length=10, description="Verbatim span of the card's correct answer.")
+    levels: Levels
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be lowercase-hyphenated")
+        return v
+
+
+class RedFlag(_Strict):
+    id: str
+    statement: str = Field(min_length=10)
+    cap: int = Field(ge=0, le=100)
+
+
+class Rubric(_Strict):
+    trap_id: str
+    derived_from: str | None = None
+    pass_mark: int = Field(default=60, ge=0, le=100)
+    criteria: list[Criterion] = Field(min_length=3, max_length=6)
+    red_flags: list[RedFlag] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Rubric:
+        total = sum(c.weight for c in self.criteria)
+        if total != 100:
+            raise ValueError(f"criteria weights must sum to 100, they sum to {total}")
+        ids = [c.id for c in self.criteria]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"criterion ids repeat: {ids}")
+        return self
+
+
+class Trap(BaseModel):
+    """A card with its rubric: what the interviewer and grader work from."""
+
+    model_config = ConfigDict(frozen=True)
+    card: Card
+    rubric: Rubric
+
+    @property
+    def id(self) -> str:
+        return self.card.id
+
+
+def _load_yaml(path: Path) -> dict[str, object]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ContentError(path, "(file)", f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContentError(path, "(file)", "must be a mapping of fields")
+    return data
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validate(model: type[M], path: Path) -> M:
+    try:
+        return model.model_validate(_load_yaml(path))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(file)"
+        raise ContentError(path, field, err["msg"]) from exc
+
+
+def load_card(path: Path) -> Card:
+    return _validate(Card, path)
+
+
+def load_rubric(path: Path) -> Rubric:
+    return _validate(Rubric, path)
+
+
+def parse_seed(text: str) -> dict[str, tuple[str, str]]:
+    """The source file's entries as id -> (title, summary); the book announcement is not a trap."""
+    lines = text.split("\n")
+    entries: dict[str, tuple[str, str]] = {}
+    for i, line in enumerate(lines[:-1]):
+        m = _SEED_TITLE.match(line.strip())
+        if m:
+            tid = f"{SERIES_NAMES[m['series']]}-{m['number']}"
+            entries[tid] = (m["title"].strip(), lines[i + 1])
+    return entries
+
+
+class Catalog:
+    """All traps, loaded once and validated; lookups name the nearest ids on a miss."""
+
+    def __init__(self, traps: Iterable[Trap]) -> None:
+        self._traps = {t.id: t for t in traps}
+
+    @classmethod
+    def load(cls, seeds_dir: Path, rubrics_dir: Path) -> Catalog:
+        traps = []
+        for card_path in sorted(seeds_dir.glob("*.yaml")):
+            card = load_card(card_path)
+            if card_path.stem != card.id:
+                raise ContentError(card_path, "id", f"'{card.id}' does not match the file name")
+            rubric_path = rubrics_dir / f"{card.id}.yaml"
+            if not rubric_path.exists():
+                raise ContentError(rubric_path, "(file)", f"missing: trap {card.id} has no rubric")
+            rubric = load_rubric(rubric_path)
+            if rubric.trap_id != card.id:
+                raise ContentError(rubric_path, "trap_id", f"'{rubric.trap_id}' but the file is for {card.id}")
+            traps.append(Trap(card=card, rubric=rubric))
+        for rubric_path in sorted(rubrics_dir.glob("*.yaml")):
+            if not (seeds_dir / rubric_path.name).exists():
+                raise ContentError(rubric_path, "trap_id", f"names unknown trap '{rubric_path.stem}'")
+        return cls(traps)
+
+    def __len__(self) -> int:
+        return len(self._traps)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._traps.values())
+
+    def __contains__(self, trap_id: object) -> bool:
+        return trap_id in self._traps
+
+    @cached_property
+    def ids(self) -> list[str]:
+        return sorted(self._traps, key=lambda i: (i.split("-")[0], int(i.split("-")[1])))
+
+    def nearest(self, trap_id: str, n: int = 3) -> list[str]:
+        return difflib.get_close_matches(trap_id.lower().strip(), self.ids, n=n, cutoff=0.3)
+
+    def get(self, trap_id: str) -> Trap:
+        trap = self._traps.get(trap_id.strip().lower())
+        if trap is None:
+            raise UnknownTrapError(trap_id, self.nearest(trap_id))
+        return trap
+
+    def filter(self, series: str | None = None, tag: str | None = None) -> list[Trap]:
+        return [
+            self._traps[i]
+            for i in self.ids
+            if (series is None or self._traps[i].card.series == series)
+            and (tag is None or tag in self._traps[i].card.tags)
+        ]
+
+    @cached_property
+    def content_hash(self) -> str:
+        """Changes whenever any card changes; the index rebuilds itself on a new value."""
+        h = hashlib.sha256()
+        for i in self.ids:
+            h.update(self._traps[i].card.model_dump_json().encode())
+        return h.hexdigest()[:16]

@@ -1,0 +1,22 @@
+"""`interviewer serve`: run the HTTP service."""
+
+from __future__ import annotations
+
+import typer
+
+from service.config import get_settings
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Default: INTERVIEWER_HOST (127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Default: INTERVIEWER_PORT (8000)."),
+) -> None:
+    """Serve the REST API (and, as they land, the WebSocket, web chat and Slack routes)."""
+    import uvicorn
+
+    from service import runtime
+    from service.api.app import create_app
+
+    settings = get_settings()
+    runtime.index(settings)  # build or load the index before the first request, not during it
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port, log_level="info")

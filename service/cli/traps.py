@@ -1,0 +1,93 @@
+"""`interviewer traps ...` and `interviewer index`: browse, search and check the catalog."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from service import runtime
+from service.checks import check_content
+from service.cli.common import console, emit_json, fail
+from service.config import get_settings
+from service.index import TrapIndex
+
+app = typer.Typer(help="Browse, search and check the trap catalog.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_traps(
+    series: str | None = typer.Option(None, help="mlsd, llm or adl."),
+    tag: str | None = typer.Option(None, help="Only cards with this tag."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List the traps."""
+    traps = runtime.catalog().filter(series=series, tag=tag)
+    if as_json:
+        emit_json([{"id": t.id, "title": t.card.title, "tags": t.card.tags, "difficulty": t.card.difficulty} for t in traps])
+        return
+    table = Table("id", "title", "difficulty", "tags")
+    for t in traps:
+        table.add_row(t.id, t.card.title, t.card.difficulty, ", ".join(t.card.tags))
+    console.print(table)
+
+
+@app.command("show")
+def show(trap_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show one trap card and its rubric."""
+    trap = runtime.catalog().get(trap_id)
+    if as_json:
+        emit_json({"card": trap.card.model_dump(), "rubric": trap.rubric.model_dump()})
+        return
+    c = trap.card
+    console.print(f"[bold]{c.id} — {c.title}[/bold]  ({c.setting}; {c.difficulty}; {', '.join(c.tags)})\n")
+    for label, text in (("Question", c.question), ("The trap", c.trap), ("Correct answer", c.correct_answer)):
+        console.print(f"[bold]{label}[/bold]\n{text.strip()}\n")
+    console.print("[bold]Follow-ups[/bold]")
+    for f in c.follow_ups:
+        console.print(f"- {f.question}\n  [dim]{f.good_answer}[/dim]")
+    console.print(f"\n[bold]Rubric[/bold] (pass mark {trap.rubric.pass_mark})")
+    for cr in trap.rubric.criteria:
+        console.print(f"- [{cr.weight}] {cr.id}: {cr.description}")
+    for rf in trap.rubric.red_flags:
+        console.print(f"- red flag (cap {rf.cap}): {rf.statement}")
+
+
+@app.command("search")
+def search(
+    text: str,
+    series: str | None = typer.Option(None, help="mlsd, llm or adl."),
+    tag: str | None = typer.Option(None),
+    k: int = typer.Option(5, "-k", min=1, max=49),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Find traps by free text: a topic, a symptom, a question you half remember."""
+    hits = runtime.index().search(text, k=k, series=series, tag=tag)
+    if as_json:
+        emit_json([{"id": h.trap_id, "title": h.title, "score": h.score} for h in hits])
+        return
+    table = Table("rank", "id", "title", "score")
+    for i, h in enumerate(hits, 1):
+        table.add_row(str(i), h.trap_id, h.title, f"{h.score:.4f}")
+    console.print(table)
+
+
+@app.command("check")
+def check() -> None:
+    """Validate every card and rubric against the source and each other; non-zero exit on problems."""
+    s = get_settings()
+    problems = check_content(s.seeds_dir, s.rubrics_dir, s.seeds_dir.parent / "interview-traps.txt")
+    if problems:
+        for p in problems:
+            typer.echo(p, err=True)
+        fail(f"{len(problems)} problem(s) in the content")
+    typer.echo(f"ok: {len(list(s.seeds_dir.glob('*.yaml')))} cards and rubrics are valid and current")
+
+
+def build_index() -> None:
+    """Build (or rebuild) the retrieval index of the cards."""
+    start = time.perf_counter()
+    idx = TrapIndex(runtime.catalog(), get_settings())
+    n = idx.build()
+    typer.echo(f"indexed {len(idx.catalog)} cards as {n} chunks in {time.perf_counter() - start:.1f} s")

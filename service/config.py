@@ -1,0 +1,104 @@
+"""The one typed place for settings; no other module reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Every knob of the service, read from INTERVIEWER_* variables (and .env)."""
+
+    model_config = SettingsConfigDict(env_prefix="INTERVIEWER_", env_file=".env", extra="ignore")
+
+    # Content and storage.
+    seeds_dir: Path = ROOT / "seeds" / "traps"
+    rubrics_dir: Path = ROOT / "rubrics"
+    prompts_dir: Path = ROOT / "prompts"
+    data_dir: Path = Field(
+        default=ROOT / ".data",
+        description="Holds the index, databases, caches and the local model file.",
+    )
+
+    # Retrieval.
+    chroma_url: str | None = Field(
+        default=None, description="Use a Chroma server (http://host:port) instead of the embedded store."
+    )
+    collection: str = "traps"
+
+    # Modes and models.
+    mode: Literal["llm", "semantic"] = "llm"
+    model: str | None = Field(
+        default=None, description="litellm model string for interviewer turns; unset = embedded local model."
+    )
+    grader_model: str | None = Field(
+        default=None, description="litellm model string for grading; unset = embedded local grader model."
+    )
+    api_base: str | None = None
+    fallback_models: list[str] = Field(default_factory=list)
+    timeout: float = 120.0
+    retries: int = 2
+    temperature: float = 0.0
+    seed: int | None = 7
+    max_tokens: int = 768
+    concurrency: int = 4
+
+    # Embedded local model (llama-cpp-python server).
+    local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
+    local_grader_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-1.5b"
+    local_context: int = 4096
+    local_threads: int = 1
+    local_start_timeout: float = 180.0
+
+    # HTTP service.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_token: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_answer_chars: int = 20_000
+
+    # Slack (the usual Slack variable names work too).
+    slack_signing_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("INTERVIEWER_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
+    )
+    slack_bot_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("INTERVIEWER_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
+    )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "interviewer.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own Settings instead."""
+    return Settings()
+
+
+def offline_environment() -> None:
+    """Pin the process to offline, single-threaded behaviour before heavy libraries import."""
+    for name, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+        ("OMP_NUM_THREADS", "1"),
+        ("ANONYMIZED_TELEMETRY", "False"),
+    ):
+        os.environ.setdefault(name, value)

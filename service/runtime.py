@@ -1,0 +1,39 @@
+"""Process-wide objects built once per Settings: the catalog and the retrieval index."""
+
+from __future__ import annotations
+
+import threading
+
+from service.catalog import Catalog
+from service.config import Settings, get_settings
+from service.index import TrapIndex
+
+_lock = threading.Lock()
+_catalogs: dict[str, Catalog] = {}
+_indexes: dict[str, TrapIndex] = {}
+
+
+def _key(settings: Settings) -> str:
+    return settings.model_dump_json()
+
+
+def catalog(settings: Settings | None = None) -> Catalog:
+    settings = settings or get_settings()
+    with _lock:
+        key = _key(settings)
+        if key not in _catalogs:
+            _catalogs[key] = Catalog.load(settings.seeds_dir, settings.rubrics_dir)
+        return _catalogs[key]
+
+
+def index(settings: Settings | None = None) -> TrapIndex:
+    """The index, rebuilt first if the cards changed since it was built."""
+    settings = settings or get_settings()
+    cat = catalog(settings)
+    with _lock:
+        key = _key(settings)
+        if key not in _indexes:
+            idx = TrapIndex(cat, settings)
+            idx.ensure()
+            _indexes[key] = idx
+        return _indexes[key]
