@@ -113,7 +113,7 @@ class Rubric(_Strict):
     trap_id: str
     derived_from: str | None = None
     pass_mark: int = Field(default=60, ge=0, le=100)
-    criteria: list[Criterion] = Field(min_length=3, max_length=6)
+    criteria: list[Criterion] = Field(min_length=1, max_length=6)  # catalog rubrics need 3+
     red_flags: list[RedFlag] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -198,6 +198,8 @@ class Catalog:
             if not rubric_path.exists():
                 raise ContentError(rubric_path, "(file)", f"missing: trap {card.id} has no rubric")
             rubric = load_rubric(rubric_path)
+            if len(rubric.criteria) < 3:
+                raise ContentError(rubric_path, "criteria", "a trap rubric needs 3 to 6 criteria")
             if rubric.trap_id != card.id:
                 raise ContentError(rubric_path, "trap_id", f"'{rubric.trap_id}' but the file is for {card.id}")
             traps.append(Trap(card=card, rubric=rubric))

@@ -39,6 +39,8 @@ def check_content(seeds_dir: Path, rubrics_dir: Path, source: Path) -> list[str]
         except ContentError as exc:
             problems.append(exc.message)
             continue
+        if len(rubric.criteria) < 3:
+            problems.append(f"{path}: field 'criteria': a trap rubric needs 3 to 6 criteria, has {len(rubric.criteria)}")
         card = cards.get(rubric.trap_id)
         if card is None:
             problems.append(f"{path}: field 'trap_id': names unknown trap '{rubric.trap_id}'")

@@ -6,8 +6,12 @@ import json
 import sys
 from typing import Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+from service.errors import InterviewerError
 
 console = Console()
 
@@ -20,3 +24,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=None) + "\n")
+
+
+class Group(TyperGroup):
+    """The top-level group: our errors become one line on stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InterviewerError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            ctx.exit(1)

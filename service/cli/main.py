@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+
 import typer
 
-from service.cli import evals, serve, traps
-from service.cli.common import fail
+from service.cli import evals, rubrics, serve, traps
+from service.cli.common import Group
 from service.config import offline_environment
-from service.errors import InterviewerError
 
-app = typer.Typer(help="LLM-graded mock interviewer for senior ML / LLM engineering traps.", no_args_is_help=True, pretty_exceptions_enable=False
+app = typer.Typer(
+    help="LLM-graded mock interviewer for senior ML / LLM engineering traps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=Group,
 )
 app.add_typer(traps.app, name="traps")
 app.add_typer(evals.app, name="eval")
+app.add_typer(rubrics.app, name="rubrics")
 app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 
@@ -22,10 +27,3 @@ app.command("serve")(serve.serve)
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     offline_environment()
-
-
-def run() -> None:
-    try:
-        app()
-    except InterviewerError as exc:
-        fail(exc.message)

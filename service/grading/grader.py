@@ -1,0 +1,143 @@
+"""The grader behind every score: LLM judge or semantic evidence, with verified quotes and guards."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from service.config import Settings
+from service.errors import InvalidInputError
+from service.grading import semantic
+from service.grading.cache import GradeCache, cache_key
+from service.grading.models import CriterionScore, Grade, GraderInfo, Judgement, Mode
+from service.grading.scoring import LEVEL_POINTS, final_score, verdict, verify_quote
+from service.grading.subject import Subject
+from service.llm.client import LLM, run_sync
+from service.prompts import prompt_hash, render
+
+log = logging.getLogger(__name__)
+GRADER_VERSION = "1.0"
+PROMPTS = ("grade_system.jinja", "grade_user.jinja")
+
+
+def check_answer(answer: str, max_chars: int) -> str:
+    """The answer to grade, or a clear error for one that cannot be graded."""
+    if not isinstance(answer, str) or not answer.strip():
+        raise InvalidInputError("the answer is empty: there is nothing to grade")
+    if len(answer) > max_chars:
+        raise InvalidInputError(f"the answer is {len(answer):,} characters; the limit is {max_chars:,}")
+    return answer
+
+
+def _feedback(subject: Subject, scores: list[CriterionScore], flags: list[str], guard: str | None) -> str:
+    names = {c.id: c.description for c in subject.rubric.criteria}
+    got = [s.id for s in scores if s.score == 2]
+    missing = [names[s.id] for s in scores if s.score == 0]
+    parts = []
+    if guard:
+        parts.append(f"This answer cannot pass: {guard}.")
+    if flags:
+        statements = {f.id: f.statement for f in subject.rubric.red_flags}
+        parts.append("It falls into the trap: " + "; ".join(statements[f] for f in flags))
+    if got:
+        parts.append(f"Covered well: {', '.join(got)}.")
+    if missing:
+        parts.append("Missing: " + " ".join(m.rstrip(".") + "." for m in missing[:3]))
+    return " ".join(parts) or "Partly covered; add the mechanisms and numbers."
+
+
+class Grader:
+    """Grades answers against a Subject; built by `make_grader` only."""
+
+    def __init__(self, *, settings: Settings, mode: Mode, llm: LLM | None, cache: GradeCache | None) -> None:
+        if mode == "llm" and llm is None:
+            raise ValueError("llm mode needs an LLM")
+        self.settings = settings
+        self.mode = mode
+        self.llm = llm
+        self.cache = cache
+        self.prompt_hash = prompt_hash(settings.prompts_dir, *PROMPTS) if mode == "llm" else "semantic"
+        self.thresholds = semantic.thresholds()
+
+    @property
+    def info(self) -> GraderInfo:
+        model = self.llm.model_name if self.llm else semantic.MODEL_NAME
+        return GraderInfo(mode=self.mode, model=model, prompt_hash=self.prompt_hash, version=GRADER_VERSION)
+
+    def _key(self, subject: Subject, answer: str) -> str:
+        s = self.settings
+        return cache_key(self.info.model_dump_json(), subject.key, answer, s.temperature, s.seed,
+                         self.thresholds.model_dump_json())
+
+    async def agrade(self, subject: Subject, answer: str) -> Grade:
+        check_answer(answer, self.settings.max_answer_chars)
+        key = self._key(subject, answer)
+        if self.cache and (hit := self.cache.get(key)):
+            return hit
+        ev = await asyncio.to_thread(semantic.analyse, subject, answer, self.thresholds)
+        guard = semantic.guard(ev, self.thresholds)
+        if self.mode == "llm" and guard is None:
+            scores, flags, feedback = await self._judge(subject, answer)
+        else:  # semantic mode, or an answer no model should be asked about
+            scores, flags = self._semantic(subject, ev)
+            feedback = _feedback(subject, scores, flags, guard)
+        score = final_score(subject.rubric, scores, flags)
+        if guard:
+            score = min(score, self.thresholds.guard_cap, max(subject.rubric.pass_mark - 1, 0))
+        grade = Grade(
+            trap_id=subject.trap_id,
+            score=score,
+            verdict=verdict(score, subject.rubric.pass_mark),
+            fell_into_trap=bool(flags),
+            criteria=scores,
+            red_flags=flags,
+            feedback=feedback,
+            grader=self.info,
+            guard=guard,
+        )
+        if self.cache:
+            self.cache.put(key, grade)
+        return grade
+
+    def grade(self, subject: Subject, answer: str) -> Grade:
+        return run_sync(self.agrade(subject, answer))
+
+    def _semantic(self, subject: Subject, ev: semantic.Evidence) -> tuple[list[CriterionScore], list[str]]:
+        th = self.thresholds
+        scores = []
+        for c, sim, unit in zip(subject.rubric.criteria, ev.criterion_sim, ev.criterion_unit, strict=True):
+            lv = semantic.level(sim, th)
+            scores.append(CriterionScore(
+                id=c.id, score=lv, evidence=unit if lv else None,
+                rationale=f"closest sentence matches this criterion at cosine {sim:.2f} "
+                f"(full ≥ {th.full:.2f}, partial ≥ {th.partial:.2f})",
+            ))
+        return scores, semantic.flags_raised(subject, ev, th)
+
+    async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], list[str], str]:
+        assert self.llm is not None
+        d = self.settings.prompts_dir
+        messages = [
+            {"role": "system", "content": render(d, PROMPTS[0], question=subject.question,
+                                                 reference=subject.reference, rubric=subject.rubric)},
+            {"role": "user", "content": render(d, PROMPTS[1], answer=answer)},
+        ]
+        judged = await self.llm.astructured(messages, Judgement)
+        by_id = {j.id: j for j in judged.criteria}
+        scores = []
+        for c in subject.rubric.criteria:
+            j = by_id.get(c.id)
+            if j is None:
+                scores.append(CriterionScore(id=c.id, score=0, evidence=None, rationale="not assessed by the grader"))
+                continue
+            points = LEVEL_POINTS[j.level]
+            quote = verify_quote(j.quote, answer)
+            rationale = j.reasoning
+            if points and quote is None:
+                rationale += " [No credit: the quoted evidence is not in the answer.]"
+                points = 0
+            scores.append(CriterionScore(id=c.id, score=points, evidence=quote if points else None,
+                                         rationale=rationale))
+        known = {f.id for f in subject.rubric.red_flags}
+        flags = [f for f in dict.fromkeys(judged.red_flags) if f in known]
+        return scores, flags, judged.feedback

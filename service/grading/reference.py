@@ -1,0 +1,109 @@
+"""Questions outside the catalog: a rubric derived from a reference answer, then the same grader."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field
+
+from service.catalog import Criterion, Levels, RedFlag, Rubric, answer_hash, normalise_space
+from service.config import Settings
+from service.errors import InvalidInputError
+from service.grading.subject import Subject
+from service.grading.text import sentences
+from service.llm.client import LLM
+from service.prompts import render
+
+MAX_CRITERIA = 6
+PASS_MARK = 60
+
+
+def _weights(n: int) -> list[int]:
+    base, extra = divmod(100, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
+
+
+def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
+    """No-LLM derivation: each claim (sentence) of the reference is a criterion, at most six."""
+    claims = sentences(reference)
+    if not claims:
+        raise InvalidInputError("the reference answer is empty: nothing to derive criteria from")
+    groups: list[list[str]] = [[] for _ in range(min(len(claims), MAX_CRITERIA))]
+    for i, claim in enumerate(claims):  # consecutive sentences share a criterion when there are many
+        groups[i * len(groups) // len(claims)].append(claim)
+    criteria = []
+    for i, (group, weight) in enumerate(zip(groups, _weights(len(groups)), strict=True), 1):
+        text = " ".join(group)
+        criteria.append(Criterion(
+            id=f"claim-{i}", description=text if len(text) >= 10 else f"States: {text}", weight=weight,
+            anchor=text if len(text) >= 10 else reference[:200],
+            levels=Levels(none="Does not state this or contradicts it.", partial="States part of it, or vaguely.",
+                          full="States it clearly and correctly."),
+        ))
+    return Rubric(trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK, criteria=criteria)
+
+
+class _DerivedCriterion(BaseModel):
+    id: str = Field(description="lowercase-hyphenated")
+    description: str
+    weight: int = Field(ge=1, le=100)
+    anchor: str = Field(description="The exact span of the reference answer this criterion comes from.")
+    none: str
+    partial: str
+    full: str
+
+
+class _DerivedFlag(BaseModel):
+    id: str
+    statement: str
+    cap: int = Field(ge=0, le=100)
+
+
+class DerivedRubric(BaseModel):
+    criteria: list[_DerivedCriterion] = Field(min_length=1, max_length=MAX_CRITERIA)
+    red_flags: list[_DerivedFlag] = Field(default_factory=list, max_length=4)
+
+
+def _slug(text: str, i: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+    return slug or f"criterion-{i}"
+
+
+async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str, trap_id: str = "adhoc") -> Rubric:
+    """LLM derivation, then repaired in code: weights rescaled to 100, anchors checked against the text."""
+    messages = [
+        {"role": "system", "content": render(settings.prompts_dir, "derive_rubric.jinja")},
+        {"role": "user", "content": render(settings.prompts_dir, "derive_rubric_input.jinja",
+                                           question=question, reference=reference)},
+    ]
+    drafted = await llm.astructured(messages, DerivedRubric)
+    ref_norm = normalise_space(reference)
+    ref_sents = sentences(reference)
+    total = sum(c.weight for c in drafted.criteria)
+    weights = [max(1, round(100 * c.weight / total)) for c in drafted.criteria]
+    weights[weights.index(max(weights))] += 100 - sum(weights)
+    seen: set[str] = set()
+    criteria = []
+    for i, (c, w) in enumerate(zip(drafted.criteria, weights, strict=True), 1):
+        cid = _slug(c.id, i)
+        while cid in seen:
+            cid = f"{cid}-{i}"
+        seen.add(cid)
+        anchor = c.anchor if normalise_space(c.anchor) in ref_norm and len(c.anchor) >= 10 else (
+            ref_sents[min(i - 1, len(ref_sents) - 1)] if ref_sents else reference
+        )
+        criteria.append(Criterion(id=cid, description=c.description if len(c.description) >= 10 else anchor,
+                                  weight=w, anchor=anchor,
+                                  levels=Levels(none=c.none, partial=c.partial, full=c.full)))
+    flags = [RedFlag(id=_slug(f.id, i), statement=f.statement, cap=f.cap)
+             for i, f in enumerate(drafted.red_flags, 1) if len(f.statement) >= 10]
+    return Rubric(trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK,
+                  criteria=criteria, red_flags=flags)
+
+
+async def reference_subject(question: str, reference: str, *, llm: LLM | None, settings: Settings) -> Subject:
+    """A Subject for a question outside the catalog; semantic claims when no LLM is given."""
+    if not question.strip() or not reference.strip():
+        raise InvalidInputError("a question and a reference_answer are both needed to derive criteria")
+    rubric = await llm_rubric(llm, settings, question, reference) if llm else claims_rubric(reference)
+    return Subject.from_reference(question, reference, rubric)

@@ -1,0 +1,61 @@
+"""Scores, caps and verdicts are computed here from criterion levels: never asked of a model."""
+
+from __future__ import annotations
+
+import re
+
+from service.catalog import Rubric
+from service.grading.models import CriterionScore, Verdict
+
+LEVEL_POINTS = {"none": 0, "partial": 1, "full": 2}
+STRONG_MARK = 85
+BORDERLINE_MARGIN = 15
+
+
+def weighted_score(rubric: Rubric, scores: list[CriterionScore]) -> float:
+    by_id = {s.id: s for s in scores}
+    return sum(c.weight * (by_id[c.id].score / by_id[c.id].max if c.id in by_id else 0) for c in rubric.criteria)
+
+
+def final_score(rubric: Rubric, scores: list[CriterionScore], red_flags: list[str]) -> int:
+    """Weighted criterion credit, then the lowest cap of any red flag raised."""
+    score = weighted_score(rubric, scores)
+    caps = [f.cap for f in rubric.red_flags if f.id in red_flags]
+    if caps:
+        score = min(score, min(caps))
+    return round(score)
+
+
+def verdict(score: int, pass_mark: int) -> Verdict:
+    if score >= max(STRONG_MARK, pass_mark):
+        return "strong"
+    if score >= pass_mark:
+        return "pass"
+    if score >= pass_mark - BORDERLINE_MARGIN:
+        return "borderline"
+    return "fail"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _strip_quotes(text: str) -> str:
+    return text.strip().strip("\"'“”‘’ ").rstrip(".…").strip()
+
+
+def verify_quote(quote: str | None, answer: str) -> str | None:
+    """The quote as it stands in the answer (case and spacing normalised), or None if it is not there."""
+    if not quote:
+        return None
+    q = _norm(_strip_quotes(quote))
+    if len(q) < 4:
+        return None
+    hay = _norm(answer)
+    pos = hay.find(q)
+    if pos < 0:
+        return None
+    # Map back to the original text so the evidence shown is the candidate's own words.
+    pattern = r"\s+".join(re.escape(w) for w in _strip_quotes(quote).split())
+    m = re.search(pattern, answer, flags=re.IGNORECASE)
+    return m.group(0) if m else _strip_quotes(quote)

@@ -1,0 +1,149 @@
+"""Semantic evidence with sentence embeddings: which answer sentences support which criterion.
+
+It guards LLM scores (empty, gibberish, off-topic and restated-question answers cannot pass) and
+is a complete no-LLM grading mode. Thresholds come from calibration.json, fitted on the gold set
+by `interviewer eval calibrate`, not guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from service.grading.subject import Subject
+from service.embeddings import MODEL_NAME, embed
+from service.grading.text import sentences, units, wordiness
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+
+
+class Thresholds(BaseModel):
+    """Cosine thresholds for the MiniLM embedder; see calibration.json for the fitted values."""
+
+    full: float = 0.62
+    partial: float = 0.48
+    flag: float = 0.62
+    flag_margin: float = 0.0
+    relevant: float = 0.35
+    restate: float = 0.85
+    min_wordiness: float = 0.5
+    guard_cap: int = 20
+
+
+@lru_cache(maxsize=1)
+def thresholds() -> Thresholds:
+    if CALIBRATION_PATH.exists():
+        return Thresholds.model_validate(json.loads(CALIBRATION_PATH.read_text())["thresholds"])
+    return Thresholds()
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The card side, embedded once per trap per process."""
+
+    criteria: list[np.ndarray]  # one matrix of target texts per criterion
+    flags: np.ndarray
+    topic: np.ndarray  # correct-answer sentences, question, trap: what "on topic" means
+    question: np.ndarray
+
+
+_targets: dict[str, Targets] = {}
+_lock = threading.Lock()
+
+
+def targets(subject: Subject) -> Targets:
+    with _lock:
+        cached = _targets.get(subject.key)
+    if cached is not None:
+        return cached
+    r = subject.rubric
+    crit_texts = [[cr.description, cr.anchor, cr.levels.full] for cr in r.criteria]
+    flat = [t for group in crit_texts for t in group]
+    flag_texts = [f.statement for f in r.red_flags] or ["(no red flags)"]
+    topic_texts = sentences(subject.reference) + [subject.question] + ([subject.trap] if subject.trap else [])
+    q_texts = sentences(subject.question)
+    vecs = embed(flat + flag_texts + topic_texts + q_texts)
+    out, i = [], 0
+    for group in crit_texts:
+        out.append(vecs[i : i + len(group)])
+        i += len(group)
+    flags = vecs[i : i + len(flag_texts)]
+    i += len(flag_texts)
+    topic = vecs[i : i + len(topic_texts)]
+    i += len(topic_texts)
+    built = Targets(out, flags, topic, vecs[i:])
+    with _lock:
+        _targets[subject.key] = built
+    return built
+
+
+@dataclass
+class Evidence:
+    """Per-criterion and per-flag best match, plus the signals the guards use."""
+
+    criterion_sim: list[float]
+    criterion_unit: list[str | None]
+    flag_sim: list[float]
+    flag_unit: list[str | None]
+    relevance: float
+    wordiness: float
+    novel_units: int  # units that are not restatements of the question
+
+
+def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
+    th = th or thresholds()
+    t = targets(subject)
+    us = units(answer)
+    n_crit, n_flag = len(t.criteria), len(subject.rubric.red_flags)
+    if not us:
+        return Evidence([0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0)
+    uv = embed(us)
+    restated = (uv @ t.question.T).max(axis=1) >= th.restate if len(t.question) else np.zeros(len(us), bool)
+    usable = ~restated
+    crit_sim, crit_unit = [], []
+    for tv in t.criteria:
+        sims = (uv @ tv.T).mean(axis=1)  # agreeing with the description, anchor and full level together
+        sims = np.where(usable, sims, -1.0)
+        j = int(sims.argmax())
+        crit_sim.append(float(max(sims[j], 0.0)))
+        crit_unit.append(us[j] if sims[j] > 0 else None)
+    flag_sim, flag_unit = [], []
+    if n_flag:
+        fs = uv @ t.flags.T
+        for k in range(n_flag):
+            j = int(fs[:, k].argmax())
+            flag_sim.append(float(fs[j, k]))
+            flag_unit.append(us[j])
+    relevance = float((uv @ t.topic.T).max(axis=1).max())
+    return Evidence(crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer), int(usable.sum()))
+
+
+def level(sim: float, th: Thresholds) -> int:
+    return 2 if sim >= th.full else 1 if sim >= th.partial else 0
+
+
+def flags_raised(subject: Subject, ev: Evidence, th: Thresholds) -> list[str]:
+    """Red flags whose statement the answer echoes more closely than it makes the core point."""
+    core = max(ev.criterion_sim) if ev.criterion_sim else 0.0
+    return [
+        f.id
+        for f, sim in zip(subject.rubric.red_flags, ev.flag_sim, strict=True)
+        if sim >= th.flag and sim - core >= th.flag_margin
+    ]
+
+
+def guard(ev: Evidence, th: Thresholds) -> str | None:
+    """Why this answer cannot pass whatever a model said, or None."""
+    if ev.wordiness < th.min_wordiness:
+        return "the answer is mostly not words"
+    if ev.novel_units == 0:
+        return "the answer only restates the question"
+    if ev.relevance < th.relevant:
+        return "the answer is off-topic for this question"
+    return None

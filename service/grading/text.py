@@ -1,0 +1,36 @@
+"""Splitting answers into the units that evidence is drawn from, and telling words from noise."""
+
+from __future__ import annotations
+
+import re
+
+_SENT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_VOWEL = re.compile(r"[aeiouy]", re.IGNORECASE)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences, long ones cut at ~40 words so one rambling sentence cannot cover everything."""
+    out: list[str] = []
+    for s in _SENT.split(text.strip()):
+        words = s.split()
+        for i in range(0, len(words), 40):
+            piece = " ".join(words[i : i + 40]).strip()
+            if len(piece) >= 3:
+                out.append(piece)
+    return out
+
+
+def units(text: str) -> list[str]:
+    """Sentences and adjacent pairs: a point is often made across two sentences."""
+    sents = sentences(text)
+    return sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
+
+
+def wordiness(text: str) -> float:
+    """Share of tokens that look like words (letters with vowels); gibberish scores low."""
+    tokens = text.split()
+    if not tokens:
+        return 0.0
+    words = [t for t in tokens if _WORD.fullmatch(t.strip(".,;:!?()\"'")) and _VOWEL.search(t)]
+    return len(words) / len(tokens)

@@ -1,0 +1,242 @@
+"""The one door to models: litellm calls with schema-constrained JSON, retries, fallbacks and a log.
+
+Errors from litellm are mapped into ours here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from service.config import Settings, offline_environment
+from service.errors import ModelOutputError, ModelUnavailableError
+from service.llm.calllog import CallLog, CallRecord
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+Role = Literal["ask", "grade"]
+JsonMode = Literal["schema_object", "json_schema", "json_object"]
+_BACKOFF_CAP = 8.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One model to try: a litellm model string, where it lives, and how it takes a schema."""
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    json_mode: JsonMode = "json_schema"
+
+
+@dataclass
+class Usage:
+    model: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    latency_ms: float
+    cost_usd: float | None
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code, also when called inside a running event loop's thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def _litellm() -> Any:
+    offline_environment()  # litellm reads its cost-map switch at import time
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def _transient(exc: Exception) -> bool:
+    """Worth retrying the same model: timeouts, rate limits, 5xx and dropped connections."""
+    lt = _litellm()
+    transient = (lt.Timeout, lt.RateLimitError, lt.ServiceUnavailableError, lt.InternalServerError,
+                 lt.APIConnectionError, lt.BadGatewayError, asyncio.TimeoutError)
+    if isinstance(exc, transient):
+        return True
+    status = getattr(exc, "status_code", None)
+    return isinstance(status, int) and status >= 500
+
+
+def _parse(model: type[M], text: str) -> M:
+    text = text.strip()
+    if text.startswith("```"):  # small models like to fence JSON even when constrained
+        text = text.strip("`").removeprefix("json").strip()
+    return model.model_validate_json(text)
+
+
+class LLM:
+    """Calls one role's model (interviewer turns or grading), falling back through the others."""
+
+    def __init__(self, settings: Settings, endpoints: list[Endpoint], role: Role, call_log: CallLog | None = None):
+        if not endpoints:
+            raise ModelUnavailableError("no model configured: set INTERVIEWER_MODEL or install the local model")
+        self.settings = settings
+        self.endpoints = endpoints
+        self.role = role
+        self.call_log = call_log
+        self.last_usage: Usage | None = None
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+
+    @property
+    def model_name(self) -> str:
+        return self.endpoints[0].model
+
+    def _params(self, ep: Endpoint, schema: type[BaseModel] | None, stream: bool) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": ep.model,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_tokens,
+            "timeout": self.settings.timeout,
+            "max_retries": 0,  # retries are ours, bounded and logged
+            "stream": stream,
+        }
+        if self.settings.seed is not None:
+            params["seed"] = self.settings.seed
+        if ep.api_base:
+            params["api_base"] = ep.api_base
+        if ep.api_key:
+            params["api_key"] = ep.api_key
+        if schema is not None:
+            js = schema.model_json_schema()
+            if ep.json_mode == "schema_object":  # llama.cpp server: json_object with a schema inside
+                params["response_format"] = {"type": "json_object", "schema": js}
+            elif ep.json_mode == "json_schema":
+                params["response_format"] = {
+                    "type": "json_schema",
+                    "json_schema": {"name": schema.__name__, "schema": js, "strict": False},
+                }
+            else:
+                params["response_format"] = {"type": "json_object"}
+        return params
+
+    async def _call(self, messages: list[dict[str, str]], schema: type[BaseModel] | None) -> str:
+        """Text of the first successful completion, trying each endpoint with bounded back-off."""
+        lt = _litellm()
+        failures: list[str] = []
+        for ep in self.endpoints:
+            for attempt in range(self.settings.retries + 1):
+                start = time.perf_counter()
+                try:
+                    async with self._semaphore:
+                        resp = await asyncio.wait_for(
+                            lt.acompletion(messages=messages, **self._params(ep, schema, stream=False)),
+                            timeout=self.settings.timeout + 5,
+                        )
+                except Exception as exc:  # every litellm error lands here and is mapped below
+                    latency = (time.perf_counter() - start) * 1000
+                    reason = f"{ep.model}: {type(exc).__name__}: {str(exc)[:200]}"
+                    self._record(ep, False, attempt, latency, messages, error=reason)
+                    failures.append(reason)
+                    if not _transient(exc):
+                        break
+                    if attempt < self.settings.retries:
+                        delay = min(_BACKOFF_CAP, 0.5 * 2**attempt) * (0.5 + random.random() / 2)
+                        log.warning("model call failed (%s); retry in %.1fs", reason, delay)
+                        await asyncio.sleep(delay)
+                    continue
+                latency = (time.perf_counter() - start) * 1000
+                text = resp.choices[0].message.content or ""
+                usage = getattr(resp, "usage", None)
+                cost = None
+                try:
+                    cost = lt.completion_cost(completion_response=resp)
+                except Exception:  # unknown price (local models): cost stays unknown, not zero
+                    cost = None
+                self.last_usage = Usage(
+                    ep.model,
+                    getattr(usage, "prompt_tokens", None),
+                    getattr(usage, "completion_tokens", None),
+                    latency,
+                    cost or None,
+                )
+                self._record(ep, True, attempt, latency, messages, response=text)
+                return text
+        raise ModelUnavailableError(
+            f"no model answered after {len(failures)} attempt(s): " + "; ".join(failures[-3:])
+            + ". Check the model server, or set INTERVIEWER_MODE=semantic to grade without a model."
+        )
+
+    def _record(self, ep: Endpoint, ok: bool, attempt: int, latency: float, messages: list[dict[str, str]],
+                error: str | None = None, response: str | None = None) -> None:
+        if self.call_log is None:
+            return
+        usage = self.last_usage if ok else None
+        self.call_log.add(CallRecord(
+            role=self.role, model=ep.model, ok=ok, attempt=attempt, latency_ms=round(latency, 1),
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            cost_usd=usage.cost_usd if usage else None, error=error, messages=messages, response=response,
+        ))
+
+    async def astructured(self, messages: list[dict[str, str]], schema: type[M]) -> M:
+        """A validated instance of `schema`; one repair round on invalid output, then ModelOutputError."""
+        text = await self._call(messages, schema)
+        try:
+            return _parse(schema, text)
+        except (ValidationError, json.JSONDecodeError, ValueError) as exc:
+            problem = str(exc).splitlines()[0][:300]
+            log.warning("invalid structured output (%s); asking for a repair", problem)
+        repair = [
+            *messages,
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": f"That reply was not valid ({problem}). Reply with only the corrected JSON "
+             "object, matching the schema exactly."},
+        ]
+        text = await self._call(repair, schema)
+        try:
+            return _parse(schema, text)
+        except (ValidationError, json.JSONDecodeError, ValueError) as exc:
+            raise ModelOutputError(
+                f"{self.model_name} returned invalid {schema.__name__} twice: {str(exc).splitlines()[0][:200]}"
+            ) from exc
+
+    def structured(self, messages: list[dict[str, str]], schema: type[M]) -> M:
+        return run_sync(self.astructured(messages, schema))
+
+    async def atext(self, messages: list[dict[str, str]]) -> str:
+        return (await self._call(messages, None)).strip()
+
+    def text(self, messages: list[dict[str, str]]) -> str:
+        return run_sync(self.atext(messages))
+
+    async def astream(self, messages: list[dict[str, str]]) -> AsyncIterator[str]:
+        """Tokens as the first endpoint generates them; on failure before any token, the plain path."""
+        lt = _litellm()
+        ep = self.endpoints[0]
+        started = False
+        try:
+            async with self._semaphore:
+                stream = await lt.acompletion(messages=messages, **self._params(ep, None, stream=True))
+                async for chunk in stream:
+                    piece = chunk.choices[0].delta.content if chunk.choices else None
+                    if piece:
+                        started = True
+                        yield piece
+            return
+        except Exception as exc:
+            if started:  # half a reply was shown: retrying would repeat it, so say it failed
+                raise ModelUnavailableError(f"{ep.model} stopped mid-reply: {exc}") from exc
+            log.warning("streaming from %s failed (%s); falling back to a whole reply", ep.model, exc)
+        yield await self.atext(messages)

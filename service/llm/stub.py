@@ -1,0 +1,167 @@
+"""A stand-in OpenAI-compatible server for tests and benchmarks only: a real HTTP server on loopback.
+
+Faults are configurable per server: fixed latency, and rates of 5xx errors, 429s, malformed JSON
+and hangs (longer than any client timeout). Structured requests get the minimal instance of the
+requested JSON schema, so benchmarks exercise the real parsing path.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Responder = Callable[[dict[str, Any]], str]
+
+
+@dataclass
+class StubConfig:
+    latency: float = 0.0
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    malformed_rate: float = 0.0
+    hang_rate: float = 0.0
+    hang_seconds: float = 30.0
+    seed: int = 0
+    responder: Responder | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+def minimal_instance(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
+    """The smallest value that validates against a (pydantic-generated) JSON schema."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return minimal_instance(defs[schema["$ref"].split("/")[-1]], defs)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return minimal_instance(options[0], defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    kind = schema.get("type", "object")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: minimal_instance(props[k], defs) for k in schema.get("required", props)}
+    if kind == "array":
+        return [minimal_instance(schema.get("items", {}), defs) for _ in range(schema.get("minItems", 0))]
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0)
+    if kind == "boolean":
+        return False
+    return "stub " * max(1, schema.get("minLength", 1) // 5 + 1)
+
+
+def _default_reply(body: dict[str, Any]) -> str:
+    fmt = body.get("response_format") or {}
+    schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
+    if schema:
+        return json.dumps(minimal_instance(schema))
+    if fmt.get("type") == "json_object":
+        return "{}"
+    return "Stub reply: tell me more about how you would measure that."
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def _send(self, status: int, payload: dict[str, Any] | str) -> None:
+        data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
+        else:
+            self._send(200 if self.path in ("/health", "/") else 404, {"status": "ok"})
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        cfg = self.server.config
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        with self.server.lock:
+            cfg.requests.append(body)
+            roll = self.server.rng.random()
+        if cfg.latency:
+            time.sleep(cfg.latency)
+        edges = [cfg.error_rate, cfg.rate_limit_rate, cfg.hang_rate, cfg.malformed_rate]
+        if roll < edges[0]:
+            return self._send(500, {"error": {"message": "stub: injected server error", "type": "server_error"}})
+        if roll < sum(edges[:2]):
+            return self._send(429, {"error": {"message": "stub: injected rate limit", "type": "rate_limit"}})
+        if roll < sum(edges[:3]):
+            time.sleep(cfg.hang_seconds)
+        content = (cfg.responder or _default_reply)(body)
+        if roll < sum(edges):
+            content = content[: max(1, len(content) // 2)] + ' "broken'
+        if body.get("stream"):
+            return self._stream(body, content)
+        usage = {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
+                 "completion_tokens": len(content.split())}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        self._send(200, {
+            "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "stub"), "usage": usage,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        })
+
+    def _stream(self, body: dict[str, Any], content: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        words = content.split(" ")
+        for i, word in enumerate(words):
+            piece = word if i == len(words) - 1 else word + " "
+            chunk = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+                     "model": body.get("model", "stub"),
+                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        end = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
+               "model": body.get("model", "stub"), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+        self.close_connection = True
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, config: StubConfig) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.config = config
+        self.lock = threading.Lock()
+        self.rng = random.Random(config.seed)
+
+
+class StubServer:
+    """Context manager: `with StubServer(StubConfig(latency=0.05)) as stub: stub.api_base`."""
+
+    def __init__(self, config: StubConfig | None = None) -> None:
+        self.config = config or StubConfig()
+        self._server = _Server(self.config)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def __enter__(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

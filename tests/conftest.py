@@ -1,0 +1,92 @@
+"""Shared fixtures: offline environment, a no-network guard, settings on a temporary data dir."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "OMP_NUM_THREADS": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}.items():
+    os.environ[_name] = _value
+for _name in [k for k in os.environ if k.startswith("INTERVIEWER_") and k != "INTERVIEWER_RECORD"]:
+    del os.environ[_name]
+
+from service.config import Settings  # noqa: E402
+
+RECORDING = os.environ.get("INTERVIEWER_RECORD") == "1"
+
+
+class NetworkBlocked(AssertionError):
+    """A test tried to reach beyond the loopback interface."""
+
+
+def _loopback(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths and the like never leave the machine
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _loopback(address):
+        raise NetworkBlocked(f"test tried to open a socket to {address!r}; tests must not use the network")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _loopback(address):
+        raise NetworkBlocked(f"test tried to open a socket to {address!r}; tests must not use the network")
+    return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    """Semantic-mode settings on a session-wide temporary data dir (the index is built once)."""
+    return Settings(data_dir=data_dir, mode="semantic")
+
+
+@pytest.fixture(scope="session")
+def catalog(settings: Settings):  # type: ignore[no-untyped-def]
+    from service import runtime
+
+    return runtime.catalog(settings)
+
+
+@pytest.fixture(scope="session")
+def index(settings: Settings):  # type: ignore[no-untyped-def]
+    from service import runtime
+
+    return runtime.index(settings)

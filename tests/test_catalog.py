@@ -1,0 +1,114 @@
+"""The catalog: all 49 traps load, match the source, and bad content is named precisely."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from service.catalog import Catalog, answer_hash, load_rubric, parse_seed
+from service.checks import check_content
+from service.config import ROOT
+from service.errors import ContentError, UnknownTrapError
+
+SOURCE = ROOT / "seeds" / "interview-traps.txt"
+SHARED_SOURCE = ROOT.parent / "shared" / "seeds" / "interview-traps.txt"
+
+
+def test_source_is_verbatim_copy_when_shared_is_present() -> None:
+    if not SHARED_SOURCE.exists():
+        pytest.skip("../shared is not beside this checkout")
+    assert SOURCE.read_bytes() == SHARED_SOURCE.read_bytes()
+
+
+def test_all_49_traps_load_with_rubrics(catalog: Catalog) -> None:
+    assert len(catalog) == 49
+    series = [t.card.series for t in catalog]
+    assert (series.count("mlsd"), series.count("llm"), series.count("adl")) == (8, 24, 17)
+
+
+def test_every_seed_summary_and_title_match_the_source(catalog: Catalog) -> None:
+    seed = parse_seed(SOURCE.read_text(encoding="utf-8"))
+    assert set(seed) == set(catalog.ids)
+    for trap in catalog:
+        title, summary = seed[trap.id]
+        assert trap.card.seed_summary == summary, trap.id
+        assert trap.card.title == title, trap.id
+
+
+def test_content_check_is_clean() -> None:
+    assert check_content(ROOT / "seeds" / "traps", ROOT / "rubrics", SOURCE) == []
+
+
+def test_every_rubric_has_current_hash_and_anchors(catalog: Catalog) -> None:
+    for trap in catalog:
+        assert trap.rubric.derived_from == answer_hash(trap.card.correct_answer), trap.id
+        assert 3 <= len(trap.rubric.criteria) <= 6
+        assert sum(c.weight for c in trap.rubric.criteria) == 100
+        assert trap.rubric.red_flags, trap.id
+
+
+@pytest.fixture
+def content_copy(tmp_path: Path) -> tuple[Path, Path]:
+    seeds, rubrics = tmp_path / "traps", tmp_path / "rubrics"
+    shutil.copytree(ROOT / "seeds" / "traps", seeds)
+    shutil.copytree(ROOT / "rubrics", rubrics)
+    shutil.copy(SOURCE, tmp_path / "interview-traps.txt")
+    return seeds, rubrics
+
+
+def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_changed_answer_makes_rubric_stale(content_copy: tuple[Path, Path]) -> None:
+    seeds, rubrics = content_copy
+    _edit(seeds / "llm-46.yaml", lambda d: d.update(correct_answer=d["correct_answer"] + " One more sentence."))
+    problems = check_content(seeds, rubrics, seeds.parent / "interview-traps.txt")
+    assert len(problems) == 1
+    assert "llm-46.yaml: field 'derived_from': stale" in problems[0]
+
+
+def test_invalid_weights_name_file_and_field(content_copy: tuple[Path, Path]) -> None:
+    seeds, rubrics = content_copy
+    _edit(rubrics / "mlsd-35.yaml", lambda d: d["criteria"][0].update(weight=d["criteria"][0]["weight"] + 5))
+    with pytest.raises(ContentError) as exc:
+        load_rubric(rubrics / "mlsd-35.yaml")
+    assert "mlsd-35.yaml" in exc.value.message
+    assert "weights must sum to 100, they sum to 105" in exc.value.message
+
+
+def test_rubric_for_unknown_trap_is_reported(content_copy: tuple[Path, Path]) -> None:
+    seeds, rubrics = content_copy
+    shutil.copy(rubrics / "adl-2.yaml", rubrics / "adl-99.yaml")
+    _edit(rubrics / "adl-99.yaml", lambda d: d.update(trap_id="adl-99"))
+    problems = check_content(seeds, rubrics, seeds.parent / "interview-traps.txt")
+    assert any("adl-99.yaml: field 'trap_id': names unknown trap 'adl-99'" in p for p in problems)
+    with pytest.raises(ContentError, match="names unknown trap 'adl-99'"):
+        Catalog.load(seeds, rubrics)
+
+
+def test_typo_in_card_field_is_an_error(content_copy: tuple[Path, Path]) -> None:
+    seeds, rubrics = content_copy
+    _edit(seeds / "adl-7.yaml", lambda d: d.update(dificulty="hard"))
+    with pytest.raises(ContentError) as exc:
+        Catalog.load(seeds, rubrics)
+    assert "adl-7.yaml: field 'dificulty': Extra inputs are not permitted" in exc.value.message
+
+
+def test_malformed_yaml_names_the_file(content_copy: tuple[Path, Path]) -> None:
+    seeds, rubrics = content_copy
+    (seeds / "llm-30.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    problems = check_content(seeds, rubrics, seeds.parent / "interview-traps.txt")
+    assert any(p.startswith(f"{seeds / 'llm-30.yaml'}: field '(file)': not valid YAML") for p in problems)
+
+
+def test_unknown_trap_id_names_nearest(catalog: Catalog) -> None:
+    with pytest.raises(UnknownTrapError) as exc:
+        catalog.get("llm-460")
+    assert exc.value.nearest[0] == "llm-46"
+    assert "unknown trap id 'llm-460'; nearest ids: llm-46" in exc.value.message

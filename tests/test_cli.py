@@ -1,0 +1,51 @@
+"""The `interviewer` command: exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli.main import app
+from service.config import get_settings
+
+
+@pytest.fixture(autouse=True)
+def _cli_settings(monkeypatch: pytest.MonkeyPatch, data_dir) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("INTERVIEWER_MODE", "semantic")
+    get_settings.cache_clear()
+
+
+runner = CliRunner()
+
+
+def test_traps_list_json() -> None:
+    res = runner.invoke(app, ["traps", "list", "--series", "mlsd", "--json"])
+    assert res.exit_code == 0
+    assert [t["id"] for t in json.loads(res.stdout)][:2] == ["mlsd-26", "mlsd-27"]
+
+
+def test_traps_show_unknown_id_fails_with_nearest() -> None:
+    res = runner.invoke(app, ["traps", "show", "mlsd-350"])
+    assert res.exit_code == 1
+    assert "unknown trap id 'mlsd-350'; nearest ids: mlsd-35" in res.output
+
+
+def test_traps_search_json() -> None:
+    res = runner.invoke(app, ["traps", "search", "reservoir sampling of a stream", "--json", "-k", "3"])
+    assert res.exit_code == 0
+    assert json.loads(res.stdout)[0]["id"] == "mlsd-33"
+
+
+def test_traps_search_empty_query() -> None:
+    res = runner.invoke(app, ["traps", "search", " "])
+    assert res.exit_code == 1
+    assert "empty query" in res.output
+
+
+def test_traps_check_passes() -> None:
+    res = runner.invoke(app, ["traps", "check"])
+    assert res.exit_code == 0, res.output
+    assert "ok: 49 cards and rubrics are valid and current" in res.output
