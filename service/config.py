@@ -48,7 +48,7 @@ class Settings(BaseSettings):
         description="How a schema is sent: schema_object for llama.cpp servers, json_schema for OpenAI-style.",
     )
     fallback_models: list[str] = Field(default_factory=list)
-    timeout: float = 120.0
+    timeout: float = 300.0  # the local 1.5B reads ~20 tokens/s: a cold 1,500-token prompt takes over a minute
     retries: int = 2
     temperature: float = 0.0
     seed: int | None = 7

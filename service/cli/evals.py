@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from service import runtime
 from service.cli.common import console, emit_json
+from service.config import Settings, get_settings
 
 app = typer.Typer(help="Measure retrieval, grading and the interviewer.", no_args_is_help=True)
 
@@ -33,3 +38,145 @@ def retrieval(
     if show_misses:
         for miss in result["misses"]:
             console.print(f"- {miss['expected']} <- {miss['query']!r}: got {miss['got']}")
+
+
+def _progress(total: int, label: str) -> tuple[Any, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda: bar.advance(task)
+
+
+def _ids(sample: Path | None) -> set[str] | None:
+    if sample is None:
+        return None
+    return {line.strip() for line in sample.read_text().splitlines() if line.strip() and not line.startswith("#")}
+
+
+@app.command("grading")
+def grading(
+    mode: str = typer.Option("semantic", help="semantic or llm (llm replays --cassette, or calls the model)."),
+    gold: Path | None = typer.Option(None, help="JSON Lines of {trap_id, answer, band, fell_into_trap}."),
+    sample: Path | None = typer.Option(None, help="File of trap ids (one a line) to restrict the gold set to."),
+    cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
+    record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
+    retest: bool = typer.Option(True, help="Grade twice without the cache and report agreement."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Spearman, band accuracy, trap precision/recall, injection robustness and test-retest on the gold set."""
+    from evals import grading as ev
+    from service.grading.factory import make_grader
+
+    if mode not in ("semantic", "llm"):
+        raise typer.BadParameter("mode is semantic or llm")
+    settings = get_settings()
+    ids = _ids(sample)
+    with _maybe_cassette(cassette, settings, record) as active:
+        cat = runtime.catalog(active)
+        rows = ev.load_gold(gold or ev.DEFAULT_GOLD, cat, ids)
+        bar, tick = _progress(len(rows) * (2 if retest else 1), f"grading ({mode})")
+        with bar:
+            result = ev.run(
+                make_grader(settings=active, mode=mode, use_cache=False),  # type: ignore[arg-type]
+                make_grader(settings=active, mode=mode, use_cache=False) if retest else None,  # type: ignore[arg-type]
+                cat, gold or ev.DEFAULT_GOLD, ids, tick,
+            )
+    if as_json:
+        emit_json(result)
+        return
+    table = Table("figure", "value", title=f"grading: {result['answers']} gold answers, {mode} ({result['model']})")
+    for key in ("spearman", "band_accuracy", "trap_precision", "trap_recall", "injection_robustness", "test_retest"):
+        if key in result:
+            table.add_row(key, str(result[key]))
+    for kind, mean in result["mean_score_by_kind"].items():
+        table.add_row(f"mean score: {kind}", str(mean))
+    table.add_row("errors", str(len(result["errors"])))
+    console.print(table)
+
+
+@app.command("calibrate")
+def calibrate(
+    gold: Path | None = typer.Option(None, help="Gold answers to fit the trap-path thresholds on."),
+    semeval_dir: Path | None = typer.Option(None, "--semeval", help="SemEval-2013 train dir (reference path)."),
+    write: bool = typer.Option(True, help="Write service/grading/calibration.json."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Fit the semantic thresholds on half the data and report the other half."""
+    from evals import calibrate as cal
+    from evals import semeval
+
+    result = cal.fit(runtime.catalog(), gold or cal.DEFAULT_GOLD)
+    result.update(cal.fit_reference(semeval.load(semeval_dir or semeval.DEFAULT_DIR)))
+    if write:
+        cal.write(result)
+    if as_json:
+        emit_json(result)
+        return
+    console.print_json(data=result)
+
+
+@app.command("semeval")
+def semeval_cmd(
+    mode: str = typer.Option("semantic", help="semantic (all answers) or llm (a recorded sample)."),
+    data: Path | None = typer.Option(None, help="SemEval-2013 train dir; default ../shared/datasets."),
+    sample: int = typer.Option(0, help="Grade a balanced sample of this many held-out answers (0 = all)."),
+    cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
+    record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """2-way macro-F1 and accuracy through the reference-answer path (fit fold and held-out fold)."""
+    from evals import semeval
+    from service.grading.factory import make_grader
+    from service.llm.client import run_sync
+
+    items = semeval.load(data or semeval.DEFAULT_DIR)
+    if sample:
+        items = semeval.sample(items, sample)
+    settings = get_settings()
+    with _maybe_cassette(cassette, settings, record) as active:
+        grader = make_grader(settings=active, mode=mode, use_cache=False)  # type: ignore[arg-type]
+        bar, tick = _progress(len(items), f"semeval ({mode})")
+        with bar:
+            preds = run_sync(_grade_semeval(items, grader, active, tick))
+    result: dict[str, Any] = {"mode": mode, "model": grader.info.model}
+    for fold, name in ((0, "fit_fold0"), (1, "heldout_fold1")):
+        sel = [(it, p) for it, p in zip(items, preds, strict=True) if it.fold == fold]
+        if sel:
+            result[name] = semeval.f1_report([it.correct for it, _ in sel], [p for _, p in sel])
+    if as_json:
+        emit_json(result)
+        return
+    table = Table("fold", "answers", "macro-F1", "accuracy", "weighted F1", title=f"SemEval-2013 2-way, {mode}")
+    for name in ("fit_fold0", "heldout_fold1"):
+        if name in result:
+            r = result[name]
+            table.add_row(name, str(r["answers"]), str(r["macro_f1"]), str(r["accuracy"]), str(r["weighted_f1"]))
+    console.print(table)
+
+
+async def _grade_semeval(items: list[Any], grader: Any, settings: Any, tick: Any) -> list[bool]:
+    from service.grading.reference import reference_subject
+
+    subjects: dict[tuple[str, str], Any] = {}
+    preds = []
+    for it in items:  # sequential on purpose: the local model serves one request at a time anyway
+        key = (it.question, it.reference)
+        if key not in subjects:
+            subjects[key] = await reference_subject(it.question, it.reference, llm=grader.llm, settings=settings)
+        grade = await grader.agrade(subjects[key], it.answer)
+        preds.append(grade.score >= subjects[key].rubric.pass_mark)
+        tick()
+    return preds
+
+
+@contextmanager
+def _maybe_cassette(path: Path | None, settings: Settings, record: bool) -> Iterator[Settings]:
+    if path is None:
+        yield settings
+        return
+    from service.llm.recording import cassette
+
+    with cassette(path, settings, record=record) as active:
+        yield active

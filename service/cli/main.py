@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from service.cli import evals, rubrics, serve, traps
+from service.cli import evals, model, rubrics, serve, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(traps.app, name="traps")
 app.add_typer(evals.app, name="eval")
 app.add_typer(rubrics.app, name="rubrics")
+app.add_typer(model.app, name="model")
 app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 

@@ -10,7 +10,8 @@ from service.errors import InvalidInputError
 from service.grading import semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.models import CriterionScore, Grade, GraderInfo, Judgement, Mode
-from service.grading.scoring import LEVEL_POINTS, final_score, verdict, verify_quote
+from service.embeddings import MODEL_NAME
+from service.grading.scoring import LEVEL_POINTS, final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
 from service.llm.client import LLM, run_sync
 from service.prompts import prompt_hash, render
@@ -57,33 +58,32 @@ class Grader:
         self.llm = llm
         self.cache = cache
         self.prompt_hash = prompt_hash(settings.prompts_dir, *PROMPTS) if mode == "llm" else "semantic"
-        self.thresholds = semantic.thresholds()
 
     @property
     def info(self) -> GraderInfo:
-        model = self.llm.model_name if self.llm else semantic.MODEL_NAME
+        model = self.llm.model_name if self.llm else MODEL_NAME
         return GraderInfo(mode=self.mode, model=model, prompt_hash=self.prompt_hash, version=GRADER_VERSION)
 
     def _key(self, subject: Subject, answer: str) -> str:
         s = self.settings
         return cache_key(self.info.model_dump_json(), subject.key, answer, s.temperature, s.seed,
-                         self.thresholds.model_dump_json())
+                         semantic.thresholds_for(subject).model_dump_json())
 
     async def agrade(self, subject: Subject, answer: str) -> Grade:
         check_answer(answer, self.settings.max_answer_chars)
         key = self._key(subject, answer)
         if self.cache and (hit := self.cache.get(key)):
             return hit
-        ev = await asyncio.to_thread(semantic.analyse, subject, answer, self.thresholds)
-        guard = semantic.guard(ev, self.thresholds)
+        th = semantic.thresholds_for(subject)
+        ev = await asyncio.to_thread(semantic.analyse, subject, answer, th)
+        decision = semantic.decide(subject, ev, th)
+        guard = decision.guard
         if self.mode == "llm" and guard is None:
             scores, flags, feedback = await self._judge(subject, answer)
         else:  # semantic mode, or an answer no model should be asked about
-            scores, flags = self._semantic(subject, ev)
+            scores, flags = self._semantic(subject, ev, decision, th), decision.flags
             feedback = _feedback(subject, scores, flags, guard)
-        score = final_score(subject.rubric, scores, flags)
-        if guard:
-            score = min(score, self.thresholds.guard_cap, max(subject.rubric.pass_mark - 1, 0))
+        score = guarded(final_score(subject.rubric, scores, flags), guard, th.guard_cap, subject.rubric.pass_mark)
         grade = Grade(
             trap_id=subject.trap_id,
             score=score,
@@ -102,17 +102,19 @@ class Grader:
     def grade(self, subject: Subject, answer: str) -> Grade:
         return run_sync(self.agrade(subject, answer))
 
-    def _semantic(self, subject: Subject, ev: semantic.Evidence) -> tuple[list[CriterionScore], list[str]]:
-        th = self.thresholds
+    def _semantic(
+        self, subject: Subject, ev: semantic.Evidence, decision: semantic.Decision, th: semantic.Thresholds
+    ) -> list[CriterionScore]:
         scores = []
-        for c, sim, unit in zip(subject.rubric.criteria, ev.criterion_sim, ev.criterion_unit, strict=True):
-            lv = semantic.level(sim, th)
+        for c, sim, unit, lv in zip(
+            subject.rubric.criteria, ev.criterion_sim, ev.criterion_unit, decision.levels, strict=True
+        ):
             scores.append(CriterionScore(
                 id=c.id, score=lv, evidence=unit if lv else None,
                 rationale=f"closest sentence matches this criterion at cosine {sim:.2f} "
                 f"(full ≥ {th.full:.2f}, partial ≥ {th.partial:.2f})",
             ))
-        return scores, semantic.flags_raised(subject, ev, th)
+        return scores
 
     async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], list[str], str]:
         assert self.llm is not None
@@ -139,5 +141,6 @@ class Grader:
             scores.append(CriterionScore(id=c.id, score=points, evidence=quote if points else None,
                                          rationale=rationale))
         known = {f.id for f in subject.rubric.red_flags}
-        flags = [f for f in dict.fromkeys(judged.red_flags) if f in known]
+        # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
+        flags = list(dict.fromkeys(h.id for h in judged.red_flags if h.id in known and verify_quote(h.quote, answer)))
         return scores, flags, judged.feedback

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,14 +39,25 @@ class Grade(BaseModel):
 
 
 # What the LLM judge returns: reasoning first, then the decision, per criterion (openevals style).
+# maxLength bounds are schema hints, not validation: a grammar-constrained local model obeys them
+# (decoding is the slow part on CPU), and a provider that overshoots is not failed for it.
+def _short(chars: int, description: str) -> Any:
+    return Field(description=description, json_schema_extra={"maxLength": chars})
+
+
 class JudgedCriterion(BaseModel):
     id: str
-    reasoning: str = Field(description="One or two sentences: what the answer says about this criterion.")
+    reasoning: str = _short(160, "One short sentence: what the answer says on this criterion.")
     level: Literal["none", "partial", "full"]
-    quote: str | None = Field(description="The exact words from the answer that support the level, or null.")
+    quote: str | None = _short(200, "The exact words from the answer that support the level, or null.")
+
+
+class FlagHit(BaseModel):
+    id: str
+    quote: str = _short(200, "The exact words in which the answer asserts this red flag.")
 
 
 class Judgement(BaseModel):
     criteria: list[JudgedCriterion]
-    red_flags: list[str] = Field(description="Ids of the red flags the answer asserts; empty if none.")
-    feedback: str = Field(description="Two or three sentences of feedback to the candidate.")
+    red_flags: list[FlagHit] = Field(description="Red flags the answer asserts, each with its quote; usually empty.")
+    feedback: str = _short(300, "Two sentences of feedback to the candidate.")

@@ -37,8 +37,7 @@ def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
         criteria.append(Criterion(
             id=f"claim-{i}", description=text if len(text) >= 10 else f"States: {text}", weight=weight,
             anchor=text if len(text) >= 10 else reference[:200],
-            levels=Levels(none="Does not state this or contradicts it.", partial="States part of it, or vaguely.",
-                          full="States it clearly and correctly."),
+            levels=Levels(none="Does not state this, or contradicts it.", partial=f"Part of: {text}", full=text),
         ))
     return Rubric(trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK, criteria=criteria)
 

@@ -26,6 +26,11 @@ def final_score(rubric: Rubric, scores: list[CriterionScore], red_flags: list[st
     return round(score)
 
 
+def guarded(score: int, guard: str | None, guard_cap: int, pass_mark: int) -> int:
+    """An answer a guard stopped cannot pass, whatever else said it should."""
+    return min(score, guard_cap, max(pass_mark - 1, 0)) if guard else score
+
+
 def verdict(score: int, pass_mark: int) -> Verdict:
     if score >= max(STRONG_MARK, pass_mark):
         return "strong"

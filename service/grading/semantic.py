@@ -12,12 +12,13 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 
 from service.grading.subject import Subject
-from service.embeddings import MODEL_NAME, embed
+from service.embeddings import embed
 from service.grading.text import sentences, units, wordiness
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
@@ -36,11 +37,19 @@ class Thresholds(BaseModel):
     guard_cap: int = 20
 
 
-@lru_cache(maxsize=1)
-def thresholds() -> Thresholds:
+@lru_cache(maxsize=2)
+def thresholds(kind: Literal["trap", "reference"] = "trap") -> Thresholds:
+    """Fitted thresholds: trap rubrics and reference-answer claims behave differently, so each has its own."""
     if CALIBRATION_PATH.exists():
-        return Thresholds.model_validate(json.loads(CALIBRATION_PATH.read_text())["thresholds"])
+        data = json.loads(CALIBRATION_PATH.read_text())
+        key = "thresholds" if kind == "trap" else "reference_thresholds"
+        if key in data:
+            return Thresholds.model_validate(data[key])
     return Thresholds()
+
+
+def thresholds_for(subject: Subject) -> Thresholds:
+    return thresholds("trap" if subject.trap_id else "reference")
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,7 @@ class Evidence:
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
-    th = th or thresholds()
+    th = th or thresholds_for(subject)
     t = targets(subject)
     us = units(answer)
     n_crit, n_flag = len(t.criteria), len(subject.rubric.red_flags)
@@ -147,3 +156,16 @@ def guard(ev: Evidence, th: Thresholds) -> str | None:
     if ev.relevance < th.relevant:
         return "the answer is off-topic for this question"
     return None
+
+
+@dataclass
+class Decision:
+    """What semantic evidence decides: a level per criterion, the flags raised, and any guard."""
+
+    levels: list[int]
+    flags: list[str]
+    guard: str | None
+
+
+def decide(subject: Subject, ev: Evidence, th: Thresholds) -> Decision:
+    return Decision([level(s, th) for s in ev.criterion_sim], flags_raised(subject, ev, th), guard(ev, th))

@@ -27,6 +27,7 @@ class StubConfig:
     malformed_rate: float = 0.0
     hang_rate: float = 0.0
     hang_seconds: float = 30.0
+    fail_first: int = 0  # the first N requests get a 500, whatever the rates
     seed: int = 0
     responder: Responder | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -95,8 +96,11 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             cfg.requests.append(body)
             roll = self.server.rng.random()
+            scripted_failure = len(cfg.requests) <= cfg.fail_first
         if cfg.latency:
             time.sleep(cfg.latency)
+        if scripted_failure:
+            return self._send(503, {"error": {"message": "stub: scripted failure", "type": "server_error"}})
         edges = [cfg.error_rate, cfg.rate_limit_rate, cfg.hang_rate, cfg.malformed_rate]
         if roll < edges[0]:
             return self._send(500, {"error": {"message": "stub: injected server error", "type": "server_error"}})

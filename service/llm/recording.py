@@ -1,0 +1,58 @@
+"""Recorded model responses (vcrpy): replay without any server, or record against the local one.
+
+Replay matches requests on method, path and body, so the host and port of the server that was
+recorded do not matter; the model aliases and settings in the body do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from service.config import Settings
+from service.errors import InvalidInputError
+
+REPLAY_API_BASE = "http://127.0.0.1:9/v1"  # nothing listens here: a miss fails, it never reaches a model
+
+
+def vcr_config(record: bool) -> dict[str, Any]:
+    return {
+        "record_mode": "all" if record else "none",
+        "match_on": ["method", "path", "body"],
+        "filter_headers": ["authorization", "api-key", "x-api-key", "openai-organization"],
+        "decode_compressed_response": True,
+    }
+
+
+def replay_settings(settings: Settings) -> Settings:
+    """Settings that send the same request bodies as the embedded models, to a server that is not there."""
+    return settings.model_copy(update={
+        "model": f"openai/{settings.local_model}",
+        "grader_model": f"openai/{settings.local_grader_model}",
+        "api_base": REPLAY_API_BASE,
+        "api_key": "sk-local",
+        "json_mode": "schema_object",
+        "retries": 0,
+        "fallback_models": [],
+    })
+
+
+@contextmanager
+def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterator[Settings]:
+    """Yield the settings to use inside the cassette: replay by default, record with `record=True`."""
+    try:
+        import vcr
+    except ImportError as exc:
+        raise InvalidInputError("replaying cassettes needs vcrpy: pip install -e '.[test]'") from exc
+    from service.llm.client import _litellm
+
+    _litellm().disable_aiohttp_transport = True  # plain httpx transport, which vcrpy intercepts
+    if not record and not path.exists():
+        raise InvalidInputError(f"{path}: no such cassette; record it with `make record`")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Recording uses the embedded servers (models unset), whose request bodies equal the replay ones.
+    active = settings.model_copy(update={"model": None, "grader_model": None}) if record else replay_settings(settings)
+    with vcr.VCR(**vcr_config(record)).use_cassette(str(path)):
+        yield active

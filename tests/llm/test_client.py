@@ -1,0 +1,122 @@
+"""The LLM layer against a real stand-in server on 127.0.0.1: structure, repair and every fault path."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from service.config import Settings
+from service.errors import ModelOutputError, ModelUnavailableError
+from service.llm.factory import make_llm
+from service.llm.stub import StubConfig, StubServer, minimal_instance
+
+
+class Verdict(BaseModel):
+    reasoning: str
+    level: int
+
+
+MESSAGES = [{"role": "user", "content": "Grade this."}]
+
+
+def _settings(tmp_path: Path, api_base: str, **kw: object) -> Settings:
+    base: dict[str, object] = dict(model="openai/stub", api_base=api_base, api_key="sk-test", data_dir=tmp_path,
+                                   json_mode="schema_object", retries=2, timeout=5.0)
+    base.update(kw)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+def test_structured_output_sends_schema_and_validates(tmp_path: Path) -> None:
+    with StubServer() as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
+        out = llm.structured(MESSAGES, Verdict)
+        assert isinstance(out, Verdict)
+        sent = stub.config.requests[-1]
+        assert sent["response_format"] == {"type": "json_object", "schema": Verdict.model_json_schema()}
+        assert sent["temperature"] == 0 and sent["seed"] == 7
+
+
+async def test_async_structured_and_usage_logged(tmp_path: Path) -> None:
+    with StubServer() as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
+        await llm.astructured(MESSAGES, Verdict)
+        rows = llm.call_log.rows()  # type: ignore[union-attr]
+        assert rows[-1]["ok"] == 1 and rows[-1]["role"] == "ask" and rows[-1]["prompt_tokens"] == 2
+        assert llm.last_usage is not None and llm.last_usage.latency_ms > 0
+
+
+def test_invalid_json_is_repaired_once(tmp_path: Path) -> None:
+    replies = iter(['{"reasoning": "x", "level": "high"}', '{"reasoning": "x", "level": 2}'])
+    with StubServer(StubConfig(responder=lambda body: next(replies))) as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
+        assert llm.structured(MESSAGES, Verdict).level == 2
+        repair_prompt = stub.config.requests[-1]["messages"][-1]["content"]
+        assert repair_prompt.startswith("That reply was not valid")
+
+
+def test_invalid_json_twice_is_a_typed_error(tmp_path: Path) -> None:
+    with StubServer(StubConfig(malformed_rate=1.0)) as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
+        with pytest.raises(ModelOutputError, match="returned invalid Verdict twice"):
+            llm.structured(MESSAGES, Verdict)
+        assert len(stub.config.requests) == 2
+
+
+def test_5xx_is_retried_with_backoff(tmp_path: Path) -> None:
+    with StubServer(StubConfig(fail_first=2)) as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
+        assert llm.text(MESSAGES).startswith("Stub reply")
+        assert len(stub.config.requests) == 3
+        assert [r["ok"] for r in llm.call_log.rows()] == [0, 0, 1]  # type: ignore[union-attr]
+
+
+def test_429_is_retried(tmp_path: Path) -> None:
+    with StubServer(StubConfig(rate_limit_rate=1.0)) as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base, retries=1), role="grade")
+        with pytest.raises(ModelUnavailableError, match="RateLimitError"):
+            llm.text(MESSAGES)
+        assert len(stub.config.requests) == 2
+
+
+def test_timeout_never_hangs(tmp_path: Path) -> None:
+    with StubServer(StubConfig(hang_rate=1.0, hang_seconds=5)) as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base, retries=0, timeout=0.5), role="grade")
+        start = time.perf_counter()
+        with pytest.raises(ModelUnavailableError, match="Timeout"):
+            llm.text(MESSAGES)
+        assert time.perf_counter() - start < 4
+
+
+def test_fallback_to_next_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with StubServer(StubConfig(error_rate=1.0)) as bad, StubServer() as good:
+        settings = _settings(tmp_path, bad.api_base, retries=0, fallback_models=["openai/backup"])
+        llm = make_llm(settings=settings, role="grade")
+        # Fallback endpoints use the provider's own settings; point this one at the good stub.
+        llm.endpoints[1] = llm.endpoints[1].__class__("openai/backup", good.api_base, "sk-test", "schema_object")
+        assert llm.text(MESSAGES).startswith("Stub reply")
+        assert good.config.requests[0]["model"] == "backup"
+
+
+def test_all_models_failing_names_the_fix(tmp_path: Path) -> None:
+    with StubServer(StubConfig(error_rate=1.0)) as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base, retries=1), role="grade")
+        with pytest.raises(ModelUnavailableError) as exc:
+            llm.text(MESSAGES)
+        assert "no model answered after 2 attempt(s)" in exc.value.message
+        assert "INTERVIEWER_MODE=semantic" in exc.value.message
+
+
+async def test_streaming_yields_tokens(tmp_path: Path) -> None:
+    with StubServer() as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
+        pieces = [p async for p in llm.astream(MESSAGES)]
+        assert len(pieces) > 3 and "".join(pieces).startswith("Stub reply")
+
+
+def test_minimal_instance_validates() -> None:
+    schema = Verdict.model_json_schema()
+    assert Verdict.model_validate(json.loads(json.dumps(minimal_instance(schema))))
