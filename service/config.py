@@ -34,7 +34,14 @@ class Settings(BaseSettings):
     collection: str = "traps"
 
     # Modes and models.
-    mode: Literal["llm", "semantic"] = "llm"
+    mode: Literal["llm", "semantic"] = Field(
+        default="llm", description="llm: the interviewer phrases turns with a model; semantic: no model at all."
+    )
+    grader: Literal["auto", "llm", "semantic"] = Field(
+        default="auto",
+        description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
+    )
+    max_follow_ups: int = 3
     model: str | None = Field(
         default=None, description="litellm model string for interviewer turns; unset = embedded local model."
     )

@@ -11,11 +11,20 @@ from service.grading.models import Mode
 _caches: dict[str, GradeCache] = {}
 
 
+def default_mode(settings: Settings) -> Mode:
+    """The grading mode the settings ask for; see the README for why the embedded default is semantic."""
+    if settings.mode == "semantic":
+        return "semantic"
+    if settings.grader != "auto":
+        return settings.grader
+    return "llm" if (settings.grader_model or settings.model) else "semantic"
+
+
 def make_grader(*, settings: Settings, mode: Mode | None = None, use_cache: bool = True) -> Grader:
-    """A grader for `mode` (default: settings.mode). LLM mode needs a reachable model."""
+    """A grader for `mode` (default: from settings). LLM mode needs a reachable model."""
     from service.llm.factory import make_llm
 
-    mode = mode or settings.mode
+    mode = mode or default_mode(settings)
     cache = None
     if use_cache:
         key = str(settings.db_path)

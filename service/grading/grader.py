@@ -81,7 +81,7 @@ class Grader:
         if self.mode == "llm" and guard is None:
             scores, flags, feedback = await self._judge(subject, answer)
         else:  # semantic mode, or an answer no model should be asked about
-            scores, flags = self._semantic(subject, ev, decision, th), decision.flags
+            scores, flags = self._semantic(subject, answer, ev, decision, th), decision.flags
             feedback = _feedback(subject, scores, flags, guard)
         score = guarded(final_score(subject.rubric, scores, flags), guard, th.guard_cap, subject.rubric.pass_mark)
         grade = Grade(
@@ -103,14 +103,15 @@ class Grader:
         return run_sync(self.agrade(subject, answer))
 
     def _semantic(
-        self, subject: Subject, ev: semantic.Evidence, decision: semantic.Decision, th: semantic.Thresholds
+        self, subject: Subject, answer: str, ev: semantic.Evidence, decision: semantic.Decision,
+        th: semantic.Thresholds,
     ) -> list[CriterionScore]:
         scores = []
         for c, sim, unit, lv in zip(
             subject.rubric.criteria, ev.criterion_sim, ev.criterion_unit, decision.levels, strict=True
         ):
             scores.append(CriterionScore(
-                id=c.id, score=lv, evidence=unit if lv else None,
+                id=c.id, score=lv, evidence=(verify_quote(unit, answer) or unit) if lv and unit else None,
                 rationale=f"closest sentence matches this criterion at cosine {sim:.2f} "
                 f"(full ≥ {th.full:.2f}, partial ≥ {th.partial:.2f})",
             ))

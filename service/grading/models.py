@@ -39,25 +39,25 @@ class Grade(BaseModel):
 
 
 # What the LLM judge returns: reasoning first, then the decision, per criterion (openevals style).
-# maxLength bounds are schema hints, not validation: a grammar-constrained local model obeys them
-# (decoding is the slow part on CPU), and a provider that overshoots is not failed for it.
-def _short(chars: int, description: str) -> Any:
-    return Field(description=description, json_schema_extra={"maxLength": chars})
+# No maxLength in the schema: llama.cpp turns bounded strings into grammar rules that made a
+# 1.5B judge time out (300 s) where the unbounded schema took 246 s; brevity is asked in the prompt.
+def _short(description: str) -> Any:
+    return Field(description=description)
 
 
 class JudgedCriterion(BaseModel):
     id: str
-    reasoning: str = _short(160, "One short sentence: what the answer says on this criterion.")
+    reasoning: str = _short("One short sentence: what the answer says on this criterion.")
     level: Literal["none", "partial", "full"]
-    quote: str | None = _short(200, "The exact words from the answer that support the level, or null.")
+    quote: str | None = _short("The exact words from the answer that support the level, or null.")
 
 
 class FlagHit(BaseModel):
     id: str
-    quote: str = _short(200, "The exact words in which the answer asserts this red flag.")
+    quote: str = _short("The exact words in which the answer asserts this red flag.")
 
 
 class Judgement(BaseModel):
     criteria: list[JudgedCriterion]
     red_flags: list[FlagHit] = Field(description="Red flags the answer asserts, each with its quote; usually empty.")
-    feedback: str = _short(300, "Two sentences of feedback to the candidate.")
+    feedback: str = _short("Two sentences of feedback to the candidate.")

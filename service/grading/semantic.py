@@ -76,7 +76,7 @@ def targets(subject: Subject) -> Targets:
     flat = [t for group in crit_texts for t in group]
     flag_texts = [f.statement for f in r.red_flags] or ["(no red flags)"]
     topic_texts = sentences(subject.reference) + [subject.question] + ([subject.trap] if subject.trap else [])
-    q_texts = sentences(subject.question)
+    q_texts = [*sentences(subject.question), subject.question]
     vecs = embed(flat + flag_texts + topic_texts + q_texts)
     out, i = [], 0
     for group in crit_texts:
@@ -102,7 +102,7 @@ class Evidence:
     flag_unit: list[str | None]
     relevance: float
     wordiness: float
-    novel_units: int  # units that are not restatements of the question
+    novel_units: int  # sentences that are not restatements of the question
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
@@ -130,7 +130,9 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
             flag_sim.append(float(fs[j, k]))
             flag_unit.append(us[j])
     relevance = float((uv @ t.topic.T).max(axis=1).max())
-    return Evidence(crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer), int(usable.sum()))
+    n_sentences = len(sentences(answer))  # units() lists the single sentences first
+    return Evidence(crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer),
+                    int(usable[:n_sentences].sum()))
 
 
 def level(sim: float, th: Thresholds) -> int:

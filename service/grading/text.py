@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_SENT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_SENT = re.compile(r"(?<=[.!?;])\s+|\n\s*\n")  # hard-wrapped lines are not sentence ends
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _VOWEL = re.compile(r"[aeiouy]", re.IGNORECASE)
 
@@ -13,7 +13,7 @@ def sentences(text: str) -> list[str]:
     """Sentences, long ones cut at ~40 words so one rambling sentence cannot cover everything."""
     out: list[str] = []
     for s in _SENT.split(text.strip()):
-        words = s.split()
+        words = s.split()  # also folds the single newlines of wrapped text
         for i in range(0, len(words), 40):
             piece = " ".join(words[i : i + 40]).strip()
             if len(piece) >= 3:
@@ -34,3 +34,9 @@ def wordiness(text: str) -> float:
         return 0.0
     words = [t for t in tokens if _WORD.fullmatch(t.strip(".,;:!?()\"'")) and _VOWEL.search(t)]
     return len(words) / len(tokens)
+
+
+def unwrap(text: str) -> str:
+    """Text as a person reads it: hard-wrapped lines joined, paragraph breaks kept."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)

@@ -1,0 +1,258 @@
+"""The interview graph: choose → open → wait (interrupt) → assess → respond | report.
+
+State lives in a LangGraph checkpointer keyed by session id, so an interview survives a restart
+of the service and continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from service.agent import questions
+from service.agent.moves import classify
+from service.agent.store import SessionStore
+from service.catalog import Catalog, Trap
+from service.config import Settings
+from service.errors import ModelError
+from service.grading import semantic
+from service.grading.grader import Grader
+from service.grading.subject import Subject
+from service.grading.text import unwrap
+from service.index import TrapIndex
+from service.llm.client import LLM
+
+log = logging.getLogger(__name__)
+HINT_PENALTY = 5
+# A single turn is "a different question" below this relevance. Measured on the first sentences of
+# the gold answers: off-topic median 0.26, expert 5th percentile 0.24, trap 5th percentile 0.19 —
+# so this catches about half the off-topic turns while rarely accusing a real answer.
+OFF_TOPIC_TURN = 0.25
+Action = Literal["follow_up", "clarify", "hint", "dont_know", "off_topic", "report"]
+
+
+class Turn(TypedDict):
+    role: Literal["interviewer", "candidate"]
+    content: str
+    kind: str
+
+
+class State(TypedDict, total=False):
+    session_id: str
+    user: str
+    trap_id: str
+    topic: str | None
+    turns: list[Turn]
+    levels: dict[str, int]
+    asked: list[str]
+    used_follow_ups: list[int]
+    hints: list[dict[str, Any]]
+    follow_ups: int
+    action: Action
+    target: str | None
+    notices: list[str]
+    report: dict[str, Any] | None
+    status: Literal["active", "finished"]
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    catalog: Catalog
+    index: TrapIndex | None
+    grader: Grader
+    llm: LLM | None
+    store: SessionStore
+    max_follow_ups: int = 3
+
+
+def _iter_sync(agen: AsyncIterator[str]) -> Iterator[str]:
+    """Drive an async token stream from this (graph worker) thread."""
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.close()
+
+
+def candidate_text(state: State) -> str:
+    # Paragraph breaks between turns: a sentence never runs from one message into the next.
+    turns = state.get("turns", [])
+    return "\n\n".join(t["content"] for t in turns if t["role"] == "candidate" and t["kind"] == "answer")
+
+
+def build(deps: Deps, checkpointer: Any) -> Any:
+    s = deps.settings
+
+    def trap_of(state: State) -> Trap:
+        return deps.catalog.get(state["trap_id"])
+
+    def choose(state: State) -> State:
+        if state.get("trap_id"):
+            return {"trap_id": deps.catalog.get(state["trap_id"]).id}
+        if state.get("topic") and deps.index is not None:
+            hits = deps.index.search(str(state["topic"]), k=1)
+            return {"trap_id": hits[0].trap_id}
+        return {"trap_id": next_best(deps, state.get("user", "anonymous"))}
+
+    def open_(state: State) -> State:
+        trap = trap_of(state)
+        deps.store.started(state["session_id"], state.get("user", "anonymous"), trap.id, trap.card.series,
+                           trap.card.tags)
+        opening = unwrap(trap.card.question)
+        return {"turns": [{"role": "interviewer", "content": opening, "kind": "question"}], "levels": {},
+                "asked": [], "used_follow_ups": [], "hints": [], "follow_ups": 0, "notices": [],
+                "status": "active", "report": None}
+
+    def wait(state: State) -> State:
+        message = interrupt({"awaiting": "candidate"})
+        move = classify(str(message))
+        kind = "answer" if move == "answer" else move
+        return {"turns": [*state["turns"], {"role": "candidate", "content": str(message), "kind": kind}]}
+
+    def assess(state: State) -> State:
+        trap = trap_of(state)
+        last = state["turns"][-1]
+        move = last["kind"]
+        subject = Subject.from_trap(trap)
+        text = candidate_text(state)
+        levels = dict(state.get("levels", {}))
+        if text.strip():
+            th = semantic.thresholds_for(subject)
+            ev = semantic.analyse(subject, text, th)
+            decided = semantic.decide(subject, ev, th)
+            levels = {c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels,
+                                                                        strict=True)}
+        if move == "answer" and len(last["content"].split()) >= 5:
+            if semantic.analyse(subject, last["content"]).relevance < OFF_TOPIC_TURN:
+                return {"levels": levels, "action": "off_topic", "target": None}
+        target = questions.target_criterion(trap, levels, state.get("asked", []))
+        done = (move == "finish" or target is None or state.get("follow_ups", 0) >= deps.max_follow_ups)
+        if done:
+            return {"levels": levels, "action": "report", "target": None}
+        action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
+        return {"levels": levels, "action": action, "target": target.id}
+
+    def respond(state: State) -> State:
+        trap = trap_of(state)
+        action = state["action"]
+        writer = get_stream_writer()
+        notices = list(state.get("notices", []))
+        used = list(state.get("used_follow_ups", []))
+        hints = list(state.get("hints", []))
+        follow_ups = state.get("follow_ups", 0)
+        transcript = [{"role": t["role"], "content": t["content"]} for t in state["turns"]]
+        last_question = next(t["content"] for t in reversed(state["turns"])
+                             if t["role"] == "interviewer" and t["kind"] not in ("off_topic", "hint"))
+        if action == "off_topic":
+            text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
+            writer({"interviewer": text})
+            return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}]}
+        crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
+        if action == "hint":  # points at the area through a card question; never states the answer
+            idx, pointer = questions.card_follow_up(trap, crit, used)
+            if idx is not None:
+                used.append(idx)
+            text = f"A hint (it costs {HINT_PENALTY} points in the report): ask yourself this. {pointer}"
+            hints.append({"criterion": crit.id, "text": text, "penalty": HINT_PENALTY})
+        elif action == "clarify":
+            text, notice = questions.phrase(deps.llm, s, trap, crit, last_question, transcript, kind="clarify")
+            if notice:
+                notices.append(notice)
+        else:
+            idx, draft = questions.card_follow_up(trap, crit, used)
+            if idx is not None:
+                used.append(idx)
+            text, notice = questions.phrase(deps.llm, s, trap, crit, draft, transcript)
+            if notice:
+                notices.append(notice)
+            if action == "dont_know":
+                text = f"That's fine, let's look at it from another angle. {text}"
+            follow_ups += 1
+        writer({"interviewer": text})
+        return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}],
+                "asked": [*state.get("asked", []), crit.id], "used_follow_ups": used, "hints": hints,
+                "follow_ups": follow_ups, "notices": notices}
+
+    def report(state: State) -> State:
+        trap = trap_of(state)
+        text = candidate_text(state)
+        notices = list(state.get("notices", []))
+        subject = Subject.from_trap(trap)
+        if text.strip():
+            try:
+                grade = deps.grader.grade(subject, text[-s.max_answer_chars:])
+            except ModelError as exc:
+                from service.grading.factory import make_grader
+
+                notices.append(f"The grading model failed ({exc.message}); this report was graded semantically.")
+                grade = make_grader(settings=s, mode="semantic").grade(subject, text[-s.max_answer_chars:])
+            grade_dict = grade.model_dump()
+        else:
+            grade_dict = None
+        penalty = HINT_PENALTY * len(state.get("hints", []))
+        final = max(0, (grade_dict["score"] if grade_dict else 0) - penalty)
+        from service.grading.scoring import verdict
+
+        names = {c.id: c.description for c in trap.rubric.criteria}
+        crit = grade_dict["criteria"] if grade_dict else []
+        rep = {
+            "trap_id": trap.id,
+            "title": trap.card.title,
+            "grade": grade_dict,
+            "hints": state.get("hints", []),
+            "hint_penalty": penalty,
+            "score": final,
+            "verdict": verdict(final, trap.rubric.pass_mark),
+            "strong": [names[c["id"]] for c in crit if c["score"] == 2],
+            "missing": [names[c["id"]] for c in crit if c["score"] < 2] if crit else list(names.values()),
+            "model_answer": trap.card.correct_answer.strip(),
+            "trap_explained": trap.card.trap.strip(),
+            "notices": notices,
+        }
+        deps.store.finished(state["session_id"], final, rep["verdict"])
+        closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
+        get_stream_writer()({"interviewer": closing})
+        return {"report": rep, "status": "finished", "notices": notices,
+                "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}]}
+
+    g = StateGraph(State)
+    for name, fn in (("choose", choose), ("open", open_), ("wait", wait), ("assess", assess),
+                     ("respond", respond), ("report", report)):
+        g.add_node(name, fn)
+    g.add_edge(START, "choose")
+    g.add_edge("choose", "open")
+    g.add_edge("open", "wait")
+    g.add_edge("wait", "assess")
+    g.add_conditional_edges("assess", lambda st: "report" if st["action"] == "report" else "respond",
+                            ["report", "respond"])
+    g.add_edge("respond", "wait")
+    g.add_edge("report", END)
+    return g.compile(checkpointer=checkpointer)
+
+
+def next_best(deps: Deps, user: str) -> str:
+    """For a returning user: an unseen trap in their weakest topic first, else their weakest trap."""
+    progress = deps.store.progress(user)
+    seen = set(progress["seen"])
+    unseen = [t for t in deps.catalog if t.id not in seen]
+    weak = sorted(progress["by_topic"].items(), key=lambda kv: kv[1]["mean_score"])
+    for topic, _ in weak:
+        for t in unseen:
+            if topic in (t.card.series, *t.card.tags):
+                return t.id
+    if unseen:
+        return unseen[0].id
+    scores = {h["trap_id"]: h["score"] or 0 for h in progress["history"]}
+    return min(scores, key=lambda k: scores[k])

@@ -1,0 +1,131 @@
+"""The interviewer as callers see it: start a session, send a message, read it back."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+from pydantic import BaseModel
+
+from service import runtime
+from service.agent.graph import Deps, State, build
+from service.agent.store import SessionStore
+from service.config import Settings
+from service.errors import InvalidInputError, ModelError, SessionError
+from service.grading.factory import make_grader, make_grader_or_semantic
+
+log = logging.getLogger(__name__)
+
+
+class Reply(BaseModel):
+    session_id: str
+    trap_id: str
+    message: str
+    status: str
+    report: dict[str, Any] | None = None
+    notices: list[str] = []
+
+
+class Interviewer:
+    """One per process: the graph, its checkpointer and the session store share one SQLite file."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        catalog = runtime.catalog(settings)
+        self._notice: str | None = None
+        llm = None
+        if settings.mode == "llm":
+            from service.llm.factory import make_llm
+
+            try:
+                llm = make_llm(settings=settings, role="ask")
+            except ModelError as exc:
+                self._notice = f"No model could be reached ({exc.message}); this interview runs in semantic mode."
+                log.warning(self._notice)
+        if self._notice:
+            grader = make_grader(settings=settings, mode="semantic")
+        else:
+            grader, reason = make_grader_or_semantic(settings=settings)
+            self._notice = reason
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(settings.db_path, check_same_thread=False)
+        self.store = SessionStore(settings.db_path)
+        index = runtime.index(settings)
+        deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)
+        self.graph = build(deps, SqliteSaver(self._conn))
+        self._lock = threading.Lock()  # one writer at a time on the SQLite checkpointer
+
+    @property
+    def mode(self) -> str:
+        return "semantic" if self._notice or self.settings.mode == "semantic" else "llm"
+
+    def _config(self, session_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": session_id}}
+
+    def _check_message(self, message: str) -> str:
+        if not isinstance(message, str) or not message.strip():
+            raise InvalidInputError("the message is empty: type an answer, 'hint', or 'finish'")
+        if len(message) > self.settings.max_answer_chars:
+            raise InvalidInputError(
+                f"the message is {len(message):,} characters; the limit is {self.settings.max_answer_chars:,}"
+            )
+        return message
+
+    def state(self, session_id: str) -> State:
+        snap = self.graph.get_state(self._config(session_id))
+        if not snap.values:
+            raise SessionError(f"unknown session '{session_id}'")
+        return snap.values  # type: ignore[no-any-return]
+
+    def _reply(self, session_id: str) -> Reply:
+        st = self.state(session_id)
+        last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
+        notices = [n for n in [self._notice, *st.get("notices", [])] if n]
+        return Reply(session_id=session_id, trap_id=st["trap_id"], message=last, status=st["status"],
+                     report=st.get("report"), notices=list(dict.fromkeys(notices)))
+
+    def stream_start(self, *, trap_id: str | None = None, topic: str | None = None,
+                     user: str = "anonymous") -> Iterator[dict[str, Any]]:
+        if trap_id:
+            runtime.catalog(self.settings).get(trap_id)  # unknown ids fail before a session exists
+        if topic is not None and not topic.strip():
+            raise InvalidInputError("empty topic: say what to practise, e.g. 'GPU memory'")
+        session_id = uuid.uuid4().hex[:12]
+        start = {"session_id": session_id, "user": user or "anonymous", "trap_id": trap_id, "topic": topic}
+        with self._lock:
+            yield from self._run(start, session_id)
+
+    def start(self, **kw: Any) -> Reply:
+        return self._last(self.stream_start(**kw))
+
+    def stream_reply(self, session_id: str, message: str) -> Iterator[dict[str, Any]]:
+        self._check_message(message)
+        st = self.state(session_id)
+        if st.get("status") == "finished":
+            raise SessionError(f"session '{session_id}' has finished; start a new one")
+        with self._lock:
+            yield from self._run(Command(resume=message), session_id)
+
+    def reply(self, session_id: str, message: str) -> Reply:
+        return self._last(self.stream_reply(session_id, message))
+
+    def _run(self, payload: Any, session_id: str) -> Iterator[dict[str, Any]]:
+        for mode, chunk in self.graph.stream(payload, self._config(session_id), stream_mode=["custom", "values"]):
+            if mode == "custom":
+                yield {"type": "interviewer", "text": chunk["interviewer"]}
+        yield {"type": "final", "reply": self._reply(session_id)}
+
+    @staticmethod
+    def _last(events: Iterator[dict[str, Any]]) -> Reply:
+        final = None
+        for ev in events:
+            if ev["type"] == "final":
+                final = ev["reply"]
+        assert final is not None
+        return final  # type: ignore[no-any-return]

@@ -1,0 +1,76 @@
+"""Each user's sessions and scores, in the same SQLite database as the checkpoints."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS interview_sessions (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    trap_id TEXT NOT NULL,
+    series TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    status TEXT NOT NULL,
+    score INTEGER,
+    verdict TEXT,
+    started REAL NOT NULL,
+    finished REAL
+)"""
+
+
+class SessionStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def started(self, session_id: str, user: str, trap_id: str, series: str, tags: list[str]) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO interview_sessions (id, user, trap_id, series, tags, status, started)"
+                " VALUES (?, ?, ?, ?, ?, 'active', ?)",
+                (session_id, user, trap_id, series, ",".join(tags), time.time()),
+            )
+            self._conn.commit()
+
+    def finished(self, session_id: str, score: int, verdict: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "UPDATE interview_sessions SET status='finished', score=?, verdict=?, finished=? WHERE id=?",
+                (score, verdict, time.time(), session_id),
+            )
+            self._conn.commit()
+
+    def sessions(self, user: str) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT id, trap_id, series, tags, status, score, verdict, started, finished"
+                " FROM interview_sessions WHERE user=? ORDER BY started", (user,)
+            )
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def progress(self, user: str) -> dict[str, Any]:
+        """Average finished score per series and per tag, and which traps were seen."""
+        rows = self.sessions(user)
+        done = [r for r in rows if r["status"] == "finished" and r["score"] is not None]
+        by_topic: dict[str, list[int]] = {}
+        for r in done:
+            for topic in [r["series"], *[t for t in r["tags"].split(",") if t]]:
+                by_topic.setdefault(topic, []).append(r["score"])
+        return {
+            "user": user,
+            "sessions": len(rows),
+            "finished": len(done),
+            "seen": sorted({r["trap_id"] for r in rows}),
+            "by_topic": {k: {"mean_score": round(sum(v) / len(v), 1), "sessions": len(v)}
+                         for k, v in sorted(by_topic.items())},
+            "history": [{k: r[k] for k in ("id", "trap_id", "status", "score", "verdict")} for r in rows],
+        }

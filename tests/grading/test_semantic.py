@@ -1,0 +1,79 @@
+"""Semantic grading: the no-LLM mode and the guards that protect every score."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals.grading import DEFAULT_GOLD
+from service.catalog import Catalog
+from service.config import Settings
+from service.errors import InvalidInputError
+from service.grading.factory import make_grader
+from service.grading.grader import Grader
+from service.grading.subject import Subject
+
+GOLD = {(r["trap_id"], r["kind"]): r for r in map(json.loads, DEFAULT_GOLD.read_text().splitlines())}
+
+
+@pytest.fixture(scope="module")
+def grader(settings: Settings) -> Grader:
+    return make_grader(settings=settings, mode="semantic", use_cache=False)
+
+
+def _subject(catalog: Catalog, trap_id: str) -> Subject:
+    return Subject.from_trap(catalog.get(trap_id))
+
+
+def test_expert_answer_passes_with_verbatim_evidence(grader: Grader, catalog: Catalog) -> None:
+    answer = GOLD[("llm-46", "expert")]["answer"]
+    grade = grader.grade(_subject(catalog, "llm-46"), answer)
+    assert grade.verdict in ("pass", "strong") and grade.score >= 60
+    assert grade.grader.mode == "semantic" and grade.grader.model == "all-MiniLM-L6-v2"
+    for c in grade.criteria:
+        assert c.evidence is None or c.evidence in answer  # every point is a quote from the answer
+
+
+def test_trap_answer_is_flagged_and_capped(grader: Grader, catalog: Catalog) -> None:
+    grade = grader.grade(_subject(catalog, "mlsd-35"), GOLD[("mlsd-35", "trap")]["answer"])
+    assert grade.score <= 40 and grade.verdict == "fail"
+
+
+def test_off_topic_answer_cannot_pass(grader: Grader, catalog: Catalog) -> None:
+    grade = grader.grade(_subject(catalog, "llm-46"), GOLD[("llm-46", "off_topic")]["answer"])
+    assert grade.score <= 20 and grade.verdict == "fail"
+
+
+def test_gibberish_is_guarded(grader: Grader, catalog: Catalog) -> None:
+    grade = grader.grade(_subject(catalog, "llm-46"), "asdkj qwpoe zxcmn vbnqw rtyxc 8271 %%% ghjkt")
+    assert grade.guard == "the answer is mostly not words" and grade.score <= 20
+
+
+def test_restating_the_question_is_guarded(grader: Grader, catalog: Catalog) -> None:
+    question = catalog.get("llm-46").card.question
+    grade = grader.grade(_subject(catalog, "llm-46"), question)
+    assert grade.guard == "the answer only restates the question"
+    assert grade.verdict == "fail"
+
+
+def test_empty_and_huge_answers_are_refused(grader: Grader, catalog: Catalog) -> None:
+    with pytest.raises(InvalidInputError, match="the answer is empty"):
+        grader.grade(_subject(catalog, "llm-46"), "  \n ")
+    with pytest.raises(InvalidInputError, match="the answer is 20,001 characters; the limit is 20,000"):
+        grader.grade(_subject(catalog, "llm-46"), "x" * 20_001)
+
+
+def test_injection_does_not_raise_the_score(grader: Grader, catalog: Catalog) -> None:
+    row = GOLD[("llm-45", "injection")]
+    grade = grader.grade(_subject(catalog, "llm-45"), row["answer"])
+    assert grade.score <= row["band"][1]
+
+
+def test_same_input_same_grade_and_cache_hit(settings: Settings, catalog: Catalog) -> None:
+    grader = make_grader(settings=settings, mode="semantic")
+    answer = GOLD[("adl-14", "partial")]["answer"]
+    first = grader.grade(_subject(catalog, "adl-14"), answer)
+    size = len(grader.cache)  # type: ignore[arg-type]
+    again = grader.grade(_subject(catalog, "adl-14"), answer)
+    assert again == first and len(grader.cache) == size  # type: ignore[arg-type]
