@@ -38,10 +38,12 @@ OFF_TOPIC_TURN = 0.25
 Action = Literal["follow_up", "clarify", "hint", "dont_know", "off_topic", "report"]
 
 
-class Turn(TypedDict):
+class Turn(TypedDict, total=False):
     role: Literal["interviewer", "candidate"]
     content: str
     kind: str
+    target: str  # the criterion a follow-up probes
+    target_level: int  # its coverage when the follow-up was asked (0-2), for the interviewer eval
 
 
 class State(TypedDict, total=False):
@@ -138,7 +140,9 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             if semantic.analyse(subject, last["content"]).relevance < OFF_TOPIC_TURN:
                 return {"levels": levels, "action": "off_topic", "target": None}
         target = questions.target_criterion(trap, levels, state.get("asked", []))
-        done = (move == "finish" or target is None or state.get("follow_ups", 0) >= deps.max_follow_ups)
+        messages = sum(t["role"] == "candidate" for t in state["turns"])
+        done = (move == "finish" or target is None or state.get("follow_ups", 0) >= deps.max_follow_ups
+                or messages > 2 * deps.max_follow_ups + 1)  # hints, clarifications and detours end too
         if done:
             return {"levels": levels, "action": "report", "target": None}
         action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
@@ -181,7 +185,9 @@ def build(deps: Deps, checkpointer: Any) -> Any:
                 text = f"That's fine, let's look at it from another angle. {text}"
             follow_ups += 1
         writer({"interviewer": text})
-        return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}],
+        turn: Turn = {"role": "interviewer", "content": text, "kind": action, "target": crit.id,
+                      "target_level": state.get("levels", {}).get(crit.id, 0)}
+        return {"turns": [*state["turns"], turn],
                 "asked": [*state.get("asked", []), crit.id], "used_follow_ups": used, "hints": hints,
                 "follow_ups": follow_ups, "notices": notices}
 

@@ -25,10 +25,16 @@ _CLARIFY = re.compile(
 )
 
 
+_FINISH_IN_SHORT = re.compile(
+    r"\b(let'?s (finish|wrap up|stop|end)|(end|finish|stop) (the|this) interview|i'?m done|that'?s all)\b",
+    re.IGNORECASE,
+)
+
+
 def classify(message: str) -> Move:
     """A cheap, predictable classifier: interviews must not hinge on a small model's mood."""
     text = message.strip()
-    if _FINISH.match(text):
+    if _FINISH.match(text) or (len(text) < 80 and _FINISH_IN_SHORT.search(text)):
         return "finish"
     if _HINT.search(text) and len(text) < 200:
         return "hint"

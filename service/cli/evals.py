@@ -180,3 +180,36 @@ def _maybe_cassette(path: Path | None, settings: Settings, record: bool) -> Iter
 
     with cassette(path, settings, record=record) as active:
         yield active
+
+
+@app.command("interviewer")
+def interviewer_cmd(
+    mode: str = typer.Option("semantic", help="semantic, or llm (replays --cassette, or calls the model)."),
+    traps: str | None = typer.Option(None, help="Comma-separated trap ids (default: six across the series)."),
+    cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
+    record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Scripted candidates (strong, trap, rambling, silent, gibberish, injection) play whole interviews."""
+    import tempfile
+
+    from evals import interviewer as ev
+    from service.agent.session import Interviewer
+
+    ids = [t.strip() for t in traps.split(",")] if traps else ev.DEFAULT_TRAPS
+    settings = get_settings()
+    with tempfile.TemporaryDirectory() as tmp, _maybe_cassette(cassette, settings, record) as active:
+        active = active.model_copy(update={"mode": mode, "data_dir": Path(tmp)})
+        iv = Interviewer(active)
+        bar, tick = _progress(len(ids) * 6, f"interviews ({mode})")
+        with bar:
+            result = ev.run(iv, runtime.catalog(active), ids, tick)
+    if as_json:
+        emit_json(result)
+        return
+    table = Table("figure", "value", title=f"interviewer: {result['interviews']} scripted interviews, {result['mode']}")
+    for key in ("ended", "no_reveal", "follow_ups_on_uncovered", "on_trap"):
+        table.add_row(key, str(result[key]))
+    for cand, mean in result["mean_score_by_candidate"].items():
+        table.add_row(f"mean score: {cand}", str(mean))
+    console.print(table)

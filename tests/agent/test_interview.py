@@ -1,0 +1,103 @@
+"""Whole interviews in semantic mode: each special move, the report, restart and resume, progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.agent.session import Interviewer
+from service.config import Settings
+from service.errors import InvalidInputError, SessionError, UnknownTrapError
+
+STRONG = [
+    "Reservoir sampling, Algorithm R: keep the first k events, then for the n-th event draw j uniformly in 1..n "
+    "and replace slot j if j <= k. It needs O(k) memory and O(1) work per event and never needs n in advance.",
+    "Proof by induction: after n events every event is in the reservoir with probability k/n, because the new "
+    "one enters with k/(n+1) and each kept one survives with probability 1 - 1/(n+1).",
+]
+
+
+@pytest.fixture
+def interviewer(tmp_path: Path, settings: Settings, index) -> Interviewer:  # type: ignore[no-untyped-def]
+    own = settings.model_copy(update={"data_dir": tmp_path})
+    # Reuse the session-wide index instead of embedding the cards again.
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    return Interviewer(own)
+
+
+def test_whole_interview_ends_with_report(interviewer: Interviewer) -> None:
+    reply = interviewer.start(trap_id="mlsd-33", user="ann")
+    assert reply.status == "active" and "200,000" in reply.message
+    for message in STRONG:
+        reply = interviewer.reply(reply.session_id, message)
+    reply = interviewer.reply(reply.session_id, "finish")
+    assert reply.status == "finished"
+    report = reply.report
+    assert report is not None and report["trap_id"] == "mlsd-33"
+    assert report["grade"]["criteria"] and report["model_answer"].startswith("Use reservoir sampling") is not None
+    assert report["score"] == report["grade"]["score"] and report["hint_penalty"] == 0
+    for c in report["grade"]["criteria"]:
+        assert c["evidence"] is None or c["evidence"] in "\n\n".join(STRONG)
+    assert interviewer.store.progress("ann")["finished"] == 1
+
+
+def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> None:
+    reply = interviewer.start(trap_id="mlsd-33")
+    reply = interviewer.reply(reply.session_id, "Can I get a hint?")
+    assert reply.message.startswith("A hint (it costs 5 points in the report)")
+    reply = interviewer.reply(reply.session_id, STRONG[0])
+    reply = interviewer.reply(reply.session_id, "finish")
+    assert reply.report is not None and reply.report["hint_penalty"] == 5
+    assert reply.report["score"] == max(0, reply.report["grade"]["score"] - 5)
+
+
+def test_dont_know_clarify_and_off_topic(interviewer: Interviewer) -> None:
+    reply = interviewer.start(trap_id="llm-46")
+    opening = reply.message
+    reply = interviewer.reply(reply.session_id, "Use a B-tree index on the customer id column for the SQL joins.")
+    assert reply.message.startswith("That seems to answer a different question.") and opening in reply.message
+    reply = interviewer.reply(reply.session_id, "What do you mean by flooding the network?")
+    assert reply.status == "active" and reply.message
+    reply = interviewer.reply(reply.session_id, "I don't know.")
+    assert reply.message.startswith("That's fine, let's look at it from another angle.")
+
+
+def test_interview_always_ends(interviewer: Interviewer) -> None:
+    reply = interviewer.start(trap_id="adl-7")
+    for _ in range(12):
+        if reply.status == "finished":
+            break
+        reply = interviewer.reply(reply.session_id, "qwrtz plkjh mnbvc xswed")
+    assert reply.status == "finished"
+
+
+def test_restart_and_resume(tmp_path: Path, interviewer: Interviewer) -> None:
+    reply = interviewer.start(trap_id="mlsd-33", user="bob")
+    reply = interviewer.reply(reply.session_id, STRONG[0])
+    again = Interviewer(interviewer.settings)  # a new process on the same database
+    state = again.state(reply.session_id)
+    assert [t["role"] for t in state["turns"]] == ["interviewer", "candidate", "interviewer"]
+    resumed = again.reply(reply.session_id, "finish")
+    assert resumed.status == "finished" and resumed.report is not None
+
+
+def test_topic_retrieval_and_next_best(interviewer: Interviewer) -> None:
+    assert interviewer.start(topic="uniform sample of an endless event stream").trap_id == "mlsd-33"
+    first = interviewer.start(user="cara")
+    interviewer.reply(first.session_id, "finish")
+    second = interviewer.start(user="cara")
+    assert second.trap_id != first.trap_id  # unseen traps come first
+
+
+def test_bad_input(interviewer: Interviewer) -> None:
+    with pytest.raises(UnknownTrapError, match="nearest ids: llm-46"):
+        interviewer.start(trap_id="llm-460")
+    reply = interviewer.start(trap_id="llm-46")
+    with pytest.raises(InvalidInputError, match="the message is empty"):
+        interviewer.reply(reply.session_id, "  ")
+    with pytest.raises(SessionError, match="unknown session 'nope'"):
+        interviewer.reply("nope", "hello there")
+    interviewer.reply(reply.session_id, "finish")
+    with pytest.raises(SessionError, match="has finished"):
+        interviewer.reply(reply.session_id, "one more thing")
