@@ -25,8 +25,10 @@ def _predict(items: list[tuple[Subject, semantic.Evidence]], th: semantic.Thresh
     scores, flagged = [], []
     for subject, ev in items:
         d = semantic.decide(subject, ev, th)
-        crit = [CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
-                for c, lv in zip(subject.rubric.criteria, d.levels, strict=True)]
+        crit = [
+            CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
+            for c, lv in zip(subject.rubric.criteria, d.levels, strict=True)
+        ]
         score = guarded(final_score(subject.rubric, crit, d.flags), d.guard, th.guard_cap, subject.rubric.pass_mark)
         scores.append(score)
         flagged.append(bool(d.flags))
@@ -53,8 +55,9 @@ def fit(catalog: Catalog, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
 
     best = base
     # Coordinate search: levels first (flags off), then flags, then the relevance guard.
-    grid_levels = [(f, p) for f, p in itertools.product(np.arange(0.40, 0.80, 0.02), np.arange(0.25, 0.70, 0.02))
-                   if p < f - 0.03]
+    grid_levels = [
+        (f, p) for f, p in itertools.product(np.arange(0.40, 0.80, 0.02), np.arange(0.25, 0.70, 0.02)) if p < f - 0.03
+    ]
     off = best.model_copy(update={"flag": 2.0})
     f, p = max(grid_levels, key=lambda fp: score(off.model_copy(update={"full": fp[0], "partial": fp[1]})))
     best = best.model_copy(update={"full": round(float(f), 2), "partial": round(float(p), 2)})
@@ -103,8 +106,9 @@ def fit_reference(items: list[Any]) -> dict[str, Any]:
         return float(f1_report(gold[0], predict(fold[0], th))["macro_f1"])
 
     no_flags = base.model_copy(update={"flag": 2.0})
-    grid = [(f, p) for f, p in itertools.product(np.arange(0.30, 0.90, 0.02), np.arange(0.20, 0.80, 0.04))
-            if p < f - 0.03]
+    grid = [
+        (f, p) for f, p in itertools.product(np.arange(0.30, 0.90, 0.02), np.arange(0.20, 0.80, 0.04)) if p < f - 0.03
+    ]
     f, p = max(grid, key=lambda fp: f1(no_flags.model_copy(update={"full": fp[0], "partial": fp[1]})))
     best = no_flags.model_copy(update={"full": round(float(f), 2), "partial": round(float(p), 2)})
     rel = max(np.arange(0.0, 0.50, 0.05), key=lambda r: f1(best.model_copy(update={"relevant": r})))

@@ -53,8 +53,9 @@ def metrics(rows: list[dict[str, Any]], scores: list[int], flagged: list[bool]) 
     }
 
 
-async def _grade_all(grader: Grader, catalog: Catalog, rows: list[dict[str, Any]],
-                     progress: Callable[[], None] | None) -> list[Any]:
+async def _grade_all(
+    grader: Grader, catalog: Catalog, rows: list[dict[str, Any]], progress: Callable[[], None] | None
+) -> list[Any]:
     sem = asyncio.Semaphore(max(1, grader.settings.concurrency))
 
     async def one(r: dict[str, Any]) -> Any:
@@ -70,12 +71,19 @@ async def _grade_all(grader: Grader, catalog: Catalog, rows: list[dict[str, Any]
     return await asyncio.gather(*(one(r) for r in rows))
 
 
-def run(grader: Grader, retest_grader: Grader | None, catalog: Catalog, gold: Path = DEFAULT_GOLD,
-        trap_ids: set[str] | None = None, progress: Callable[[], None] | None = None) -> dict[str, Any]:
+def run(
+    grader: Grader,
+    retest_grader: Grader | None,
+    catalog: Catalog,
+    gold: Path = DEFAULT_GOLD,
+    trap_ids: set[str] | None = None,
+    progress: Callable[[], None] | None = None,
+) -> dict[str, Any]:
     rows = load_gold(gold, catalog, trap_ids)
     grades = asyncio.run(_grade_all(grader, catalog, rows, progress))
-    errors = [{"id": r.get("id"), "error": str(g)} for r, g in zip(rows, grades, strict=True)
-              if isinstance(g, Exception)]
+    errors = [
+        {"id": r.get("id"), "error": str(g)} for r, g in zip(rows, grades, strict=True) if isinstance(g, Exception)
+    ]
     ok = [(r, g) for r, g in zip(rows, grades, strict=True) if not isinstance(g, Exception)]
     result = metrics([r for r, _ in ok], [g.score for _, g in ok], [g.fell_into_trap for _, g in ok])
     result.update(mode=grader.mode, model=grader.info.model, file=str(gold), errors=errors)

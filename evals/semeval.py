@@ -45,8 +45,17 @@ def load(directory: Path = DEFAULT_DIR) -> list[Item]:
         for sa in root.findall("./studentAnswers/studentAnswer"):
             text = (sa.text or "").strip()
             if text:
-                items.append(Item(root.get("id", path.stem), path.parent.name, question,
-                                  (best[0].text or "").strip(), text, sa.get("accuracy") == "correct", n % 2))
+                items.append(
+                    Item(
+                        root.get("id", path.stem),
+                        path.parent.name,
+                        question,
+                        (best[0].text or "").strip(),
+                        text,
+                        sa.get("accuracy") == "correct",
+                        n % 2,
+                    )
+                )
     return items
 
 

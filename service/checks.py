@@ -40,25 +40,27 @@ def check_content(seeds_dir: Path, rubrics_dir: Path, source: Path) -> list[str]
             problems.append(exc.message)
             continue
         if len(rubric.criteria) < 3:
-            problems.append(f"{path}: field 'criteria': a trap rubric needs 3 to 6 criteria, has {len(rubric.criteria)}")
-        card = cards.get(rubric.trap_id)
-        if card is None:
+            problems.append(
+                f"{path}: field 'criteria': a trap rubric needs 3 to 6 criteria, has {len(rubric.criteria)}"
+            )
+        owner = cards.get(rubric.trap_id)
+        if owner is None:
             problems.append(f"{path}: field 'trap_id': names unknown trap '{rubric.trap_id}'")
             continue
         if path.stem != rubric.trap_id:
             problems.append(f"{path}: field 'trap_id': '{rubric.trap_id}' does not match the file name")
-        expected = answer_hash(card.correct_answer)
+        expected = answer_hash(owner.correct_answer)
         if rubric.derived_from != expected:
             problems.append(
                 f"{path}: field 'derived_from': stale ({rubric.derived_from}, card answer is {expected}); "
                 "re-derive or review the rubric, then run `interviewer rubrics rehash`"
             )
-        answer = normalise_space(card.correct_answer)
+        answer = normalise_space(owner.correct_answer)
         for i, crit in enumerate(rubric.criteria):
             if normalise_space(crit.anchor) not in answer:
                 problems.append(
-                    f"{path}: field 'criteria.{i}.anchor': not a verbatim span of {card.id}'s correct_answer"
+                    f"{path}: field 'criteria.{i}.anchor': not a verbatim span of {owner.id}'s correct_answer"
                 )
-    for tid in sorted(set(cards) - {p.stem for p in rubrics_dir.glob('*.yaml')}):
+    for tid in sorted(set(cards) - {p.stem for p in rubrics_dir.glob("*.yaml")}):
         problems.append(f"{rubrics_dir}/{tid}.yaml: (file): missing rubric for trap {tid}")
     return problems

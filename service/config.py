@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         default=None, description="litellm model string for grading; unset = embedded local grader model."
     )
     api_base: str | None = None
-    api_key: str | None = Field(default=None, description="Only for servers that need one; providers read their own variables.")
+    api_key: str | None = Field(
+        default=None, description="Only for servers that need one; providers read their own variables."
+    )
     json_mode: Literal["auto", "schema_object", "json_schema", "json_object"] = Field(
         default="auto",
         description="How a schema is sent: schema_object for llama.cpp servers, json_schema for OpenAI-style.",

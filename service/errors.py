@@ -1,15 +1,15 @@
 """One exception tree; third-party errors are mapped into it where they are caught.
 
-    InterviewerError                  base: every error a user may see
-    ├── ContentError                  a card, rubric or prompt file is malformed (names file + field)
-    ├── UnknownTrapError              a trap id that is not in the catalog (carries nearest ids)
-    ├── InvalidInputError             empty query, empty or oversized answer, bad batch line
-    ├── IndexError_                   the retrieval index cannot be built or reached
-    ├── ModelError                    a model call failed
-    │   ├── ModelUnavailableError     no model reachable after retries and fallbacks
-    │   ├── ModelOutputError          the model kept returning invalid structured output
-    │   └── LocalModelError           the embedded model file is missing or fails its checksum
-    └── SessionError                  an unknown or finished interview session
+InterviewerError                  base: every error a user may see
+├── ContentError                  a card, rubric or prompt file is malformed (names file + field)
+├── UnknownTrapError              a trap id that is not in the catalog (carries nearest ids)
+├── InvalidInputError             empty query, empty or oversized answer, bad batch line
+├── IndexError_                   the retrieval index cannot be built or reached
+├── ModelError                    a model call failed
+│   ├── ModelUnavailableError     no model reachable after retries and fallbacks
+│   ├── ModelOutputError          the model kept returning invalid structured output
+│   └── LocalModelError           the embedded model file is missing or fails its checksum
+└── SessionError                  an unknown or finished interview session
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ chunk. Dense and lexical rankings are fused by reciprocal rank, which needs no s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from dataclasses import dataclass
@@ -52,8 +53,16 @@ def card_text(card: Card) -> str:
     """The whole card as one document for the lexical side."""
     follow = " ".join(f.question for f in card.follow_ups)
     return " ".join(
-        [card.title, " ".join(card.tags), card.setting, card.seed_summary, card.question, card.trap,
-         card.correct_answer, follow]
+        [
+            card.title,
+            " ".join(card.tags),
+            card.setting,
+            card.seed_summary,
+            card.question,
+            card.trap,
+            card.correct_answer,
+            follow,
+        ]
     )
 
 
@@ -115,10 +124,8 @@ class TrapIndex:
                 metas.append({"trap_id": trap.id, "series": trap.card.series, "tags": list(trap.card.tags)})
         vectors = embed(docs)
         try:
-            try:
+            with contextlib.suppress(Exception):  # absent: nothing to delete
                 self._client.delete_collection(self.settings.collection)
-            except Exception:  # absent: nothing to delete
-                pass
             col = self._client.create_collection(
                 self.settings.collection,
                 embedding_function=None,

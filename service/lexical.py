@@ -8,9 +8,11 @@ from collections import Counter
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
 _STOP = frozenset(
-    "a an the and or of to in on for is are was were be been it its this that with as at by from "
-    "why how what when which who do does did i me my we you your they them their can could would "
-    "should will about into than then so if not no but".split()
+    (
+        "a an the and or of to in on for is are was were be been it its this that with as at by from why how what "
+        "when which who do does did i me my we you your they them their can could would should will about into "
+        "than then so if not no but"
+    ).split()
 )
 
 

@@ -90,3 +90,30 @@ def index(settings: Settings):  # type: ignore[no-untyped-def]
     from service import runtime
 
     return runtime.index(settings)
+
+
+CASSETTES = Path(__file__).parent / "cassettes"
+
+
+@pytest.fixture
+def recorded(tmp_path: Path, settings: Settings, index):  # type: ignore[no-untyped-def]
+    """`with recorded("name") as s:` — settings whose model calls replay tests/cassettes/name.yaml.
+
+    With INTERVIEWER_RECORD=1 (`make record`) the embedded local models answer and the cassette is
+    rewritten; otherwise nothing listens and an unrecorded request fails the test.
+    """
+    from contextlib import contextmanager
+
+    from service.llm.recording import cassette
+
+    @contextmanager
+    def use(name: str):  # type: ignore[no-untyped-def]
+        own = settings.model_copy(update={"data_dir": tmp_path, "mode": "llm"})
+        if not (tmp_path / "chroma").exists():
+            (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+        if RECORDING:  # the model files live in the real data dir, not the temporary one
+            own = own.model_copy(update={"data_dir": Settings().data_dir})
+        with cassette(CASSETTES / f"{name}.yaml", own, record=RECORDING) as active:
+            yield active
+
+    return use

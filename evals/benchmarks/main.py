@@ -11,6 +11,9 @@ from service.config import offline_environment
 
 BENCHMARKS = {
     "retrieval": "evals.benchmarks.retrieval",
+    "grading": "evals.benchmarks.grading",
+    "agent": "evals.benchmarks.agent",
+    "llm": "evals.benchmarks.llm",
 }
 
 
@@ -32,6 +35,14 @@ def main() -> None:
         return
     for name, figures in results.items():
         print(f"\n{name}")
-        width = max(len(k) for k in figures)
-        for key, value in figures.items():
-            print(f"  {key:<{width}}  {value}")
+        _table(figures, "  ")
+
+
+def _table(figures: dict[str, object], indent: str) -> None:
+    width = max(len(k) for k in figures)
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}")
+            _table(value, indent + "  ")
+        else:
+            print(f"{indent}{key:<{width}}  {value}")

@@ -16,8 +16,14 @@ from service.catalog import Catalog
 from service.config import Settings
 from service.index import TrapIndex
 
-QUERIES = ["quiz me on GPU memory", "my fraud model has too many false positives", "speculative decoding gives no speedup",
-           "why does fp16 training diverge", "uniform sample from an endless stream", "MoE routing collapses"]
+QUERIES = [
+    "quiz me on GPU memory",
+    "my fraud model has too many false positives",
+    "speculative decoding gives no speedup",
+    "why does fp16 training diverge",
+    "uniform sample from an endless stream",
+    "MoE routing collapses",
+]
 _COLD = """
 import time, json; t0 = time.perf_counter()
 from service.config import Settings

@@ -110,12 +110,21 @@ def build(deps: Deps, checkpointer: Any) -> Any:
 
     def open_(state: State) -> State:
         trap = trap_of(state)
-        deps.store.started(state["session_id"], state.get("user", "anonymous"), trap.id, trap.card.series,
-                           trap.card.tags)
+        deps.store.started(
+            state["session_id"], state.get("user", "anonymous"), trap.id, trap.card.series, trap.card.tags
+        )
         opening = unwrap(trap.card.question)
-        return {"turns": [{"role": "interviewer", "content": opening, "kind": "question"}], "levels": {},
-                "asked": [], "used_follow_ups": [], "hints": [], "follow_ups": 0, "notices": [],
-                "status": "active", "report": None}
+        return {
+            "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
+            "levels": {},
+            "asked": [],
+            "used_follow_ups": [],
+            "hints": [],
+            "follow_ups": 0,
+            "notices": [],
+            "status": "active",
+            "report": None,
+        }
 
     def wait(state: State) -> State:
         message = interrupt({"awaiting": "candidate"})
@@ -134,18 +143,24 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             th = semantic.thresholds_for(subject)
             ev = semantic.analyse(subject, text, th)
             decided = semantic.decide(subject, ev, th)
-            levels = {c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels,
-                                                                        strict=True)}
-        if move == "answer" and len(last["content"].split()) >= 5:
-            if semantic.analyse(subject, last["content"]).relevance < OFF_TOPIC_TURN:
-                return {"levels": levels, "action": "off_topic", "target": None}
+            levels = {
+                c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)
+            }
         target = questions.target_criterion(trap, levels, state.get("asked", []))
         messages = sum(t["role"] == "candidate" for t in state["turns"])
-        done = (move == "finish" or target is None or state.get("follow_ups", 0) >= deps.max_follow_ups
-                or messages > 2 * deps.max_follow_ups + 1)  # hints, clarifications and detours end too
+        done = (
+            move == "finish"
+            or target is None
+            or state.get("follow_ups", 0) >= deps.max_follow_ups
+            or messages > 2 * deps.max_follow_ups + 1
+        )  # hints, clarifications and detours end too
         if done:
             return {"levels": levels, "action": "report", "target": None}
+        long_enough = move == "answer" and len(last["content"].split()) >= 5
+        if long_enough and semantic.analyse(subject, last["content"]).relevance < OFF_TOPIC_TURN:
+            return {"levels": levels, "action": "off_topic", "target": None}
         action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
+        assert target is not None  # None means every criterion is covered, which reports above
         return {"levels": levels, "action": action, "target": target.id}
 
     def respond(state: State) -> State:
@@ -157,8 +172,11 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         hints = list(state.get("hints", []))
         follow_ups = state.get("follow_ups", 0)
         transcript = [{"role": t["role"], "content": t["content"]} for t in state["turns"]]
-        last_question = next(t["content"] for t in reversed(state["turns"])
-                             if t["role"] == "interviewer" and t["kind"] not in ("off_topic", "hint"))
+        last_question = next(
+            t["content"]
+            for t in reversed(state["turns"])
+            if t["role"] == "interviewer" and t["kind"] not in ("off_topic", "hint")
+        )
         if action == "off_topic":
             text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
             writer({"interviewer": text})
@@ -185,11 +203,21 @@ def build(deps: Deps, checkpointer: Any) -> Any:
                 text = f"That's fine, let's look at it from another angle. {text}"
             follow_ups += 1
         writer({"interviewer": text})
-        turn: Turn = {"role": "interviewer", "content": text, "kind": action, "target": crit.id,
-                      "target_level": state.get("levels", {}).get(crit.id, 0)}
-        return {"turns": [*state["turns"], turn],
-                "asked": [*state.get("asked", []), crit.id], "used_follow_ups": used, "hints": hints,
-                "follow_ups": follow_ups, "notices": notices}
+        turn: Turn = {
+            "role": "interviewer",
+            "content": text,
+            "kind": action,
+            "target": crit.id,
+            "target_level": state.get("levels", {}).get(crit.id, 0),
+        }
+        return {
+            "turns": [*state["turns"], turn],
+            "asked": [*state.get("asked", []), crit.id],
+            "used_follow_ups": used,
+            "hints": hints,
+            "follow_ups": follow_ups,
+            "notices": notices,
+        }
 
     def report(state: State) -> State:
         trap = trap_of(state)
@@ -198,12 +226,12 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         subject = Subject.from_trap(trap)
         if text.strip():
             try:
-                grade = deps.grader.grade(subject, text[-s.max_answer_chars:])
+                grade = deps.grader.grade(subject, text[-s.max_answer_chars :])
             except ModelError as exc:
                 from service.grading.factory import make_grader
 
                 notices.append(f"The grading model failed ({exc.message}); this report was graded semantically.")
-                grade = make_grader(settings=s, mode="semantic").grade(subject, text[-s.max_answer_chars:])
+                grade = make_grader(settings=s, mode="semantic").grade(subject, text[-s.max_answer_chars :])
             grade_dict = grade.model_dump()
         else:
             grade_dict = None
@@ -227,22 +255,33 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             "trap_explained": trap.card.trap.strip(),
             "notices": notices,
         }
-        deps.store.finished(state["session_id"], final, rep["verdict"])
+        deps.store.finished(state["session_id"], final, verdict(final, trap.rubric.pass_mark))
         closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
         get_stream_writer()({"interviewer": closing})
-        return {"report": rep, "status": "finished", "notices": notices,
-                "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}]}
+        return {
+            "report": rep,
+            "status": "finished",
+            "notices": notices,
+            "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}],
+        }
 
     g = StateGraph(State)
-    for name, fn in (("choose", choose), ("open", open_), ("wait", wait), ("assess", assess),
-                     ("respond", respond), ("report", report)):
+    for name, fn in (
+        ("choose", choose),
+        ("open", open_),
+        ("wait", wait),
+        ("assess", assess),
+        ("respond", respond),
+        ("report", report),
+    ):
         g.add_node(name, fn)
     g.add_edge(START, "choose")
     g.add_edge("choose", "open")
     g.add_edge("open", "wait")
     g.add_edge("wait", "assess")
-    g.add_conditional_edges("assess", lambda st: "report" if st["action"] == "report" else "respond",
-                            ["report", "respond"])
+    g.add_conditional_edges(
+        "assess", lambda st: "report" if st["action"] == "report" else "respond", ["report", "respond"]
+    )
     g.add_edge("respond", "wait")
     g.add_edge("report", END)
     return g.compile(checkpointer=checkpointer)

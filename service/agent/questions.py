@@ -64,8 +64,15 @@ def leaks(trap: Trap, text: str) -> bool:
     return bool(sims.max() >= LEAK_SIMILARITY)
 
 
-def phrase(llm: LLM | None, settings: Settings, trap: Trap, criterion: Criterion, draft: str,
-           transcript: list[dict[str, str]], kind: str = "follow_up") -> tuple[str, str | None]:
+def phrase(
+    llm: LLM | None,
+    settings: Settings,
+    trap: Trap,
+    criterion: Criterion,
+    draft: str,
+    transcript: list[dict[str, str]],
+    kind: str = "follow_up",
+) -> tuple[str, str | None]:
     """The LLM's phrasing of the next turn, or the draft when there is no model or it would leak.
 
     Returns (text, notice); the notice says when the model could not be reached.
@@ -74,8 +81,12 @@ def phrase(llm: LLM | None, settings: Settings, trap: Trap, criterion: Criterion
         return draft, None
     messages = [
         {"role": "system", "content": render(settings.prompts_dir, "interviewer_system.jinja", card=trap.card)},
-        {"role": "user", "content": render(settings.prompts_dir, f"{kind}.jinja", criterion=criterion,
-                                           draft=draft, transcript=transcript[-4:])},
+        {
+            "role": "user",
+            "content": render(
+                settings.prompts_dir, f"{kind}.jinja", criterion=criterion, draft=draft, transcript=transcript[-4:]
+            ),
+        },
     ]
     try:
         text = llm.text(messages).strip().strip('"')

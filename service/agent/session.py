@@ -87,11 +87,18 @@ class Interviewer:
         st = self.state(session_id)
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
         notices = [n for n in [self._notice, *st.get("notices", [])] if n]
-        return Reply(session_id=session_id, trap_id=st["trap_id"], message=last, status=st["status"],
-                     report=st.get("report"), notices=list(dict.fromkeys(notices)))
+        return Reply(
+            session_id=session_id,
+            trap_id=st["trap_id"],
+            message=last,
+            status=st["status"],
+            report=st.get("report"),
+            notices=list(dict.fromkeys(notices)),
+        )
 
-    def stream_start(self, *, trap_id: str | None = None, topic: str | None = None,
-                     user: str = "anonymous") -> Iterator[dict[str, Any]]:
+    def stream_start(
+        self, *, trap_id: str | None = None, topic: str | None = None, user: str = "anonymous"
+    ) -> Iterator[dict[str, Any]]:
         if trap_id:
             runtime.catalog(self.settings).get(trap_id)  # unknown ids fail before a session exists
         if topic is not None and not topic.strip():

@@ -52,7 +52,8 @@ class SessionStore:
         with self._lock:
             cur = self._conn.execute(
                 "SELECT id, trap_id, series, tags, status, score, verdict, started, finished"
-                " FROM interview_sessions WHERE user=? ORDER BY started", (user,)
+                " FROM interview_sessions WHERE user=? ORDER BY started",
+                (user,),
             )
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
@@ -70,7 +71,8 @@ class SessionStore:
             "sessions": len(rows),
             "finished": len(done),
             "seen": sorted({r["trap_id"] for r in rows}),
-            "by_topic": {k: {"mean_score": round(sum(v) / len(v), 1), "sessions": len(v)}
-                         for k, v in sorted(by_topic.items())},
+            "by_topic": {
+                k: {"mean_score": round(sum(v) / len(v), 1), "sessions": len(v)} for k, v in sorted(by_topic.items())
+            },
             "history": [{k: r[k] for k in ("id", "trap_id", "status", "score", "verdict")} for r in rows],
         }

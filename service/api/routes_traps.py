@@ -36,7 +36,13 @@ def list_traps(
         hits = request_index.search(q, k=k, series=series, tag=tag)
         return [{"id": h.trap_id, "title": h.title, "score": h.score} for h in hits]
     return [
-        {"id": t.id, "title": t.card.title, "series": t.card.series, "tags": t.card.tags, "difficulty": t.card.difficulty}
+        {
+            "id": t.id,
+            "title": t.card.title,
+            "series": t.card.series,
+            "tags": t.card.tags,
+            "difficulty": t.card.difficulty,
+        }
         for t in catalog.filter(series=series, tag=tag)
     ]
 

@@ -55,8 +55,10 @@ def _report(rep: dict[str, Any]) -> None:
     for c in grade.get("criteria", []):
         table.add_row(c["id"], f"{c['score']}/{c['max']}", (c.get("evidence") or "—")[:120])
     console.print(table)
-    console.print(f"[bold]Score {rep.get('score')}/100 — {rep.get('verdict')}[/bold]"
-                  f" (hints cost {rep.get('hint_penalty', 0)} points)")
+    console.print(
+        f"[bold]Score {rep.get('score')}/100 — {rep.get('verdict')}[/bold]"
+        f" (hints cost {rep.get('hint_penalty', 0)} points)"
+    )
     if grade.get("red_flags"):
         console.print(f"[red]Fell into the trap: {', '.join(grade['red_flags'])}[/red]")
     for label, key in (("Strong", "strong"), ("Missing", "missing")):

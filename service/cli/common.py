@@ -6,7 +6,6 @@ import json
 import sys
 from typing import Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -29,7 +28,7 @@ def emit_json(obj: Any) -> None:
 class Group(TyperGroup):
     """The top-level group: our errors become one line on stderr and exit code 1, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except InterviewerError as exc:

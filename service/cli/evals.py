@@ -43,8 +43,15 @@ def retrieval(
 def _progress(total: int, label: str) -> tuple[Any, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     task = bar.add_task(label, total=total)
     return bar, lambda: bar.advance(task)
 
@@ -81,7 +88,10 @@ def grading(
             result = ev.run(
                 make_grader(settings=active, mode=mode, use_cache=False),  # type: ignore[arg-type]
                 make_grader(settings=active, mode=mode, use_cache=False) if retest else None,  # type: ignore[arg-type]
-                cat, gold or ev.DEFAULT_GOLD, ids, tick,
+                cat,
+                gold or ev.DEFAULT_GOLD,
+                ids,
+                tick,
             )
     if as_json:
         emit_json(result)

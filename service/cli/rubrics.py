@@ -26,8 +26,10 @@ def rehash(trap_ids: list[str] = typer.Argument(None, help="Default: every rubri
         card = load_card(s.seeds_dir / path.name)
         stamp = f"derived_from: {answer_hash(card.correct_answer)}"
         text = path.read_text(encoding="utf-8")
-        new = _DERIVED.sub(stamp, text) if _DERIVED.search(text) else re.sub(
-            r"^(trap_id:.*)$", rf"\1\n{stamp}", text, count=1, flags=re.MULTILINE
+        new = (
+            _DERIVED.sub(stamp, text)
+            if _DERIVED.search(text)
+            else re.sub(r"^(trap_id:.*)$", rf"\1\n{stamp}", text, count=1, flags=re.MULTILINE)
         )
         if new != text:
             path.write_text(new, encoding="utf-8")

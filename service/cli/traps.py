@@ -25,7 +25,9 @@ def list_traps(
     """List the traps."""
     traps = runtime.catalog().filter(series=series, tag=tag)
     if as_json:
-        emit_json([{"id": t.id, "title": t.card.title, "tags": t.card.tags, "difficulty": t.card.difficulty} for t in traps])
+        emit_json(
+            [{"id": t.id, "title": t.card.title, "tags": t.card.tags, "difficulty": t.card.difficulty} for t in traps]
+        )
         return
     table = Table("id", "title", "difficulty", "tags")
     for t in traps:

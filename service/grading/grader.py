@@ -6,11 +6,11 @@ import asyncio
 import logging
 
 from service.config import Settings
+from service.embeddings import MODEL_NAME
 from service.errors import InvalidInputError
 from service.grading import semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.models import CriterionScore, Grade, GraderInfo, Judgement, Mode
-from service.embeddings import MODEL_NAME
 from service.grading.scoring import LEVEL_POINTS, final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
 from service.llm.client import LLM, run_sync
@@ -66,8 +66,14 @@ class Grader:
 
     def _key(self, subject: Subject, answer: str) -> str:
         s = self.settings
-        return cache_key(self.info.model_dump_json(), subject.key, answer, s.temperature, s.seed,
-                         semantic.thresholds_for(subject).model_dump_json())
+        return cache_key(
+            self.info.model_dump_json(),
+            subject.key,
+            answer,
+            s.temperature,
+            s.seed,
+            semantic.thresholds_for(subject).model_dump_json(),
+        )
 
     async def agrade(self, subject: Subject, answer: str) -> Grade:
         check_answer(answer, self.settings.max_answer_chars)
@@ -103,26 +109,38 @@ class Grader:
         return run_sync(self.agrade(subject, answer))
 
     def _semantic(
-        self, subject: Subject, answer: str, ev: semantic.Evidence, decision: semantic.Decision,
+        self,
+        subject: Subject,
+        answer: str,
+        ev: semantic.Evidence,
+        decision: semantic.Decision,
         th: semantic.Thresholds,
     ) -> list[CriterionScore]:
         scores = []
         for c, sim, unit, lv in zip(
             subject.rubric.criteria, ev.criterion_sim, ev.criterion_unit, decision.levels, strict=True
         ):
-            scores.append(CriterionScore(
-                id=c.id, score=lv, evidence=(verify_quote(unit, answer) or unit) if lv and unit else None,
-                rationale=f"closest sentence matches this criterion at cosine {sim:.2f} "
-                f"(full ≥ {th.full:.2f}, partial ≥ {th.partial:.2f})",
-            ))
+            scores.append(
+                CriterionScore(
+                    id=c.id,
+                    score=lv,
+                    evidence=(verify_quote(unit, answer) or unit) if lv and unit else None,
+                    rationale=f"closest sentence matches this criterion at cosine {sim:.2f} "
+                    f"(full ≥ {th.full:.2f}, partial ≥ {th.partial:.2f})",
+                )
+            )
         return scores
 
     async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], list[str], str]:
         assert self.llm is not None
         d = self.settings.prompts_dir
         messages = [
-            {"role": "system", "content": render(d, PROMPTS[0], question=subject.question,
-                                                 reference=subject.reference, rubric=subject.rubric)},
+            {
+                "role": "system",
+                "content": render(
+                    d, PROMPTS[0], question=subject.question, reference=subject.reference, rubric=subject.rubric
+                ),
+            },
             {"role": "user", "content": render(d, PROMPTS[1], answer=answer)},
         ]
         judged = await self.llm.astructured(messages, Judgement)
@@ -139,8 +157,9 @@ class Grader:
             if points and quote is None:
                 rationale += " [No credit: the quoted evidence is not in the answer.]"
                 points = 0
-            scores.append(CriterionScore(id=c.id, score=points, evidence=quote if points else None,
-                                         rationale=rationale))
+            scores.append(
+                CriterionScore(id=c.id, score=points, evidence=quote if points else None, rationale=rationale)
+            )
         known = {f.id for f in subject.rubric.red_flags}
         # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
         flags = list(dict.fromkeys(h.id for h in judged.red_flags if h.id in known and verify_quote(h.quote, answer)))

@@ -34,11 +34,15 @@ def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
     criteria = []
     for i, (group, weight) in enumerate(zip(groups, _weights(len(groups)), strict=True), 1):
         text = " ".join(group)
-        criteria.append(Criterion(
-            id=f"claim-{i}", description=text if len(text) >= 10 else f"States: {text}", weight=weight,
-            anchor=text if len(text) >= 10 else reference[:200],
-            levels=Levels(none="Does not state this, or contradicts it.", partial=f"Part of: {text}", full=text),
-        ))
+        criteria.append(
+            Criterion(
+                id=f"claim-{i}",
+                description=text if len(text) >= 10 else f"States: {text}",
+                weight=weight,
+                anchor=text if len(text) >= 10 else reference[:200],
+                levels=Levels(none="Does not state this, or contradicts it.", partial=f"Part of: {text}", full=text),
+            )
+        )
     return Rubric(trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK, criteria=criteria)
 
 
@@ -72,8 +76,12 @@ async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str
     """LLM derivation, then repaired in code: weights rescaled to 100, anchors checked against the text."""
     messages = [
         {"role": "system", "content": render(settings.prompts_dir, "derive_rubric.jinja")},
-        {"role": "user", "content": render(settings.prompts_dir, "derive_rubric_input.jinja",
-                                           question=question, reference=reference)},
+        {
+            "role": "user",
+            "content": render(
+                settings.prompts_dir, "derive_rubric_input.jinja", question=question, reference=reference
+            ),
+        },
     ]
     drafted = await llm.astructured(messages, DerivedRubric)
     ref_norm = normalise_space(reference)
@@ -88,16 +96,28 @@ async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str
         while cid in seen:
             cid = f"{cid}-{i}"
         seen.add(cid)
-        anchor = c.anchor if normalise_space(c.anchor) in ref_norm and len(c.anchor) >= 10 else (
-            ref_sents[min(i - 1, len(ref_sents) - 1)] if ref_sents else reference
+        anchor = (
+            c.anchor
+            if normalise_space(c.anchor) in ref_norm and len(c.anchor) >= 10
+            else (ref_sents[min(i - 1, len(ref_sents) - 1)] if ref_sents else reference)
         )
-        criteria.append(Criterion(id=cid, description=c.description if len(c.description) >= 10 else anchor,
-                                  weight=w, anchor=anchor,
-                                  levels=Levels(none=c.none, partial=c.partial, full=c.full)))
-    flags = [RedFlag(id=_slug(f.id, i), statement=f.statement, cap=f.cap)
-             for i, f in enumerate(drafted.red_flags, 1) if len(f.statement) >= 10]
-    return Rubric(trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK,
-                  criteria=criteria, red_flags=flags)
+        criteria.append(
+            Criterion(
+                id=cid,
+                description=c.description if len(c.description) >= 10 else anchor,
+                weight=w,
+                anchor=anchor,
+                levels=Levels(none=c.none, partial=c.partial, full=c.full),
+            )
+        )
+    flags = [
+        RedFlag(id=_slug(f.id, i), statement=f.statement, cap=f.cap)
+        for i, f in enumerate(drafted.red_flags, 1)
+        if len(f.statement) >= 10
+    ]
+    return Rubric(
+        trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK, criteria=criteria, red_flags=flags
+    )
 
 
 async def reference_subject(question: str, reference: str, *, llm: LLM | None, settings: Settings) -> Subject:

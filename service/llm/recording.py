@@ -28,15 +28,17 @@ def vcr_config(record: bool) -> dict[str, Any]:
 
 def replay_settings(settings: Settings) -> Settings:
     """Settings that send the same request bodies as the embedded models, to a server that is not there."""
-    return settings.model_copy(update={
-        "model": f"openai/{settings.local_model}",
-        "grader_model": f"openai/{settings.local_grader_model}",
-        "api_base": REPLAY_API_BASE,
-        "api_key": "sk-local",
-        "json_mode": "schema_object",
-        "retries": 0,
-        "fallback_models": [],
-    })
+    return settings.model_copy(
+        update={
+            "model": f"openai/{settings.local_model}",
+            "grader_model": f"openai/{settings.local_grader_model}",
+            "api_base": REPLAY_API_BASE,
+            "api_key": "sk-local",
+            "json_mode": "schema_object",
+            "retries": 0,
+            "fallback_models": [],
+        }
+    )
 
 
 @contextmanager
@@ -54,5 +56,10 @@ def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterato
     path.parent.mkdir(parents=True, exist_ok=True)
     # Recording uses the embedded servers (models unset), whose request bodies equal the replay ones.
     active = settings.model_copy(update={"model": None, "grader_model": None}) if record else replay_settings(settings)
+    if record:  # start them before recording, so their readiness polls stay out of the cassette
+        from service.llm.local import server_for
+
+        for name in {settings.local_model, settings.local_grader_model}:
+            server_for(settings, name)
     with vcr.VCR(**vcr_config(record)).use_cassette(str(path)):
         yield active

@@ -113,14 +113,24 @@ class _Handler(BaseHTTPRequestHandler):
             content = content[: max(1, len(content) // 2)] + ' "broken'
         if body.get("stream"):
             return self._stream(body, content)
-        usage = {"prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
-                 "completion_tokens": len(content.split())}
+        usage = {
+            "prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
+            "completion_tokens": len(content.split()),
+        }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-        self._send(200, {
-            "id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model", "stub"), "usage": usage,
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-        })
+        self._send(
+            200,
+            {
+                "id": "chatcmpl-stub",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "stub"),
+                "usage": usage,
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                ],
+            },
+        )
 
     def _stream(self, body: dict[str, Any], content: str) -> None:
         self.send_response(200)
@@ -130,12 +140,21 @@ class _Handler(BaseHTTPRequestHandler):
         words = content.split(" ")
         for i, word in enumerate(words):
             piece = word if i == len(words) - 1 else word + " "
-            chunk = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
-                     "model": body.get("model", "stub"),
-                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            chunk = {
+                "id": "chatcmpl-stub",
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": body.get("model", "stub"),
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+            }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        end = {"id": "chatcmpl-stub", "object": "chat.completion.chunk", "created": int(time.time()),
-               "model": body.get("model", "stub"), "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        end = {
+            "id": "chatcmpl-stub",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "stub"),
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
         self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
         self.close_connection = True
 

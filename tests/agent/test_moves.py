@@ -19,8 +19,11 @@ from service.agent.moves import classify
         ("Can I get a hint?", "hint"),
         ("What do you mean by flood the network?", "clarify"),
         ("ZeRO-1 moves 2 psi per GPU, the same as DDP, so I would not worry about bandwidth.", "answer"),
-        ("I don't know the exact figure, but the all-reduce is a reduce-scatter plus an all-gather, so the "
-         "volume per GPU stays at about twice the parameter bytes whatever the number of ranks.", "answer"),
+        (
+            "I don't know the exact figure, but the all-reduce is a reduce-scatter plus an all-gather, so the "
+            "volume per GPU stays at about twice the parameter bytes whatever the number of ranks.",
+            "answer",
+        ),
     ],
 )
 def test_classify(message: str, move: str) -> None:

@@ -24,8 +24,15 @@ MESSAGES = [{"role": "user", "content": "Grade this."}]
 
 
 def _settings(tmp_path: Path, api_base: str, **kw: object) -> Settings:
-    base: dict[str, object] = dict(model="openai/stub", api_base=api_base, api_key="sk-test", data_dir=tmp_path,
-                                   json_mode="schema_object", retries=2, timeout=5.0)
+    base: dict[str, object] = dict(
+        model="openai/stub",
+        api_base=api_base,
+        api_key="sk-test",
+        data_dir=tmp_path,
+        json_mode="schema_object",
+        retries=2,
+        timeout=5.0,
+    )
     base.update(kw)
     return Settings(**base)  # type: ignore[arg-type]
 

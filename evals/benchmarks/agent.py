@@ -1,0 +1,64 @@
+"""The interviewer's own overhead per turn (model time excluded), and memory per live session.
+
+Runs in llm mode against the loopback stub model with a fixed latency, so the model's share of each
+turn is known exactly: overhead = turn wall time - calls x latency.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.benchmarks.stats import percentile
+from service.config import Settings
+from service.llm.stub import StubConfig, StubServer
+
+LATENCY = 0.05
+ANSWERS = [
+    "I would weight the fraud class by ten thousand in the cross-entropy.",
+    "The threshold matters more than the loss; I would calibrate it on a validation set.",
+    "Can I get a hint?",
+]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(sessions: int = 30) -> dict[str, Any]:
+    from service.agent.session import Interviewer
+
+    with tempfile.TemporaryDirectory() as tmp, StubServer(StubConfig(latency=LATENCY)) as stub:
+        settings = Settings(
+            data_dir=Path(tmp),
+            model="openai/stub",
+            api_base=stub.api_base,
+            api_key="sk",
+            json_mode="schema_object",
+            grader="semantic",
+        )
+        iv = Interviewer(settings)
+        warm = iv.start(trap_id="mlsd-35")
+        iv.reply(warm.session_id, ANSWERS[0])  # embeds the card once, as a running service has
+        overheads = []
+        rss0 = _rss_mb()
+        for i in range(sessions):
+            reply = iv.start(trap_id="mlsd-35", user=f"bench-{i}")
+            for answer in ANSWERS:
+                before = len(stub.config.requests)
+                start = time.perf_counter()
+                reply = iv.reply(reply.session_id, answer)
+                calls = len(stub.config.requests) - before
+                overheads.append((time.perf_counter() - start - calls * LATENCY) * 1000)
+        rss1 = _rss_mb()
+    return {
+        "stub_latency_ms": LATENCY * 1000,
+        "turns": len(overheads),
+        "overhead_p50_ms": round(percentile(overheads, 50), 2),
+        "overhead_p99_ms": round(percentile(overheads, 99), 2),
+        "live_sessions": sessions,
+        "peak_rss_growth_per_session_kb": round((rss1 - rss0) * 1024 / sessions, 1),
+    }

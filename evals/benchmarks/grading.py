@@ -1,0 +1,40 @@
+"""Semantic grading latency per answer (warm): the target is p50 under 50 ms."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from evals.benchmarks.stats import percentile, time_ms
+from evals.grading import DEFAULT_GOLD
+from service import runtime
+from service.config import Settings
+from service.grading.factory import make_grader
+from service.grading.subject import Subject
+
+
+def run(n: int = 120) -> dict[str, Any]:
+    rows = [json.loads(line) for line in DEFAULT_GOLD.read_text(encoding="utf-8").splitlines()][:n]
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), mode="semantic")
+        catalog = runtime.catalog(settings)
+        grader = make_grader(settings=settings, mode="semantic", use_cache=False)
+        subjects = {r["trap_id"]: Subject.from_trap(catalog.get(r["trap_id"])) for r in rows}
+        for r in rows:  # warm: card targets embedded once per trap, as in a running service
+            grader.grade(subjects[r["trap_id"]], r["answer"])
+        lat = [time_ms(partial(grader.grade, subjects[r["trap_id"]], r["answer"]), 1)[0] for r in rows]
+        cached = make_grader(settings=settings, mode="semantic")
+        for r in rows:
+            cached.grade(subjects[r["trap_id"]], r["answer"])
+        hit = [time_ms(partial(cached.grade, subjects[r["trap_id"]], r["answer"]), 1)[0] for r in rows]
+    words = sum(len(r["answer"].split()) for r in rows) / len(rows)
+    return {
+        "answers": len(rows),
+        "mean_words": round(words, 1),
+        "semantic_p50_ms": round(percentile(lat, 50), 2),
+        "semantic_p99_ms": round(percentile(lat, 99), 2),
+        "cache_hit_p50_ms": round(percentile(hit, 50), 3),
+    }

@@ -1,0 +1,26 @@
+"""A whole interview in llm mode, on recorded responses of the embedded 0.5B interviewer model."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.agent import questions
+from service.agent.session import Interviewer
+from service.catalog import Catalog
+
+pytestmark = pytest.mark.llm
+
+
+def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+    with recorded("interview_llm") as settings:
+        iv = Interviewer(settings)
+        assert iv.mode == "llm"
+        reply = iv.start(trap_id="mlsd-35", user="dana")
+        reply = iv.reply(reply.session_id, "I'd use weighted cross-entropy with weight 10,000 on the fraud class.")
+        assert reply.status == "active"
+        follow_up = reply.message
+        reply = iv.reply(reply.session_id, "What do you mean exactly?")
+        reply = iv.reply(reply.session_id, "finish")
+    assert reply.status == "finished" and reply.report is not None
+    assert not questions.leaks(catalog.get("mlsd-35"), follow_up)
+    assert reply.report["grade"]["red_flags"] or reply.report["score"] <= 40
