@@ -6,9 +6,7 @@ of the service and continues where it stopped.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -73,19 +71,6 @@ class Deps:
     llm: LLM | None
     store: SessionStore
     max_follow_ups: int = 3
-
-
-def _iter_sync(agen: AsyncIterator[str]) -> Iterator[str]:
-    """Drive an async token stream from this (graph worker) thread."""
-    loop = asyncio.new_event_loop()
-    try:
-        while True:
-            try:
-                yield loop.run_until_complete(agen.__anext__())
-            except StopAsyncIteration:
-                return
-    finally:
-        loop.close()
 
 
 def candidate_text(state: State) -> str:
@@ -167,6 +152,9 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         trap = trap_of(state)
         action = state["action"]
         writer = get_stream_writer()
+
+        def delta(piece: str) -> None:
+            writer({"delta": piece})
         notices = list(state.get("notices", []))
         used = list(state.get("used_follow_ups", []))
         hints = list(state.get("hints", []))
@@ -189,18 +177,22 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             text = f"A hint (it costs {HINT_PENALTY} points in the report): ask yourself this. {pointer}"
             hints.append({"criterion": crit.id, "text": text, "penalty": HINT_PENALTY})
         elif action == "clarify":
-            text, notice = questions.phrase(deps.llm, s, trap, crit, last_question, transcript, kind="clarify")
+            text, notice = questions.phrase(
+                deps.llm, s, trap, crit, last_question, transcript, kind="clarify", emit=delta
+            )
             if notice:
                 notices.append(notice)
         else:
             idx, draft = questions.card_follow_up(trap, crit, used)
             if idx is not None:
                 used.append(idx)
-            text, notice = questions.phrase(deps.llm, s, trap, crit, draft, transcript)
+            prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" else ""
+            if prefix:
+                delta(prefix)
+            text, notice = questions.phrase(deps.llm, s, trap, crit, draft, transcript, emit=delta)
+            text = prefix + text
             if notice:
                 notices.append(notice)
-            if action == "dont_know":
-                text = f"That's fine, let's look at it from another angle. {text}"
             follow_ups += 1
         writer({"interviewer": text})
         turn: Turn = {

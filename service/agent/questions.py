@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import numpy as np
 
@@ -64,6 +67,23 @@ def leaks(trap: Trap, text: str) -> bool:
     return bool(sims.max() >= LEAK_SIMILARITY)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+MAX_TURN_CHARS = 600
+
+
+def _iter_sync(agen: AsyncIterator[str]) -> Iterator[str]:
+    """Drive an async token stream from this (graph worker) thread, which has no event loop."""
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.close()
+
+
 def phrase(
     llm: LLM | None,
     settings: Settings,
@@ -72,10 +92,13 @@ def phrase(
     draft: str,
     transcript: list[dict[str, str]],
     kind: str = "follow_up",
+    emit: Callable[[str], None] | None = None,
 ) -> tuple[str, str | None]:
-    """The LLM's phrasing of the next turn, or the draft when there is no model or it would leak.
+    """The LLM's phrasing of the next turn, streamed sentence by sentence through `emit`.
 
-    Returns (text, notice); the notice says when the model could not be reached.
+    Each sentence is checked for leaks before it is shown; a leaking first sentence falls back to
+    the card's draft, a later one ends the turn at the sentences already shown. Returns (text,
+    notice); the notice says when the model could not be reached.
     """
     if llm is None:
         return draft, None
@@ -88,11 +111,36 @@ def phrase(
             ),
         },
     ]
+    shown: list[str] = []
+    buffer = ""
+
+    def accept(sentence: str) -> bool:
+        sentence = sentence.strip().strip('"')
+        if not sentence:
+            return True
+        if leaks(trap, sentence) or sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS:
+            return False
+        shown.append(sentence)
+        if emit:
+            emit(sentence + " ")
+        return True
+
     try:
-        text = llm.text(messages).strip().strip('"')
+        for piece in _iter_sync(llm.astream(messages)):
+            buffer += piece
+            *complete, buffer = _SENTENCE_END.split(buffer)
+            if not all(accept(sentence) for sentence in complete):
+                buffer = ""
+                break
+        else:
+            accept(buffer)
     except ModelError as exc:
         log.warning("interviewer model failed: %s", exc.message)
+        if shown:
+            return " ".join(shown), None
         return draft, "The interviewer model could not be reached, so this turn uses the card's own question."
-    if not text or len(text) > 600 or leaks(trap, text):
+    if not shown:
+        if emit:
+            emit(draft)
         return draft, None
-    return text, None
+    return " ".join(shown), None

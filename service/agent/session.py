@@ -124,7 +124,9 @@ class Interviewer:
 
     def _run(self, payload: Any, session_id: str) -> Iterator[dict[str, Any]]:
         for mode, chunk in self.graph.stream(payload, self._config(session_id), stream_mode=["custom", "values"]):
-            if mode == "custom":
+            if mode == "custom" and "delta" in chunk:
+                yield {"type": "delta", "text": chunk["delta"]}
+            elif mode == "custom":
                 yield {"type": "interviewer", "text": chunk["interviewer"]}
         yield {"type": "final", "reply": self._reply(session_id)}
 

@@ -39,9 +39,19 @@ def chat(
 
 def _show(events: Any) -> Any:
     final = None
+    streaming = False
     for ev in events:
-        if ev["type"] == "interviewer":
-            console.print(f"[bold cyan]interviewer>[/bold cyan] {ev['text']}\n")
+        if ev["type"] == "delta":  # words as the model produces them (checked sentence by sentence)
+            if not streaming:
+                console.print("[bold cyan]interviewer>[/bold cyan] ", end="")
+                streaming = True
+            console.print(ev["text"], end="", soft_wrap=True)
+        elif ev["type"] == "interviewer":
+            if streaming:
+                console.print("\n")
+                streaming = False
+            else:
+                console.print(f"[bold cyan]interviewer>[/bold cyan] {ev['text']}\n")
         elif ev["type"] == "final":
             final = ev["reply"]
             for notice in final.notices:

@@ -49,7 +49,7 @@ def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
 class _DerivedCriterion(BaseModel):
     id: str = Field(description="lowercase-hyphenated")
     description: str
-    weight: int = Field(ge=1, le=100)
+    weight: int = Field(ge=0, le=100)  # small models write 0; rescaled in code below
     anchor: str = Field(description="The exact span of the reference answer this criterion comes from.")
     none: str
     partial: str
@@ -86,8 +86,8 @@ async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str
     drafted = await llm.astructured(messages, DerivedRubric)
     ref_norm = normalise_space(reference)
     ref_sents = sentences(reference)
-    total = sum(c.weight for c in drafted.criteria)
-    weights = [max(1, round(100 * c.weight / total)) for c in drafted.criteria]
+    raw = [max(c.weight, 1) for c in drafted.criteria]
+    weights = [max(1, round(100 * w / sum(raw))) for w in raw]
     weights[weights.index(max(weights))] += 100 - sum(weights)
     seen: set[str] = set()
     criteria = []

@@ -135,9 +135,9 @@ class LocalServer:
     def start(self) -> str:
         if self._proc and self._proc.poll() is None:
             return self.api_base
+        path = prepare(self.model, self.settings.models_dir)  # verifies the checksum before this load
         if importlib.util.find_spec("llama_cpp") is None:
             raise LocalModelError("llama-cpp-python is not installed; run `pip install -e '.[local]'` (or `make run`)")
-        path = prepare(self.model, self.settings.models_dir)  # verifies the checksum before this load
         self.port = _free_port()
         config = {
             "host": "127.0.0.1",

@@ -1,0 +1,44 @@
+"""The embedded model file: assembled from parts, verified by sha256 before every load."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings
+from service.errors import LocalModelError
+from service.llm.local import LocalModel, LocalServer, prepare, verify
+
+
+def _model(content: bytes) -> LocalModel:
+    return LocalModel("tiny-test", "no-such-package-part", 2, hashlib.sha256(content).hexdigest(), 1)
+
+
+def test_verified_file_is_accepted(tmp_path: Path) -> None:
+    content = b"GGUF" + b"\x00" * 1000
+    model = _model(content)
+    (tmp_path / model.filename).write_bytes(content)
+    assert prepare(model, tmp_path) == tmp_path / model.filename
+
+
+def test_corrupted_file_is_refused(tmp_path: Path) -> None:
+    model = _model(b"GGUF good bytes")
+    (tmp_path / model.filename).write_bytes(b"GGUF bad bytes!")
+    with pytest.raises(LocalModelError, match="fails its checksum .* delete it and run `interviewer model prepare`"):
+        verify(model, tmp_path / model.filename)
+
+
+def test_missing_parts_name_the_package(tmp_path: Path) -> None:
+    with pytest.raises(LocalModelError, match="model part package 'no-such-package-part1' is not installed"):
+        prepare(_model(b"x"), tmp_path)
+
+
+def test_server_refuses_to_load_a_corrupted_file(tmp_path: Path) -> None:
+    model = _model(b"GGUF good bytes")
+    settings = Settings(data_dir=tmp_path)
+    settings.models_dir.mkdir(parents=True)
+    (settings.models_dir / model.filename).write_bytes(b"GGUF bad bytes!")
+    with pytest.raises(LocalModelError, match="fails its checksum"):
+        LocalServer(settings, model).start()
