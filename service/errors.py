@@ -3,7 +3,8 @@
 InterviewerError                  base: every error a user may see
 ├── ContentError                  a card, rubric or prompt file is malformed (names file + field)
 ├── UnknownTrapError              a trap id that is not in the catalog (carries nearest ids)
-├── InvalidInputError             empty query, empty or oversized answer, bad batch line
+├── InvalidInputError             empty query, empty answer, bad batch line
+│   └── TooLargeError             an answer or message over the configured size
 ├── IndexError_                   the retrieval index cannot be built or reached
 ├── ModelError                    a model call failed
 │   ├── ModelUnavailableError     no model reachable after retries and fallbacks
@@ -50,6 +51,12 @@ class InvalidInputError(InterviewerError):
     """Input that cannot be used as given."""
 
     status_code = 422
+
+
+class TooLargeError(InvalidInputError):
+    """An answer or message longer than INTERVIEWER_MAX_ANSWER_CHARS."""
+
+    status_code = 413
 
 
 class IndexError_(InterviewerError):  # noqa: N801 - avoid shadowing the builtin IndexError

@@ -17,7 +17,7 @@ from service import runtime
 from service.agent.graph import Deps, State, build
 from service.agent.store import SessionStore
 from service.config import Settings
-from service.errors import InvalidInputError, ModelError, SessionError
+from service.errors import InvalidInputError, ModelError, SessionError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class Interviewer:
         if not isinstance(message, str) or not message.strip():
             raise InvalidInputError("the message is empty: type an answer, 'hint', or 'finish'")
         if len(message) > self.settings.max_answer_chars:
-            raise InvalidInputError(
+            raise TooLargeError(
                 f"the message is {len(message):,} characters; the limit is {self.settings.max_answer_chars:,}"
             )
         return message

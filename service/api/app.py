@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from service import __version__
-from service.api import routes_traps
+from service.api import routes_sessions, routes_traps
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
 
@@ -29,4 +29,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(status_code=exc.status_code, content=body)
 
     app.include_router(routes_traps.router)
+    app.include_router(routes_sessions.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from service import runtime
+from service.agent.session import Interviewer
 from service.catalog import Catalog
 from service.config import Settings
 from service.index import TrapIndex
@@ -20,3 +21,11 @@ def catalog(request: Request) -> Catalog:
 
 def index(request: Request) -> TrapIndex:
     return runtime.index(settings(request))
+
+
+def interviewer(request: Request) -> Interviewer:
+    """One interviewer per app, built on first use (it may start the local model server)."""
+    iv = getattr(request.app.state, "interviewer", None)
+    if iv is None:
+        iv = request.app.state.interviewer = Interviewer(settings(request))
+    return iv  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ import logging
 
 from service.config import Settings
 from service.embeddings import MODEL_NAME
-from service.errors import InvalidInputError
+from service.errors import InvalidInputError, TooLargeError
 from service.grading import semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.models import CriterionScore, Grade, GraderInfo, Judgement, Mode
@@ -26,7 +26,7 @@ def check_answer(answer: str, max_chars: int) -> str:
     if not isinstance(answer, str) or not answer.strip():
         raise InvalidInputError("the answer is empty: there is nothing to grade")
     if len(answer) > max_chars:
-        raise InvalidInputError(f"the answer is {len(answer):,} characters; the limit is {max_chars:,}")
+        raise TooLargeError(f"the answer is {len(answer):,} characters; the limit is {max_chars:,}")
     return answer
 
 

@@ -1,0 +1,65 @@
+"""Interview sessions, progress and one-off grading over REST (semantic mode, no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.config import Settings
+
+
+@pytest.fixture
+def client(tmp_path: Path, settings: Settings, index) -> TestClient:  # type: ignore[no-untyped-def]
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    return TestClient(create_app(settings.model_copy(update={"data_dir": tmp_path})))
+
+
+def test_whole_session_over_rest(client: TestClient) -> None:
+    res = client.post("/sessions", json={"trap_id": "mlsd-33", "user": "eve"})
+    assert res.status_code == 201
+    sid = res.json()["session_id"]
+    reply = client.post(f"/sessions/{sid}/messages", json={"message": "Reservoir sampling with k slots."}).json()
+    assert reply["status"] == "active"
+    done = client.post(f"/sessions/{sid}/messages", json={"message": "finish"}).json()
+    assert done["status"] == "finished" and done["report"]["trap_id"] == "mlsd-33"
+    state = client.get(f"/sessions/{sid}").json()
+    assert [t["role"] for t in state["transcript"]][:2] == ["interviewer", "candidate"]
+    progress = client.get("/users/eve/progress").json()
+    assert progress["finished"] == 1 and progress["seen"] == ["mlsd-33"]
+
+
+def test_session_errors(client: TestClient) -> None:
+    res = client.post("/sessions", json={"trap_id": "adl-70"})
+    assert res.status_code == 404 and res.json()["detail"].startswith("unknown trap id 'adl-70'")
+    assert client.post("/sessions/nope/messages", json={"message": "hi"}).status_code == 404
+    sid = client.post("/sessions", json={"trap_id": "adl-7"}).json()["session_id"]
+    too_long = client.post(f"/sessions/{sid}/messages", json={"message": "x" * 20_001})
+    assert too_long.status_code == 413
+    assert too_long.json()["detail"] == "the message is 20,001 characters; the limit is 20,000"
+    bad = client.post(f"/sessions/{sid}/messages", json={"text": "hi"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "message"]
+    # The session was not corrupted by the bad requests.
+    assert client.post(f"/sessions/{sid}/messages", json={"message": "finish"}).json()["status"] == "finished"
+
+
+def test_grade_trap_and_reference_forms(client: TestClient) -> None:
+    trap = client.post("/grade", json={"trap_id": "mlsd-33", "answer": "Use reservoir sampling, Algorithm R."})
+    assert trap.status_code == 200 and trap.json()["grader"]["mode"] == "semantic"
+    ref = client.post(
+        "/grade",
+        json={
+            "question": "Why is the sky blue?",
+            "reference_answer": "Rayleigh scattering scatters short blue wavelengths far more than red ones.",
+            "answer": "Because air molecules scatter blue light much more strongly than red light.",
+            "max_score": 5,
+        },
+    )
+    body = ref.json()
+    assert ref.status_code == 200 and body["trap_id"] is None
+    assert body["score_scaled"] == round(body["score"] / 100 * 5, 2)
+    assert client.post("/grade", json={"answer": "x"}).status_code == 422
+    empty = client.post("/grade", json={"trap_id": "mlsd-33", "answer": "  "})
+    assert empty.status_code == 422 and empty.json()["detail"] == "the answer is empty: there is nothing to grade"
