@@ -40,6 +40,7 @@ run: $(VENV)/.local
 	$(VENV)/bin/interviewer serve
 
 test: $(VENV)/.test
+	$(VENV)/bin/ruff check service evals tests
 	$(VENV)/bin/interviewer traps check
 	$(PY) -m pytest -q
 

@@ -155,6 +155,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
 
         def delta(piece: str) -> None:
             writer({"delta": piece})
+
         notices = list(state.get("notices", []))
         used = list(state.get("used_follow_ups", []))
         hints = list(state.get("hints", []))

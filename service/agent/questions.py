@@ -80,7 +80,8 @@ def _iter_sync(agen: AsyncIterator[str]) -> Iterator[str]:
                 yield loop.run_until_complete(agen.__anext__())
             except StopAsyncIteration:
                 return
-    finally:
+    finally:  # a turn cut short (a leaking sentence) must still close the model's stream
+        loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
         loop.close()
 
 

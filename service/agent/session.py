@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from service import runtime
 from service.agent.graph import Deps, State, build
 from service.agent.store import SessionStore
 from service.config import Settings
+from service.db import connect
 from service.errors import InvalidInputError, ModelError, SessionError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
 
@@ -54,7 +54,7 @@ class Interviewer:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(settings.db_path, check_same_thread=False)
+        self._conn = connect(settings.db_path)
         self.store = SessionStore(settings.db_path)
         index = runtime.index(settings)
         deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 import time
-from pathlib import Path
 from typing import Any
+
+from service.db import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interview_sessions (
@@ -23,13 +22,8 @@ CREATE TABLE IF NOT EXISTS interview_sessions (
 )"""
 
 
-class SessionStore:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
-        self._lock = threading.Lock()
+class SessionStore(SqliteStore):
+    schema = _SCHEMA
 
     def started(self, session_id: str, user: str, trap_id: str, series: str, tags: list[str]) -> None:
         with self._lock:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-import threading
-from pathlib import Path
 
+from service.db import SqliteStore
 from service.grading.models import Grade
 
 
@@ -14,13 +12,8 @@ def cache_key(*parts: object) -> str:
     return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()
 
 
-class GradeCache:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("CREATE TABLE IF NOT EXISTS grade_cache (key TEXT PRIMARY KEY, grade TEXT NOT NULL)")
-        self._lock = threading.Lock()
+class GradeCache(SqliteStore):
+    schema = "CREATE TABLE IF NOT EXISTS grade_cache (key TEXT PRIMARY KEY, grade TEXT NOT NULL)"
 
     def get(self, key: str) -> Grade | None:
         with self._lock:

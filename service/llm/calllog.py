@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
+
+from service.db import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_calls (
@@ -43,15 +42,10 @@ class CallRecord:
     response: str | None = None
 
 
-class CallLog:
+class CallLog(SqliteStore):
     """Append-only; one connection per thread is unnecessary at this volume, so a lock suffices."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(_SCHEMA)
-        self._lock = threading.Lock()
+    schema = _SCHEMA
 
     def add(self, record: CallRecord) -> None:
         row = asdict(record)
