@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
     )
     max_follow_ups: int = 3
+    checkpoint_url: str | None = Field(
+        default=None,
+        description="postgresql://… keeps interview state in Postgres (the `postgres` extra); unset = SQLite.",
+    )
     model: str | None = Field(
         default=None, description="litellm model string for interviewer turns; unset = embedded local model."
     )

@@ -10,7 +10,8 @@ InterviewerError                  base: every error a user may see
 │   ├── ModelUnavailableError     no model reachable after retries and fallbacks
 │   ├── ModelOutputError          the model kept returning invalid structured output
 │   └── LocalModelError           the embedded model file is missing or fails its checksum
-└── SessionError                  an unknown or finished interview session
+├── SessionError                  an unknown or finished interview session
+└── StorageError                  the database that keeps interview state cannot be reached
 """
 
 from __future__ import annotations
@@ -87,3 +88,9 @@ class SessionError(InterviewerError):
     """An interview session that does not exist or cannot take this message."""
 
     status_code = 404
+
+
+class StorageError(InterviewerError):
+    """The checkpoint database is unreachable."""
+
+    status_code = 503

@@ -17,7 +17,7 @@ from service.agent.graph import Deps, State, build
 from service.agent.store import SessionStore
 from service.config import Settings
 from service.db import connect
-from service.errors import InvalidInputError, ModelError, SessionError, TooLargeError
+from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,28 @@ class Reply(BaseModel):
     status: str
     report: dict[str, Any] | None = None
     notices: list[str] = []
+
+
+def checkpointer(settings: Settings) -> Any:
+    """SQLite in the data directory by default; Postgres when INTERVIEWER_CHECKPOINT_URL names one."""
+    url = settings.checkpoint_url
+    if url and url.startswith(("postgres://", "postgresql://")):
+        try:
+            import psycopg
+            from langgraph.checkpoint.postgres import PostgresSaver
+            from psycopg.rows import dict_row
+        except ImportError as exc:
+            raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
+        try:
+            conn = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot reach the checkpoint database: {exc}") from exc
+        saver = PostgresSaver(conn)
+        saver.setup()
+        return saver
+    if url:
+        raise InvalidInputError(f"checkpoint_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
+    return SqliteSaver(connect(settings.db_path))
 
 
 class Interviewer:
@@ -54,11 +76,10 @@ class Interviewer:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self._conn = connect(settings.db_path)
         self.store = SessionStore(settings.db_path)
         index = runtime.index(settings)
         deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)
-        self.graph = build(deps, SqliteSaver(self._conn))
+        self.graph = build(deps, checkpointer(settings))
         self._lock = threading.Lock()  # one writer at a time on the SQLite checkpointer
 
     @property

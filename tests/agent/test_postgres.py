@@ -1,0 +1,38 @@
+"""Interview state in Postgres (INTERVIEWER_CHECKPOINT_URL): restart and resume.
+
+.ci/run starts a local PostgreSQL and sets TEST_POSTGRES_URL; elsewhere this skips.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from service.agent.session import Interviewer
+from service.config import Settings
+from service.errors import InvalidInputError, StorageError
+
+URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
+def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    own = settings.model_copy(update={"data_dir": tmp_path, "checkpoint_url": URL})
+    first = Interviewer(own)
+    reply = first.start(trap_id="mlsd-33")
+    first.reply(reply.session_id, "Reservoir sampling keeps k items and replaces one with probability k/n.")
+    again = Interviewer(own)
+    assert [t["role"] for t in again.state(reply.session_id)["turns"]] == ["interviewer", "candidate", "interviewer"]
+    assert again.reply(reply.session_id, "finish").status == "finished"
+
+
+def test_bad_checkpoint_urls(tmp_path: Path, settings: Settings) -> None:
+    from service.agent.session import checkpointer
+
+    with pytest.raises(InvalidInputError, match="must be a postgresql:// URL, not 'mysql:'"):
+        checkpointer(settings.model_copy(update={"checkpoint_url": "mysql://x"}))
+    with pytest.raises(StorageError, match="cannot reach the checkpoint database"):
+        checkpointer(settings.model_copy(update={"checkpoint_url": "postgresql://nobody@127.0.0.1:1/none"}))
