@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from service import __version__
-from service.api import routes_sessions, routes_traps
+from service.api import deps, routes_sessions, routes_traps, routes_ws
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
 
@@ -28,6 +28,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["nearest"] = exc.nearest
         return JSONResponse(status_code=exc.status_code, content=body)
 
-    app.include_router(routes_traps.router)
-    app.include_router(routes_sessions.router)
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the only route that never needs the token."""
+        return {"status": "ok"}
+
+    guarded = [Depends(deps.require_token)]
+    app.include_router(routes_traps.router, dependencies=guarded)
+    app.include_router(routes_sessions.router, dependencies=guarded)
+    app.include_router(routes_ws.router)  # checks the token itself: sockets cannot use dependencies' 401
     return app

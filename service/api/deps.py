@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+import hmac
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import HTTPException, Request
 
 from service import runtime
 from service.agent.session import Interviewer
 from service.catalog import Catalog
 from service.config import Settings
 from service.index import TrapIndex
+
+_lock = threading.Lock()
 
 
 def settings(request: Request) -> Settings:
@@ -23,9 +30,32 @@ def index(request: Request) -> TrapIndex:
     return runtime.index(settings(request))
 
 
-def interviewer(request: Request) -> Interviewer:
+def interviewer_for(app: Any) -> Interviewer:
     """One interviewer per app, built on first use (it may start the local model server)."""
-    iv = getattr(request.app.state, "interviewer", None)
-    if iv is None:
-        iv = request.app.state.interviewer = Interviewer(settings(request))
+    with _lock:
+        iv = getattr(app.state, "interviewer", None)
+        if iv is None:
+            iv = app.state.interviewer = Interviewer(app.state.settings)
     return iv  # type: ignore[no-any-return]
+
+
+def interviewer(request: Request) -> Interviewer:
+    return interviewer_for(request.app)
+
+
+def authorised(settings: Settings, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+    """True when no token is configured, or the request carries it (header, or ?token= for browsers' sockets)."""
+    if not settings.api_token:
+        return True
+    given = headers.get("authorization", "")
+    token = given[7:] if given.lower().startswith("bearer ") else query.get("token", "")
+    return hmac.compare_digest(token.encode(), settings.api_token.encode())
+
+
+def require_token(request: Request) -> None:
+    if not authorised(settings(request), request.headers, request.query_params):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong bearer token (INTERVIEWER_API_TOKEN)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

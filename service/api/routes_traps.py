@@ -1,4 +1,4 @@
-"""Health and the trap catalog."""
+"""Readiness and the trap catalog."""
 
 from __future__ import annotations
 
@@ -11,11 +11,6 @@ from service.catalog import Catalog
 from service.index import TrapIndex
 
 router = APIRouter()
-
-
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 @router.get("/readyz")
