@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.api import deps, routes_sessions, routes_traps, routes_ws
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
+
+STATIC = Path(__file__).with_name("static")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,4 +42,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_traps.router, dependencies=guarded)
     app.include_router(routes_sessions.router, dependencies=guarded)
     app.include_router(routes_ws.router)  # checks the token itself: sockets cannot use dependencies' 401
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        """The web chat (static files, no build step)."""
+        return FileResponse(STATIC / "index.html")
+
     return app

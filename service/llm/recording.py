@@ -37,6 +37,8 @@ def replay_settings(settings: Settings) -> Settings:
             "json_mode": "schema_object",
             "retries": 0,
             "fallback_models": [],
+            # With the embedded models "auto" grades semantically; naming them here must not change that.
+            "grader": "semantic" if settings.grader == "auto" else settings.grader,
         }
     )
 

@@ -22,5 +22,6 @@ def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # type: 
         reply = iv.reply(reply.session_id, "What do you mean exactly?")
         reply = iv.reply(reply.session_id, "finish")
     assert reply.status == "finished" and reply.report is not None
+    assert reply.notices == []  # every model call was answered (from the recording)
     assert not questions.leaks(catalog.get("mlsd-35"), follow_up)
     assert reply.report["grade"]["red_flags"] or reply.report["score"] <= 40

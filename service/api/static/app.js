@@ -1,0 +1,130 @@
+// The web chat: REST to start a session, a WebSocket for the interview, and the graded report.
+"use strict";
+const token = new URLSearchParams(location.search).get("token");
+const headers = { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+const $ = (id) => document.getElementById(id);
+let socket = null, current = null, candidateTurns = [];
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { headers, ...options });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail));
+  return body;
+}
+
+function addTurn(role, text) {
+  const div = document.createElement("div");
+  div.className = `turn ${role}`;
+  div.textContent = text;
+  $("transcript").appendChild(div);
+  div.scrollIntoView({ block: "end" });
+  if (role === "candidate") candidateTurns.push(div);
+  return div;
+}
+
+async function loadTraps() {
+  const traps = await api("/traps");
+  for (const t of traps) {
+    const opt = document.createElement("option");
+    opt.value = t.id; opt.textContent = `${t.id} — ${t.title}`;
+    $("trap").appendChild(opt);
+  }
+}
+
+function connect(sessionId) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${scheme}://${location.host}/ws/sessions/${sessionId}${token ? `?token=${token}` : ""}`);
+  socket.onmessage = (msg) => {
+    const ev = JSON.parse(msg.data);
+    if (ev.type === "state") {
+      $("transcript").textContent = ""; candidateTurns = [];
+      ev.transcript.forEach((t) => addTurn(t.role, t.content));
+      if (ev.report) showReport(ev.report);
+    } else if (ev.type === "token") {
+      current = current || addTurn("interviewer", "");
+      current.textContent += ev.text;
+    } else if (ev.type === "interviewer") {
+      if (current) current.textContent = ev.text; else addTurn("interviewer", ev.text);
+      current = null;
+    } else if (ev.type === "final") {
+      current = null; $("send").disabled = false;
+      (ev.reply.notices || []).forEach((n) => ($("chat-error").textContent = n));
+      if (ev.reply.status === "finished") showReport(ev.reply.report);
+    } else if (ev.type === "error") {
+      $("chat-error").textContent = ev.detail; $("send").disabled = false;
+    }
+  };
+  socket.onclose = (e) => { if (e.code >= 4000) $("chat-error").textContent = e.reason; };
+}
+
+function highlight(quote) {
+  if (!quote) return;
+  const norm = (s) => s.replace(/\s+/g, " ").toLowerCase();
+  for (const div of candidateTurns) {
+    const text = div.textContent, idx = norm(text).indexOf(norm(quote).slice(0, 60));
+    if (idx < 0) continue;
+    // Map the normalised index back onto the original text (whitespace runs collapsed).
+    let seen = 0, start = 0;
+    for (; start < text.length && seen < idx; start++) if (!(/\s/.test(text[start]) && /\s/.test(text[start - 1] || ""))) seen++;
+    const end = Math.min(text.length, start + quote.length);
+    div.innerHTML = "";
+    div.append(text.slice(0, start));
+    const mark = document.createElement("mark"); mark.textContent = text.slice(start, end); div.append(mark);
+    div.append(text.slice(end));
+    return;
+  }
+}
+
+function showReport(report) {
+  const box = $("report"); box.hidden = false; box.textContent = "";
+  $("composer").hidden = true;
+  const h = document.createElement("h2"); h.textContent = `${report.trap_id} — ${report.title}`; box.append(h);
+  const v = document.createElement("p"); v.className = "verdict";
+  v.textContent = `Score ${report.score}/100 — ${report.verdict}` + (report.hint_penalty ? ` (hints cost ${report.hint_penalty})` : "");
+  box.append(v);
+  const grade = report.grade || { criteria: [], red_flags: [] };
+  for (const c of grade.criteria) {
+    const row = document.createElement("div"); row.className = "bar";
+    row.innerHTML = `<span></span><div class="track"><div class="fill s${c.score}"></div></div><span></span>`;
+    row.children[0].textContent = c.id;
+    row.querySelector(".fill").style.width = `${(100 * c.score) / c.max}%`;
+    row.children[2].textContent = `${c.score}/${c.max}`;
+    box.append(row);
+    if (c.evidence) {
+      const ev = document.createElement("p"); ev.className = "evidence"; ev.textContent = `“${c.evidence}”`; box.append(ev);
+      highlight(c.evidence);
+    }
+  }
+  for (const f of grade.red_flags) {
+    const p = document.createElement("p"); p.className = "flag"; p.textContent = `Fell into the trap: ${f}`; box.append(p);
+  }
+  for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
+    for (const item of items || []) { const p = document.createElement("p"); p.textContent = `${label}: ${item}`; box.append(p); }
+  }
+  for (const [label, text] of [["The trap", report.trap_explained], ["Model answer", report.model_answer]]) {
+    const d = document.createElement("details"); const s = document.createElement("summary");
+    s.textContent = label; d.append(s, text); box.append(d);
+  }
+}
+
+$("start").onclick = async () => {
+  $("setup-error").textContent = "";
+  try {
+    const body = { user: $("user").value || "me" };
+    if ($("trap").value) body.trap_id = $("trap").value; else if ($("topic").value.trim()) body.topic = $("topic").value;
+    const reply = await api("/sessions", { method: "POST", body: JSON.stringify(body) });
+    $("setup").hidden = true; $("chat").hidden = false;
+    connect(reply.session_id);
+  } catch (e) { $("setup-error").textContent = e.message; }
+};
+
+$("composer").onsubmit = (e) => {
+  e.preventDefault();
+  const text = $("message").value.trim();
+  if (!text || !socket) return;
+  $("chat-error").textContent = ""; $("send").disabled = true;
+  addTurn("candidate", text); $("message").value = "";
+  socket.send(JSON.stringify({ message: text }));
+};
+
+loadTraps().catch((e) => ($("setup-error").textContent = e.message));

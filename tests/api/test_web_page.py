@@ -1,0 +1,71 @@
+"""The web chat end to end in headless Chromium (Debian's, driven by Playwright) against a live server.
+
+The model answers come from the recorded interview cassette, so the page drives exactly the
+exchanges that tests/agent/test_interview_llm.py replays.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = [pytest.mark.llm, pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")]
+
+
+@pytest.fixture
+def live_server(recorded) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    import socket
+
+    import uvicorn
+
+    from service.api.app import create_app
+
+    with recorded("interview_llm") as settings:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_chat_and_report_in_the_browser(live_server: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        page = browser.new_page()
+        page.goto(live_server)
+        expect(page.locator("#trap option")).to_have_count(50)  # 49 traps + "by topic"
+        page.fill("#user", "dana")
+        page.select_option("#trap", "mlsd-35")
+        page.click("#start")
+        expect(page.locator(".turn.interviewer").first).to_contain_text("fraud classifier")
+        for message in ("I'd use weighted cross-entropy with weight 10,000 on the fraud class.",
+                        "What do you mean exactly?", "finish"):
+            count = page.locator(".turn.interviewer").count()
+            page.fill("#message", message)
+            page.click("#send")
+            expect(page.locator(".turn.interviewer")).to_have_count(count + 1, timeout=30_000)
+        expect(page.locator("#report .verdict")).to_contain_text("Score", timeout=30_000)
+        assert page.locator("#report .bar").count() == 5  # one bar per criterion of mlsd-35
+        marks = page.locator(".turn.candidate mark")
+        if marks.count():  # evidence is highlighted inside the candidate's own words
+            assert marks.first.inner_text() in page.locator(".turn.candidate").first.inner_text()
+        page.screenshot(path=str(live_server and "/tmp/interviewer-report.png"), full_page=True)
+        browser.close()
