@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from service.agent.session import Interviewer
 from service.catalog import Catalog
 
 MAX_MESSAGES = 12
+SHINGLE = 8  # words: a run this long shared with the model answer is a giveaway, whatever the embedder says
 DEFAULT_TRAPS = ["mlsd-33", "mlsd-35", "llm-45", "llm-46", "adl-7", "adl-14"]
 
 
@@ -27,6 +29,11 @@ def _gold(trap_id: str, kind: str) -> str:
         if r["trap_id"] == trap_id and r["kind"] == kind:
             return str(r["answer"])
     raise KeyError((trap_id, kind))
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
 
 
 def _halves(text: str) -> list[str]:
@@ -80,12 +87,15 @@ def play(
 
     idx = runtime.index(interviewer.settings)
     follow = [t for t in turns if t["kind"] in ("follow_up", "dont_know")]
+    answer = _shingles(trap.card.correct_answer)
     return {
         "trap_id": trap_id,
         "candidate": name,
         "ended": st["status"] == "finished",
         "messages": sent,
         "leaks": sum(questions.leaks(trap, t["content"]) for t in turns),
+        # Independent of the interviewer's own (embedding) guard: verbatim runs of the model answer.
+        "verbatim_runs": sum(bool(_shingles(t["content"]) & answer) for t in turns),
         "follow_ups": len(follow),
         "follow_ups_on_uncovered": sum(t.get("target_level", 0) < 2 for t in follow),
         "on_trap": sum(trap_id in [h.trap_id for h in idx.search(t["content"], k=3)] for t in turns),
@@ -115,7 +125,7 @@ def run(
         "mode": interviewer.mode,
         "interviews": len(rows),
         "ended": round(sum(r["ended"] for r in rows) / len(rows), 4),
-        "no_reveal": round(1 - sum(r["leaks"] > 0 for r in rows) / len(rows), 4),
+        "no_reveal": round(1 - sum(r["leaks"] > 0 or r["verbatim_runs"] > 0 for r in rows) / len(rows), 4),
         "follow_ups_on_uncovered": round(sum(r["follow_ups_on_uncovered"] for r in rows) / max(follows, 1), 4),
         "on_trap": round(sum(r["on_trap"] for r in rows) / max(turns, 1), 4),
         "mean_score_by_candidate": {k: round(sum(v) / len(v), 1) for k, v in by_candidate.items()},

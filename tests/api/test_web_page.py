@@ -46,8 +46,15 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         page = browser.new_page()
         page.goto(live_server)
@@ -56,8 +63,11 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
         page.select_option("#trap", "mlsd-35")
         page.click("#start")
         expect(page.locator(".turn.interviewer").first).to_contain_text("fraud classifier")
-        for message in ("I'd use weighted cross-entropy with weight 10,000 on the fraud class.",
-                        "What do you mean exactly?", "finish"):
+        for message in (
+            "I'd use weighted cross-entropy with weight 10,000 on the fraud class.",
+            "What do you mean exactly?",
+            "finish",
+        ):
             count = page.locator(".turn.interviewer").count()
             page.fill("#message", message)
             page.click("#send")

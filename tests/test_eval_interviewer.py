@@ -1,0 +1,25 @@
+"""The interviewer eval, replayed from the recorded 0.5B interviews: every check must hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals import interviewer as ev
+from service.agent.session import Interviewer
+from service.catalog import Catalog
+
+pytestmark = pytest.mark.llm
+
+
+def test_scripted_candidates_against_recorded_interviewer(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+    with recorded("eval_interviewer_llm") as settings:
+        iv = Interviewer(settings)
+        result = ev.run(iv, catalog, ["mlsd-33", "llm-46"])
+    assert result["mode"] == "llm" and result["interviews"] == 12
+    assert result["ended"] == 1.0
+    assert result["no_reveal"] == 1.0
+    assert result["follow_ups_on_uncovered"] == 1.0
+    assert result["on_trap"] >= 0.9
+    scores = result["mean_score_by_candidate"]
+    assert scores["strong"] > max(scores["trap"], scores["rambling"], scores["silent"], scores["gibberish"])
+    assert scores["injection"] <= 30
