@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from service.cli import chat, evals, model, rubrics, serve, traps
+from service.cli import chat, evals, grade, model, rubrics, serve, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -23,6 +23,7 @@ app.add_typer(model.app, name="model")
 app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
+app.command("grade")(grade.grade)
 
 
 @app.callback()

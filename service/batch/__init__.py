@@ -1,0 +1,1 @@
+"""Batch grading of answer files and transcripts (JSON Lines in, JSON Lines out)."""

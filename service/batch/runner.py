@@ -1,0 +1,129 @@
+"""Grade a JSON Lines file with bounded concurrency, streaming it so memory stays flat as it grows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from service.batch.output import Output
+from service.batch.records import Item, LineError, parse
+from service.catalog import Catalog
+from service.errors import InterviewerError
+from service.grading.grader import Grader
+from service.grading.reference import reference_subject
+from service.grading.subject import Subject
+from service.index import TrapIndex
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+@dataclass
+class Summary:
+    lines: int = 0
+    graded: int = 0
+    errors: int = 0
+    skipped: int = 0  # already graded by an earlier run
+    duplicates: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.graded / self.seconds if self.seconds else 0.0
+
+
+Progress = Callable[[Summary], None]
+
+
+async def run_batch(
+    source: Path,
+    output: Path,
+    grader: Grader,
+    catalog: Catalog,
+    index: TrapIndex | None,
+    *,
+    concurrency: int = 8,
+    progress: Progress | None = None,
+) -> Summary:
+    out = Output(output)
+    summary = Summary()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency * 2)  # bounded: the file is never loaded whole
+    subjects: dict[tuple[str, str], Subject] = {}
+    start = time.perf_counter()
+
+    def tick() -> None:
+        summary.seconds = time.perf_counter() - start
+        if progress:
+            progress(summary)
+
+    async def produce() -> None:
+        seen: set[str] = set()
+        with source.open(encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                summary.lines += 1
+                try:
+                    item: Item | LineError = parse(line, number, catalog, index, grader.settings.max_answer_chars)
+                except LineError as exc:
+                    item = exc
+                rid = item.id if isinstance(item, Item) else item.record_id
+                if rid is not None:
+                    if rid in seen:
+                        summary.duplicates.append(rid)
+                        log.warning("line %d: duplicate id %r skipped", number, rid)
+                        continue
+                    seen.add(rid)
+                    if rid in out.graded:
+                        summary.skipped += 1
+                        continue
+                await queue.put(item)
+        for _ in range(concurrency):
+            await queue.put(_STOP)
+
+    async def subject_for(item: Item) -> Subject:
+        if item.trap_id is not None:
+            return Subject.from_trap(catalog.get(item.trap_id))
+        assert item.question is not None and item.reference is not None
+        key = (item.question, item.reference)
+        if key not in subjects:
+            subjects[key] = await reference_subject(
+                item.question, item.reference, llm=grader.llm, settings=grader.settings
+            )
+        return subjects[key]
+
+    async def work() -> None:
+        while (item := await queue.get()) is not _STOP:
+            if isinstance(item, LineError):
+                out.write({"id": item.record_id, "error": item.message})
+                summary.errors += 1
+            else:
+                try:
+                    grade = await grader.agrade(await subject_for(item), item.answer)
+                    rec: dict[str, Any] = {"id": item.id, **grade.model_dump()}
+                    if item.max_score is not None:
+                        rec["score_scaled"] = round(grade.score / 100 * item.max_score, 2)
+                    if item.retrieved:
+                        rec["trap_retrieved"] = True
+                    out.write(rec)
+                    summary.graded += 1
+                except InterviewerError as exc:
+                    out.write({"id": item.id, "error": exc.message})
+                    summary.errors += 1
+                except Exception as exc:  # a bug must cost one line, not the batch
+                    log.exception("line %s failed", item.id)
+                    out.write({"id": item.id, "error": f"internal error: {type(exc).__name__}: {exc}"})
+                    summary.errors += 1
+            tick()
+
+    try:
+        await asyncio.gather(produce(), *(work() for _ in range(concurrency)))
+    finally:
+        out.close()
+    tick()
+    return summary

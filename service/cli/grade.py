@@ -1,0 +1,77 @@
+"""`interviewer grade INPUT.jsonl -o OUT.jsonl`: batch grading with progress, resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from service.cli.common import console, fail
+from service.config import get_settings
+
+
+def grade(
+    source: Path = typer.Argument(..., help="JSON Lines: trap answers, question+reference answers, or transcripts."),
+    output: Path = typer.Option(..., "-o", "--output", help="JSON Lines of grades; re-runs resume it."),
+    mode: str | None = typer.Option(None, help="llm or semantic (default: from settings)."),
+    concurrency: int = typer.Option(8, min=1, max=256),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Also write a CSV (default: OUT with .csv)."),
+    html_path: Path | None = typer.Option(None, "--html", help="Also write an HTML report (default: OUT with .html)."),
+    summary: bool = typer.Option(False, "--summary", help="Print a table of the results."),
+) -> None:
+    """Grade every line; a bad line gets an error record and never stops the batch."""
+    from service import runtime
+    from service.batch import report
+    from service.batch.runner import Summary, run_batch
+    from service.grading.factory import make_grader
+    from service.llm.client import run_sync
+
+    if not source.exists():
+        fail(f"{source}: no such file")
+    if mode not in (None, "llm", "semantic"):
+        fail("mode is llm or semantic")
+    settings = get_settings().model_copy(update={"concurrency": concurrency})
+    grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
+    catalog = runtime.catalog(settings)
+    bar = Progress(
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} lines/s"),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    task = bar.add_task("grade", total=None, rate="0.0", failed=0)
+
+    def progress(s: Summary) -> None:
+        bar.update(task, completed=s.graded + s.errors, rate=f"{s.rate:.1f}", failed=s.errors)
+
+    with bar:
+        result = run_sync(
+            run_batch(
+                source, output, grader, catalog, runtime.index(settings), concurrency=concurrency, progress=progress
+            )
+        )
+    records = report.rows(output)
+    report.write_csv(records, csv_path or output.with_suffix(".csv"))
+    report.write_html(records, html_path or output.with_suffix(".html"), f"Grades of {source.name}")
+    typer.echo(
+        f"{result.graded} graded, {result.errors} errors, {result.skipped} already graded, "
+        f"{len(result.duplicates)} duplicate ids skipped in {result.seconds:.1f} s "
+        f"({result.rate:.1f} lines/s); wrote {output}",
+        err=True,
+    )
+    if result.duplicates:
+        typer.echo(f"duplicate ids: {', '.join(result.duplicates[:10])}", err=True)
+    if summary:
+        s = report.stats(records)
+        table = Table("trap", "mean score", title=f"{s['graded']} graded, {s['errors']} errors, mean {s['mean_score']}")
+        for trap_id, mean in s["by_trap"].items():
+            table.add_row(trap_id, str(mean))
+        console.print(table)
+        for flag, n in s["red_flags"]:
+            console.print(f"red flag {flag}: {n}")
