@@ -75,20 +75,27 @@ class Grader:
             semantic.thresholds_for(subject).model_dump_json(),
         )
 
-    async def agrade(self, subject: Subject, answer: str) -> Grade:
+    def _evidence(
+        self, subject: Subject, answer: str
+    ) -> tuple[str, Grade | None, semantic.Thresholds, semantic.Evidence | None]:
+        """Checks, cache lookup and semantic evidence: the sync part every grade starts with."""
         check_answer(answer, self.settings.max_answer_chars)
         key = self._key(subject, answer)
-        if self.cache and (hit := self.cache.get(key)):
-            return hit
         th = semantic.thresholds_for(subject)
-        ev = await asyncio.to_thread(semantic.analyse, subject, answer, th)
-        decision = semantic.decide(subject, ev, th)
-        guard = decision.guard
-        if self.mode == "llm" and guard is None:
-            scores, flags, feedback = await self._judge(subject, answer)
-        else:  # semantic mode, or an answer no model should be asked about
-            scores, flags = self._semantic(subject, answer, ev, decision, th), decision.flags
-            feedback = _feedback(subject, scores, flags, guard)
+        if self.cache is not None and (hit := self.cache.get(key)):
+            return key, hit, th, None
+        return key, None, th, semantic.analyse(subject, answer, th)
+
+    def _finish(
+        self,
+        key: str,
+        subject: Subject,
+        scores: list[CriterionScore],
+        flags: list[str],
+        feedback: str,
+        guard: str | None,
+        th: semantic.Thresholds,
+    ) -> Grade:
         score = guarded(final_score(subject.rubric, scores, flags), guard, th.guard_cap, subject.rubric.pass_mark)
         grade = Grade(
             trap_id=subject.trap_id,
@@ -101,11 +108,39 @@ class Grader:
             grader=self.info,
             guard=guard,
         )
-        if self.cache:
+        if self.cache is not None:
             self.cache.put(key, grade)
         return grade
 
+    def _grade_from_evidence(
+        self, subject: Subject, answer: str
+    ) -> Grade | tuple[str, semantic.Thresholds, str | None]:
+        """A finished grade when no model is needed; otherwise what the LLM path needs to go on."""
+        key, hit, th, ev = self._evidence(subject, answer)
+        if hit is not None:
+            return hit
+        assert ev is not None
+        decision = semantic.decide(subject, ev, th)
+        if self.mode == "llm" and decision.guard is None:
+            return key, th, decision.guard
+        # Semantic mode, or an answer no model should be asked about.
+        scores = self._semantic(subject, answer, ev, decision, th)
+        feedback = _feedback(subject, scores, decision.flags, decision.guard)
+        return self._finish(key, subject, scores, decision.flags, feedback, decision.guard, th)
+
+    async def agrade(self, subject: Subject, answer: str) -> Grade:
+        first = await asyncio.to_thread(self._grade_from_evidence, subject, answer)
+        if isinstance(first, Grade):
+            return first
+        key, th, guard = first
+        scores, flags, feedback = await self._judge(subject, answer)
+        return self._finish(key, subject, scores, flags, feedback, guard, th)
+
     def grade(self, subject: Subject, answer: str) -> Grade:
+        """Sync grading; no event loop at all unless a model has to be asked."""
+        first = self._grade_from_evidence(subject, answer)
+        if isinstance(first, Grade):
+            return first
         return run_sync(self.agrade(subject, answer))
 
     def _semantic(

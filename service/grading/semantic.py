@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from service.embeddings import embed
 from service.grading.subject import Subject
-from service.grading.text import sentences, units, wordiness
+from service.grading.text import sentences, wordiness
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
@@ -108,11 +108,17 @@ class Evidence:
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
     th = th or thresholds_for(subject)
     t = targets(subject)
-    us = units(answer)
+    sents = sentences(answer)
+    # Adjacent pairs (a point made across two sentences) are scored by the normalised mean of their
+    # sentences' vectors: one model pass over the sentences instead of two, half the grading time.
+    us = sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
     n_crit, n_flag = len(t.criteria), len(subject.rubric.red_flags)
     if not us:
         return Evidence([0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0)
-    uv = embed(us)
+    sv = embed(sents)
+    pairs = sv[:-1] + sv[1:]
+    pairs /= np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
+    uv = np.vstack([sv, pairs]) if len(sents) > 1 else sv
     restated = (uv @ t.question.T).max(axis=1) >= th.restate if len(t.question) else np.zeros(len(us), bool)
     usable = ~restated
     crit_sim: list[float] = []
@@ -132,7 +138,7 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
             flag_sim.append(float(fs[j, k]))
             flag_unit.append(us[j])
     relevance = float((uv @ t.topic.T).max(axis=1).max())
-    n_sentences = len(sentences(answer))  # units() lists the single sentences first
+    n_sentences = len(sents)  # the single sentences come first in `us`
     return Evidence(
         crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer), int(usable[:n_sentences].sum())
     )

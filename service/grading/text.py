@@ -21,12 +21,6 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def units(text: str) -> list[str]:
-    """Sentences and adjacent pairs: a point is often made across two sentences."""
-    sents = sentences(text)
-    return sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
-
-
 def wordiness(text: str) -> float:
     """Share of tokens that look like words (letters with vowels); gibberish scores low."""
     tokens = text.split()

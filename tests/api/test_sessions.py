@@ -63,3 +63,39 @@ def test_grade_trap_and_reference_forms(client: TestClient) -> None:
     assert client.post("/grade", json={"answer": "x"}).status_code == 422
     empty = client.post("/grade", json={"trap_id": "mlsd-33", "answer": "  "})
     assert empty.status_code == 422 and empty.json()["detail"] == "the answer is empty: there is nothing to grade"
+
+
+def test_batch_upload_progress_and_results(client: TestClient) -> None:
+    import json
+    import time
+
+    body = "\n".join(
+        [
+            json.dumps({"id": "a", "trap_id": "mlsd-33", "answer": "Reservoir sampling keeps k items."}),
+            "not json",
+            json.dumps(
+                {
+                    "id": "b",
+                    "question": "Why is the sky blue?",
+                    "reference_answer": "Rayleigh scattering.",
+                    "answer": "Rayleigh scattering of blue light.",
+                    "max_score": 10,
+                }
+            ),
+        ]
+    )
+    res = client.post("/batch", content=body, params={"mode": "semantic"})
+    assert res.status_code == 202
+    job_id = res.json()["id"]
+    deadline = time.monotonic() + 60
+    while (job := client.get(f"/batch/{job_id}", params={"results": True}).json())["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job["state"] == "done" and (job["graded"], job["errors"]) == (2, 1)
+    by_id = {r["id"]: r for r in job["results"]}
+    assert by_id["b"]["score_scaled"] == round(by_id["b"]["score"] / 10, 2)
+    assert by_id[None]["error"].startswith("line 2: not JSON")
+    lines = client.get(f"/batch/{job_id}/results").text.splitlines()
+    assert len(lines) == 3
+    assert client.get("/batch/nope").status_code == 404
+    assert client.post("/batch", content="").status_code == 422

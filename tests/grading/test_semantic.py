@@ -73,7 +73,9 @@ def test_injection_does_not_raise_the_score(grader: Grader, catalog: Catalog) ->
 def test_same_input_same_grade_and_cache_hit(settings: Settings, catalog: Catalog) -> None:
     grader = make_grader(settings=settings, mode="semantic")
     answer = GOLD[("adl-14", "partial")]["answer"]
+    assert grader.cache is not None
+    before = len(grader.cache)
     first = grader.grade(_subject(catalog, "adl-14"), answer)
-    size = len(grader.cache)  # type: ignore[arg-type]
+    assert len(grader.cache) == before + 1  # stored
     again = grader.grade(_subject(catalog, "adl-14"), answer)
-    assert again == first and len(grader.cache) == size  # type: ignore[arg-type]
+    assert again == first and len(grader.cache) == before + 1  # served from the cache, not stored twice
