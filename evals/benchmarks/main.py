@@ -13,6 +13,7 @@ BENCHMARKS = {
     "retrieval": "evals.benchmarks.retrieval",
     "grading": "evals.benchmarks.grading",
     "agent": "evals.benchmarks.agent",
+    "batch": "evals.benchmarks.batch",
     "llm": "evals.benchmarks.llm",
 }
 
