@@ -12,7 +12,7 @@ from typing import Any
 
 from evals.grading import DEFAULT_GOLD
 
-LATENCY = 0.5
+LATENCY = 2.0  # the semantic guard caps a process near 20-40 lines/s, so L is set where the model dominates
 CONCURRENCY = 32
 _CHILD = """
 import asyncio, json, resource, sys, time

@@ -161,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 refuses connections under benchmark concurrency
 
     def __init__(self, config: StubConfig) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
