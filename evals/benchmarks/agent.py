@@ -47,7 +47,8 @@ def run(sessions: int = 30) -> dict[str, Any]:
         rss0 = _rss_mb()
         for i in range(sessions):
             reply = iv.start(trap_id="mlsd-35", user=f"bench-{i}")
-            for answer in ANSWERS:
+            # Unseen text in every session, so the embedding memo cannot flatter the figure.
+            for answer in (f"In session {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
                 before = len(stub.config.requests)
                 start = time.perf_counter()
                 reply = iv.reply(reply.session_id, answer)

@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body: dict[str, object] = {"detail": exc.message}
         if isinstance(exc, UnknownTrapError):
             body["nearest"] = exc.nearest
-        return JSONResponse(status_code=exc.status_code, content=body)
+        headers = {"Retry-After": "30"} if exc.status_code == 503 else None  # model or store down: try again
+        return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
