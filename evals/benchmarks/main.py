@@ -14,6 +14,7 @@ BENCHMARKS = {
     "grading": "evals.benchmarks.grading",
     "agent": "evals.benchmarks.agent",
     "batch": "evals.benchmarks.batch",
+    "load": "evals.benchmarks.load",
     "llm": "evals.benchmarks.llm",
 }
 

@@ -80,11 +80,18 @@ class Interviewer:
         index = runtime.index(settings)
         deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)
         self.graph = build(deps, checkpointer(settings))
-        self._lock = threading.Lock()  # one writer at a time on the SQLite checkpointer
+        # One run at a time per session (a double-click must not fork a transcript); sessions run in
+        # parallel, and the SQLite checkpointer serialises its own writes.
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     @property
     def mode(self) -> str:
         return "semantic" if self._notice or self.settings.mode == "semantic" else "llm"
+
+    def _session_lock(self, session_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(session_id, threading.Lock())
 
     def _config(self, session_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": session_id}}
@@ -126,7 +133,7 @@ class Interviewer:
             raise InvalidInputError("empty topic: say what to practise, e.g. 'GPU memory'")
         session_id = uuid.uuid4().hex[:12]
         start = {"session_id": session_id, "user": user or "anonymous", "trap_id": trap_id, "topic": topic}
-        with self._lock:
+        with self._session_lock(session_id):
             yield from self._run(start, session_id)
 
     def start(self, **kw: Any) -> Reply:
@@ -137,7 +144,7 @@ class Interviewer:
         st = self.state(session_id)
         if st.get("status") == "finished":
             raise SessionError(f"session '{session_id}' has finished; start a new one")
-        with self._lock:
+        with self._session_lock(session_id):
             yield from self._run(Command(resume=message), session_id)
 
     def reply(self, session_id: str, message: str) -> Reply:
