@@ -28,6 +28,9 @@ with StubServer(StubConfig(latency={latency})) as stub:
                  concurrency={c}, timeout=30)
     grader = make_grader(settings=s, mode=mode, use_cache=False)
     cat = runtime.catalog(s)
+    from service.grading.subject import Subject
+    for trap in cat:  # warm: the embedder and every card's vectors load once, as in a running service
+        make_grader(settings=s, mode="semantic", use_cache=False).grade(Subject.from_trap(trap), "warm up " + trap.id)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     summary = asyncio.run(run_batch(src, out, grader, cat, None, concurrency={c}))
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
