@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from service.cli.common import console, fail
@@ -43,12 +50,13 @@ def grade(
         TextColumn("{task.fields[rate]} lines/s"),
         TextColumn("{task.fields[failed]} failed"),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
     )
-    task = bar.add_task("grade", total=None, rate="0.0", failed=0)
+    task = bar.add_task("grade", total=_count_lines(source), rate="0.0", failed=0)
 
     def progress(s: Summary) -> None:
-        bar.update(task, completed=s.graded + s.errors, rate=f"{s.rate:.1f}", failed=s.errors)
+        bar.update(task, completed=s.graded + s.errors + s.skipped, rate=f"{s.rate:.1f}", failed=s.errors)
 
     with bar:
         result = run_sync(
@@ -75,3 +83,13 @@ def grade(
         console.print(table)
         for flag, n in s["red_flags"]:
             console.print(f"red flag {flag}: {n}")
+
+
+def _count_lines(path: Path) -> int:
+    """Non-empty lines, counted in 1 MB blocks so the ETA costs no memory whatever the file size."""
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            count += block.count(b"\n")
+            last = block[-1:]
+    return count + (last != b"\n")

@@ -1,0 +1,39 @@
+"""`interviewer grade`: exit code, outputs beside OUT, and the line count behind the ETA."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.cli.grade import _count_lines
+from service.cli.main import app
+from service.config import get_settings
+
+
+def test_count_lines_without_trailing_newline(tmp_path: Path) -> None:
+    f = tmp_path / "x.jsonl"
+    f.write_bytes(b'{"a": 1}\n{"a": 2}')
+    assert _count_lines(f) == 2
+
+
+def test_grade_command_writes_jsonl_csv_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings, index) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("INTERVIEWER_MODE", "semantic")
+    get_settings.cache_clear()
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        json.dumps({"id": "a", "trap_id": "mlsd-33", "answer": "Reservoir sampling, Algorithm R."}) + "\nnope\n"
+    )
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(app, ["grade", str(src), "-o", str(out), "--summary"])
+    assert res.exit_code == 0, res.output
+    assert "1 graded, 1 errors" in res.output
+    assert len(out.read_text().splitlines()) == 2
+    assert out.with_suffix(".csv").read_text().startswith("id,trap_id,score")
+    assert "<svg" in out.with_suffix(".html").read_text()
+    missing = CliRunner().invoke(app, ["grade", str(tmp_path / "none.jsonl"), "-o", str(out)])
+    assert missing.exit_code == 1 and "none.jsonl: no such file" in missing.output
+    get_settings.cache_clear()
