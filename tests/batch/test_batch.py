@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from evals.grading import DEFAULT_GOLD
 from service.batch.output import latest
 from service.batch.runner import run_batch
