@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from evals.benchmarks.stats import percentile
-from service.config import Settings
 from service.llm.stub import StubConfig, StubServer
 
 LATENCY = 0.05
@@ -32,14 +31,7 @@ def run(sessions: int = 30) -> dict[str, Any]:
     from service.agent.session import Interviewer
 
     with tempfile.TemporaryDirectory() as tmp, StubServer(StubConfig(latency=LATENCY)) as stub:
-        settings = Settings(
-            data_dir=Path(tmp),
-            model="openai/stub",
-            api_base=stub.api_base,
-            api_key="sk",
-            json_mode="schema_object",
-            grader="semantic",
-        )
+        settings = stub.settings(Path(tmp))
         iv = Interviewer(settings)
         warm = iv.start(trap_id="mlsd-35")
         iv.reply(warm.session_id, ANSWERS[0])  # embeds the card once, as a running service has

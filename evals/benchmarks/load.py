@@ -66,15 +66,7 @@ async def _session(port: int, i: int) -> tuple[list[float], int]:
 
 def run(sessions: int = SESSIONS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, StubServer(StubConfig(latency=LATENCY)) as stub:
-        settings = Settings(
-            data_dir=Path(tmp),
-            model="openai/stub",
-            api_base=stub.api_base,
-            api_key="sk",
-            json_mode="schema_object",
-            grader="semantic",
-            concurrency=sessions,
-        )
+        settings = stub.settings(Path(tmp), concurrency=sessions)
         server, port = _serve(settings)
 
         async def main() -> list[Any]:

@@ -14,7 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from service.config import Settings
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -181,6 +184,18 @@ class StubServer:
     @property
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def settings(self, data_dir: Path, **overrides: Any) -> Settings:
+        """Settings whose models are this stub (grading semantic unless overridden)."""
+        values: dict[str, Any] = {
+            "data_dir": data_dir,
+            "model": "openai/stub",
+            "api_base": self.api_base,
+            "api_key": "sk-stub",
+            "json_mode": "schema_object",
+            "grader": "semantic",
+        }
+        return Settings(**{**values, **overrides})
 
     def __enter__(self) -> StubServer:
         self._thread.start()
