@@ -87,6 +87,7 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("INTERVIEWER_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
     )
+    slack_api_url: str = "https://slack.com/api/"  # tests point WebClient at a stand-in server
     slack_bot_token: str | None = Field(
         default=None, validation_alias=AliasChoices("INTERVIEWER_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
     )

@@ -59,7 +59,7 @@ class Interviewer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        catalog = runtime.catalog(settings)
+        catalog = self.catalog = runtime.catalog(settings)
         self._notice: str | None = None
         llm = None
         if settings.mode == "llm":

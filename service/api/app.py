@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__
-from service.api import deps, routes_batch, routes_sessions, routes_traps, routes_ws
+from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_traps.router, dependencies=guarded)
     app.include_router(routes_sessions.router, dependencies=guarded)
     app.include_router(routes_batch.router, dependencies=guarded)
+    app.include_router(routes_slack.router)  # authenticated by Slack's signature, not the bearer token
     app.include_router(routes_ws.router)  # checks the token itself: sockets cannot use dependencies' 401
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

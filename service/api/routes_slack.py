@@ -1,0 +1,63 @@
+"""Slack: `/interview` slash command and the Events API, verified by signature, acked at once."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
+
+from service.api import deps
+from service.slack import HELP, SlackBot, verified
+
+router = APIRouter(prefix="/slack")
+_lock = threading.Lock()
+_MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+
+
+def _bot(request: Request) -> SlackBot:
+    with _lock:
+        bot = getattr(request.app.state, "slack_bot", None)
+        if bot is None:
+            bot = request.app.state.slack_bot = SlackBot(deps.settings(request), deps.interviewer(request))
+    return bot  # type: ignore[no-any-return]
+
+
+async def _verified_body(request: Request) -> bytes:
+    body = await request.body()
+    if not verified(deps.settings(request), body, dict(request.headers)):
+        raise HTTPException(status_code=401, detail="invalid or stale Slack signature")
+    return body
+
+
+@router.post("/commands")
+async def command(request: Request, background: BackgroundTasks) -> dict[str, Any]:
+    form = {k: v[0] for k, v in parse_qs((await _verified_body(request)).decode()).items()}
+    text = form.get("text", "").strip()
+    if text.lower() in ("help", "?"):
+        return {"response_type": "ephemeral", "text": HELP}
+    background.add_task(_bot(request).start, form.get("channel_id", ""), form.get("user_id", "slack"), text)
+    return {"response_type": "ephemeral", "text": "Starting your interview — watch for a new thread."}
+
+
+@router.post("/events")
+async def events(request: Request, background: BackgroundTasks) -> dict[str, Any]:
+    payload = json.loads(await _verified_body(request))
+    if payload.get("type") == "url_verification":
+        return {"challenge": payload.get("challenge")}
+    event = payload.get("event") or {}
+    bot = _bot(request)
+    if not bot.state.first_time(str(payload.get("event_id"))):
+        return {"ok": True, "duplicate": True}  # a retry of a delivery already handled
+    if event.get("bot_id") or event.get("subtype"):
+        return {"ok": True}  # our own posts, edits and joins are not candidate answers
+    channel, text = str(event.get("channel", "")), _MENTION.sub("", str(event.get("text", ""))).strip()
+    thread_ts = event.get("thread_ts")
+    if thread_ts and bot.state.session(channel, str(thread_ts)):
+        background.add_task(bot.reply, channel, str(thread_ts), text)
+    elif event.get("type") == "app_mention":
+        background.add_task(bot.start, channel, str(event.get("user", "slack")), text)
+    return {"ok": True}

@@ -1,0 +1,145 @@
+"""Interviews in Slack threads: the request checks, the thread → session map, and the replies.
+
+slack_sdk errors are mapped here and nowhere else; a failure to post is logged, never raised
+into the request that Slack is waiting on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+
+from service.agent.session import Interviewer, Reply
+from service.config import Settings
+from service.db import SqliteStore
+from service.errors import InterviewerError
+
+log = logging.getLogger(__name__)
+HELP = (
+    "Practise a senior ML / LLM interview in a thread: `/interview` (a trap picked for you), "
+    "`/interview quiz me on GPU memory` (by topic) or `/interview llm-46` (by id). Reply in the thread; "
+    "say `hint` for a hint (costs points) or `finish` for your graded report."
+)
+APOLOGY = "Sorry — the interviewer could not answer just now ({why}). Your message is saved; send it again to retry."
+
+
+class SlackState(SqliteStore):
+    """thread_ts → session id, and the event ids already handled (Slack retries deliveries)."""
+
+    schema = (
+        "CREATE TABLE IF NOT EXISTS slack_threads (channel TEXT, thread_ts TEXT, session_id TEXT NOT NULL,"
+        " PRIMARY KEY (channel, thread_ts));"
+    )
+
+    def __init__(self, path: Any) -> None:
+        super().__init__(path)
+        self._conn.execute("CREATE TABLE IF NOT EXISTS slack_events (event_id TEXT PRIMARY KEY, seen REAL)")
+
+    def first_time(self, event_id: str) -> bool:
+        with self._lock:
+            cur = self._conn.execute("INSERT OR IGNORE INTO slack_events VALUES (?, ?)", (event_id, time.time()))
+            self._conn.commit()
+            return cur.rowcount == 1
+
+    def bind(self, channel: str, thread_ts: str, session_id: str) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO slack_threads VALUES (?, ?, ?)", (channel, thread_ts, session_id)
+            )
+            self._conn.commit()
+
+    def session(self, channel: str, thread_ts: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT session_id FROM slack_threads WHERE channel=? AND thread_ts=?", (channel, thread_ts)
+            ).fetchone()
+        return row[0] if row else None
+
+
+def verified(settings: Settings, body: bytes, headers: dict[str, str]) -> bool:
+    """Slack's v0 HMAC over the raw body, within its five-minute window; unsigned means no."""
+    if not settings.slack_signing_secret:
+        return False
+    return SignatureVerifier(settings.slack_signing_secret).is_valid_request(body, headers)
+
+
+class SlackBot:
+    def __init__(self, settings: Settings, interviewer: Interviewer) -> None:
+        self.client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        self.state = SlackState(settings.db_path)
+        self.interviewer = interviewer
+
+    def _post(
+        self, channel: str, text: str, thread_ts: str | None = None, blocks: list[Any] | None = None
+    ) -> str | None:
+        try:
+            resp = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts, blocks=blocks)
+            return str(resp["ts"])
+        except SlackApiError as exc:
+            log.error("chat.postMessage failed: %s", exc.response.get("error"))
+            return None
+
+    def start(self, channel: str, user: str, text: str) -> None:
+        """A new interview, its scenario posted as a new message whose thread carries the interview."""
+        arg = text.strip()
+        trap_id = arg if arg and arg in self.interviewer.catalog else None
+        try:
+            reply = self.interviewer.start(trap_id=trap_id, topic=None if trap_id or not arg else arg, user=user)
+        except InterviewerError as exc:
+            self._post(channel, APOLOGY.format(why=exc.message))
+            return
+        ts = self._post(channel, f"*Interview {reply.trap_id}* (reply in this thread)\n\n{reply.message}")
+        if ts:
+            self.state.bind(channel, ts, reply.session_id)
+
+    def reply(self, channel: str, thread_ts: str, text: str) -> None:
+        session_id = self.state.session(channel, thread_ts)
+        if session_id is None:
+            return  # a thread that is not an interview
+        try:
+            reply = self.interviewer.reply(session_id, text)
+        except InterviewerError as exc:
+            self._post(channel, APOLOGY.format(why=exc.message), thread_ts)
+            return
+        text = "\n".join([reply.message, *(f"_Note: {n}_" for n in reply.notices)])
+        if reply.status == "finished" and reply.report:
+            self._post(channel, text, thread_ts, report_blocks(reply))
+        else:
+            self._post(channel, text, thread_ts)
+
+
+def report_blocks(reply: Reply) -> list[dict[str, Any]]:
+    """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap."""
+    rep = reply.report or {}
+    grade = rep.get("grade") or {"criteria": [], "red_flags": []}
+    lines = [
+        f"{'●' * c['score']}{'○' * (c['max'] - c['score'])} *{c['id']}*"
+        + (f" — _“{c['evidence'][:150]}”_" if c.get("evidence") else "")
+        for c in grade["criteria"]
+    ]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": f"{rep.get('trap_id')}: {rep.get('score')}/100 — {rep.get('verdict')}",
+            },
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines) or "No answer to grade."}},
+    ]
+    if grade.get("red_flags"):
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": ":warning: Fell into the trap: " + ", ".join(grade["red_flags"])},
+            }
+        )
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*The trap:* {rep.get('trap_explained', '')[:2500]}"}}
+    )
+    return blocks

@@ -1,0 +1,159 @@
+"""Slack end to end: requests signed in the test, replies caught by a stand-in Slack Web API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.api.app import create_app
+from service.config import Settings
+from service.llm.stub import StubConfig, StubServer
+
+SECRET = "test-signing-secret"
+
+
+class _SlackAPI(BaseHTTPRequestHandler):
+    posts: list[dict[str, Any]] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+        _SlackAPI.posts.append({"method": self.path.rsplit("/", 1)[-1], **body})
+        data = json.dumps(
+            {"ok": True, "channel": body.get("channel"), "ts": f"{1700000000 + len(_SlackAPI.posts)}.0001"}
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data.encode())
+
+
+@pytest.fixture
+def slack_api() -> Iterator[str]:
+    _SlackAPI.posts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackAPI)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/"
+    server.shutdown()
+
+
+def _client(tmp_path: Path, settings: Settings, slack_api: str, **update: Any) -> TestClient:
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    own = settings.model_copy(
+        update={
+            "data_dir": tmp_path,
+            "slack_signing_secret": SECRET,
+            "slack_bot_token": "xoxb-test",
+            "slack_api_url": slack_api,
+            **update,
+        }
+    )
+    return TestClient(create_app(own))
+
+
+def _signed(body: str, *, age: int = 0, secret: str = SECRET) -> dict[str, str]:
+    ts = str(int(time.time()) - age)
+    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
+
+
+def _event(client: TestClient, event_id: str, event: dict[str, Any], retry: int | None = None) -> Any:
+    body = json.dumps({"type": "event_callback", "event_id": event_id, "event": event})
+    headers = {**_signed(body), "Content-Type": "application/json"}
+    if retry is not None:
+        headers["X-Slack-Retry-Num"] = str(retry)
+    return client.post("/slack/events", content=body, headers=headers)
+
+
+def _command(client: TestClient, text: str) -> Any:
+    body = urlencode({"command": "/interview", "text": text, "channel_id": "C1", "user_id": "U1"})
+    return client.post(
+        "/slack/commands", content=body, headers={**_signed(body), "Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+
+def test_whole_interview_in_a_thread(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
+    client = _client(tmp_path, settings, slack_api)
+    help_ = _command(client, "help")
+    assert help_.status_code == 200 and "/interview llm-46" in help_.json()["text"]
+    assert _command(client, "mlsd-33").status_code == 200
+    opening = _SlackAPI.posts[-1]
+    assert opening["channel"] == "C1" and "mlsd-33" in opening["text"] and "thread_ts" not in opening
+    thread = "1700000001.0001"
+    answer = {
+        "type": "message",
+        "channel": "C1",
+        "user": "U1",
+        "thread_ts": thread,
+        "text": "Reservoir sampling: keep k and replace a random slot with probability k/n.",
+    }
+    assert _event(client, "Ev1", answer).status_code == 200
+    assert _SlackAPI.posts[-1]["thread_ts"] == thread and len(_SlackAPI.posts) == 2
+    _event(client, "Ev1", answer, retry=1)  # Slack's retry of the same delivery
+    assert len(_SlackAPI.posts) == 2  # no second reply
+    _event(client, "Ev2", {"type": "message", "channel": "C1", "thread_ts": thread, "bot_id": "B1", "text": "ours"})
+    assert len(_SlackAPI.posts) == 2  # the bot ignores its own messages
+    _event(client, "Ev3", {**answer, "text": "finish"})
+    final = _SlackAPI.posts[-1]
+    assert final["thread_ts"] == thread and final["blocks"][0]["type"] == "header"
+    assert final["blocks"][0]["text"]["text"].startswith("mlsd-33: ")
+
+
+def test_url_verification_and_forged_stale_requests(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
+    client = _client(tmp_path, settings, slack_api)
+    body = json.dumps({"type": "url_verification", "challenge": "abc"})
+    ok = client.post("/slack/events", content=body, headers=_signed(body))
+    assert ok.json() == {"challenge": "abc"}
+    assert client.post("/slack/events", content=body).status_code == 401  # unsigned
+    assert client.post("/slack/events", content=body, headers=_signed(body, secret="wrong")).status_code == 401
+    stale = client.post("/slack/events", content=body, headers=_signed(body, age=600))
+    assert stale.status_code == 401 and stale.json()["detail"] == "invalid or stale Slack signature"
+    replayed = _signed(body)
+    tampered = body.replace("abc", "xyz")
+    assert client.post("/slack/events", content=tampered, headers=replayed).status_code == 401
+    assert _SlackAPI.posts == []  # nothing was posted for any of them
+
+
+def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
+    with StubServer(StubConfig(error_rate=1.0)) as stub:
+        client = _client(
+            tmp_path,
+            settings,
+            slack_api,
+            mode="llm",
+            model="openai/stub",
+            api_base=stub.api_base,
+            api_key="sk",
+            json_mode="schema_object",
+            retries=0,
+            grader="semantic",
+        )
+        _command(client, "llm-46")
+        _event(
+            client,
+            "Ev9",
+            {
+                "type": "message",
+                "channel": "C1",
+                "user": "U1",
+                "thread_ts": "1700000001.0001",
+                "text": "ZeRO-1 triples the network traffic, so it will be bandwidth-bound.",
+            },
+        )
+    reply = _SlackAPI.posts[-1]
+    assert reply["thread_ts"] == "1700000001.0001"
+    assert "_Note: The interviewer model could not be reached" in reply["text"]
