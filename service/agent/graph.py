@@ -113,8 +113,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
 
     def wait(state: State) -> State:
         message = interrupt({"awaiting": "candidate"})
-        move = classify(str(message))
-        kind = "answer" if move == "answer" else move
+        kind = classify(str(message))  # answer, hint, clarify, dont_know or finish
         return {"turns": [*state["turns"], {"role": "candidate", "content": str(message), "kind": kind}]}
 
     def assess(state: State) -> State:
