@@ -13,6 +13,8 @@ def connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
+    # WAL + NORMAL never corrupts the file; a power cut may lose the last commits, not a process crash.
+    conn.execute("PRAGMA synchronous=NORMAL")
     return conn
 
 
