@@ -32,5 +32,4 @@ class Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except InterviewerError as exc:
-            typer.echo(f"error: {exc.message}", err=True)
-            ctx.exit(1)
+            fail(exc.message)
