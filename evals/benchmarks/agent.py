@@ -1,6 +1,6 @@
 """The interviewer's own overhead per turn (model time excluded), and memory per live session.
 
-Runs in llm mode against the loopback stub model with a fixed latency, so the model's share of each
+Runs in llm mode against the loopback stub model (its own process) with a fixed latency, so the model's share of each
 turn is known exactly: overhead = turn wall time - calls x latency.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.benchmarks.stats import percentile
-from service.llm.stub import StubConfig, StubServer
+from service.llm.stub import StubProcess
 
 LATENCY = 0.05
 ANSWERS = [
@@ -30,7 +30,7 @@ def _rss_mb() -> float:
 def run(sessions: int = 30) -> dict[str, Any]:
     from service.agent.session import Interviewer
 
-    with tempfile.TemporaryDirectory() as tmp, StubServer(StubConfig(latency=LATENCY)) as stub:
+    with tempfile.TemporaryDirectory() as tmp, StubProcess(LATENCY) as stub:
         settings = stub.settings(Path(tmp))
         iv = Interviewer(settings)
         warm = iv.start(trap_id="mlsd-35")
@@ -41,11 +41,11 @@ def run(sessions: int = 30) -> dict[str, Any]:
             reply = iv.start(trap_id="mlsd-35", user=f"bench-{i}")
             # Unseen text in every session, so the embedding memo cannot flatter the figure.
             for answer in (f"In session {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
-                before = len(stub.config.requests)
+                before = stub.request_count()
                 start = time.perf_counter()
                 reply = iv.reply(reply.session_id, answer)
-                calls = len(stub.config.requests) - before
-                overheads.append((time.perf_counter() - start - calls * LATENCY) * 1000)
+                wall = time.perf_counter() - start
+                overheads.append((wall - (stub.request_count() - before) * LATENCY) * 1000)
         rss1 = _rss_mb()
     return {
         "stub_latency_ms": LATENCY * 1000,

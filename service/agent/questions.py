@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from service.config import Settings
 from service.embeddings import embed
 from service.errors import ModelError
 from service.grading.text import sentences, unwrap
-from service.llm.client import LLM
+from service.llm.client import LLM, iter_sync
 from service.prompts import render
 
 log = logging.getLogger(__name__)
@@ -71,20 +70,6 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MAX_TURN_CHARS = 600
 
 
-def _iter_sync(agen: AsyncIterator[str]) -> Iterator[str]:
-    """Drive an async token stream from this (graph worker) thread, which has no event loop."""
-    loop = asyncio.new_event_loop()
-    try:
-        while True:
-            try:
-                yield loop.run_until_complete(agen.__anext__())
-            except StopAsyncIteration:
-                return
-    finally:  # a turn cut short (a leaking sentence) must still close the model's stream
-        loop.run_until_complete(agen.aclose())  # type: ignore[attr-defined]
-        loop.close()
-
-
 def phrase(
     llm: LLM | None,
     settings: Settings,
@@ -127,7 +112,7 @@ def phrase(
         return True
 
     try:
-        for piece in _iter_sync(llm.astream(messages)):
+        for piece in iter_sync(llm.astream(messages)):
             buffer += piece
             *complete, buffer = _SENTENCE_END.split(buffer)
             if not all(accept(sentence) for sentence in complete):

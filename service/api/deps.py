@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -37,6 +38,19 @@ def interviewer_for(app: Any) -> Interviewer:
         if iv is None:
             iv = app.state.interviewer = Interviewer(app.state.settings)
     return iv  # type: ignore[no-any-return]
+
+
+def turn_pool(app: Any) -> ThreadPoolExecutor:
+    """The threads interview turns run in: each turn mostly waits on the model, so there are many.
+
+    asyncio's default pool has min(32, cores + 4) threads (6 here): at 50 live sessions, turns
+    queued for a thread while the model sat idle.
+    """
+    with _lock:
+        pool = getattr(app.state, "turn_pool", None)
+        if pool is None:
+            pool = app.state.turn_pool = ThreadPoolExecutor(app.state.settings.turn_threads, thread_name_prefix="turn")
+    return pool  # type: ignore[no-any-return]
 
 
 def interviewer(request: Request) -> Interviewer:

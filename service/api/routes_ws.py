@@ -70,7 +70,7 @@ async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message
         finally:
             loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
-    worker = asyncio.create_task(asyncio.to_thread(work))
+    worker = loop.run_in_executor(deps.turn_pool(websocket.app), work)
     while (event := await queue.get()) is not _DONE:
         if isinstance(event, InterviewerError):
             await websocket.send_json({"type": "error", "status": event.status_code, "detail": event.message})

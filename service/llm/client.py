@@ -9,8 +9,9 @@ import asyncio
 import json
 import logging
 import random
+import threading
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -47,16 +48,46 @@ class Usage:
     cost_usd: float | None
 
 
-def run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from sync code, also when called inside a running event loop's thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    import concurrent.futures
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """The one event loop that runs model calls made from sync code.
+
+    litellm keeps its HTTP sessions per event loop: a fresh loop per call (asyncio.run) paid for a
+    new session and connection every time, a third of the interviewer's per-turn overhead.
+    """
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="llm-loop", daemon=True).start()
+        return _loop
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine from sync code (any thread but the model loop's own) and wait for it."""
+    return asyncio.run_coroutine_threadsafe(coro, _background_loop()).result()
+
+
+_END = object()
+
+
+def iter_sync(agen: AsyncIterator[str]) -> Iterator[str]:
+    """Drive an async token stream from sync code, one item at a time, on the model loop."""
+
+    async def step() -> Any:
+        try:
+            return await agen.__anext__()
+        except StopAsyncIteration:
+            return _END
+
+    try:
+        while (item := run_sync(step())) is not _END:
+            yield item
+    finally:  # a turn cut short (a leaking sentence) must still close the model's stream
+        run_sync(agen.aclose())  # type: ignore[attr-defined]
 
 
 def _litellm() -> Any:
@@ -65,6 +96,9 @@ def _litellm() -> Any:
 
     litellm.telemetry = False
     litellm.suppress_debug_info = True
+    # Our own call log records every call; litellm's per-chunk success logging has no consumer here
+    # and cost a thread-pool task (with its own event loop) for every streamed token.
+    litellm.disable_streaming_logging = True
     return litellm
 
 

@@ -7,8 +7,12 @@ requested JSON schema, so benchmarks exercise the real parsing path.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -79,6 +83,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # As uvicorn and llama.cpp's server do: without it, Nagle holds each small streamed chunk
+        # until the previous one is acknowledged, and the client's wait looks like overhead.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _send(self, status: int, payload: dict[str, Any] | str) -> None:
         data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         self.send_response(status)
@@ -88,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
-        if self.path.rstrip("/").endswith("/models"):
+        if self.path == "/_stub/requests":  # how many model calls were made, for benchmarks
+            self._send(200, {"count": len(self.server.config.requests)})
+        elif self.path.rstrip("/").endswith("/models"):
             self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
         else:
             self._send(200 if self.path in ("/health", "/") else 404, {"status": "ok"})
@@ -173,17 +185,8 @@ class _Server(ThreadingHTTPServer):
         self.rng = random.Random(config.seed)
 
 
-class StubServer:
-    """Context manager: `with StubServer(StubConfig(latency=0.05)) as stub: stub.api_base`."""
-
-    def __init__(self, config: StubConfig | None = None) -> None:
-        self.config = config or StubConfig()
-        self._server = _Server(self.config)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def api_base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+class _StubBase:
+    api_base: str
 
     def settings(self, data_dir: Path, **overrides: Any) -> Settings:
         """Settings whose models are this stub (grading semantic unless overridden)."""
@@ -197,6 +200,24 @@ class StubServer:
         }
         return Settings(**{**values, **overrides})
 
+    def request_count(self) -> int:
+        import httpx
+
+        return int(httpx.get(self.api_base.removesuffix("/v1") + "/_stub/requests", timeout=10).json()["count"])
+
+
+class StubServer(_StubBase):
+    """Context manager: `with StubServer(StubConfig(latency=0.05)) as stub: stub.api_base`."""
+
+    def __init__(self, config: StubConfig | None = None) -> None:
+        self.config = config or StubConfig()
+        self._server = _Server(self.config)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_base(self) -> str:  # type: ignore[override]
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
     def __enter__(self) -> StubServer:
         self._thread.start()
         return self
@@ -204,3 +225,47 @@ class StubServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class StubProcess(_StubBase):
+    """The stub in a child process, for benchmarks: its threads must not share the measured process's GIL.
+
+    A real model server is another process too, so the service's overhead is measured without the
+    stub's own JSON work in it. Only latency is configurable here; faults are for StubServer tests.
+    """
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+        self._proc: subprocess.Popen[str] | None = None
+        self.api_base = ""
+
+    def __enter__(self) -> StubProcess:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "service.llm.stub", "--latency", str(self.latency)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._proc.stdout is not None
+        self.api_base = self._proc.stdout.readline().strip()  # the child prints its address when listening
+        if not self.api_base.startswith("http://127.0.0.1:"):
+            self._proc.kill()
+            raise RuntimeError(f"the stub model server did not start: {self.api_base!r}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A stand-in OpenAI-compatible model server on loopback.")
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    server = _Server(StubConfig(latency=args.latency))
+    print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
