@@ -117,19 +117,24 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         return {"turns": [*state["turns"], {"role": "candidate", "content": str(message), "kind": kind}]}
 
     def assess(state: State) -> State:
+        """Coverage so far: each answer is analysed once, when it arrives, and levels only go up.
+
+        (The report grades the whole transcript again; this only steers the follow-ups.)
+        """
         trap = trap_of(state)
         last = state["turns"][-1]
         move = last["kind"]
         subject = Subject.from_trap(trap)
-        text = candidate_text(state)
         levels = dict(state.get("levels", {}))
-        if text.strip():
+        relevance = 1.0
+        if move == "answer" and last["content"].strip():
             th = semantic.thresholds_for(subject)
-            ev = semantic.analyse(subject, text, th)
+            ev = semantic.analyse(subject, last["content"], th)
             decided = semantic.decide(subject, ev, th)
             levels = {
                 c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)
             }
+            relevance = ev.relevance
         target = questions.target_criterion(trap, levels, state.get("asked", []))
         messages = sum(t["role"] == "candidate" for t in state["turns"])
         done = (
@@ -140,8 +145,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         )  # hints, clarifications and detours end too
         if done:
             return {"levels": levels, "action": "report", "target": None}
-        long_enough = move == "answer" and len(last["content"].split()) >= 5
-        if long_enough and semantic.analyse(subject, last["content"]).relevance < OFF_TOPIC_TURN:
+        if len(last["content"].split()) >= 5 and relevance < OFF_TOPIC_TURN:
             return {"levels": levels, "action": "off_topic", "target": None}
         action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
         assert target is not None  # None means every criterion is covered, which reports above

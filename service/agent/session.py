@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from service import runtime
 from service.agent.graph import Deps, State, build
-from service.agent.store import SessionStore
+from service.agent.store import open_store
 from service.config import Settings
 from service.db import connect
 from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
@@ -55,7 +55,7 @@ def checkpointer(settings: Settings) -> Any:
 
 
 class Interviewer:
-    """One per process: the graph, its checkpointer and the session store share one SQLite file."""
+    """One per process: the graph's checkpoints and the session store share one database."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -76,7 +76,7 @@ class Interviewer:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = SessionStore(settings.db_path)
+        self.store = open_store(settings)
         index = runtime.index(settings)
         deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)
         self.graph = build(deps, checkpointer(settings))

@@ -1,52 +1,71 @@
-"""Each user's sessions and scores, in the same SQLite database as the checkpoints."""
+"""Each user's sessions and scores, in the same database as the interview checkpoints.
+
+SQLite in the data directory by default; the Postgres database when INTERVIEWER_CHECKPOINT_URL
+names one, so a deployment that moves its state to Postgres keeps its users' progress there too.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
-from service.db import SqliteStore
+from service.config import Settings
+from service.db import connect
+from service.errors import StorageError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interview_sessions (
     id TEXT PRIMARY KEY,
-    user TEXT NOT NULL,
+    "user" TEXT NOT NULL,
     trap_id TEXT NOT NULL,
     series TEXT NOT NULL,
     tags TEXT NOT NULL,
     status TEXT NOT NULL,
     score INTEGER,
     verdict TEXT,
-    started REAL NOT NULL,
-    finished REAL
+    started DOUBLE PRECISION NOT NULL,
+    finished DOUBLE PRECISION
 )"""
 
 
-class SessionStore(SqliteStore):
-    schema = _SCHEMA
+class SessionStore:
+    """The one table, over a DB-API connection of either database; `mark` is its parameter marker."""
+
+    def __init__(self, conn: Any, mark: str) -> None:
+        self._conn = conn
+        self._mark = mark
+        self._lock = threading.Lock()
+        self._write(_SCHEMA)
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self._mark)
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        with self._lock:
+            self._conn.execute(self._sql(sql), params)
+            self._conn.commit()
 
     def started(self, session_id: str, user: str, trap_id: str, series: str, tags: list[str]) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR IGNORE INTO interview_sessions (id, user, trap_id, series, tags, status, started)"
-                " VALUES (?, ?, ?, ?, ?, 'active', ?)",
-                (session_id, user, trap_id, series, ",".join(tags), time.time()),
-            )
-            self._conn.commit()
+        self._write(
+            'INSERT INTO interview_sessions (id, "user", trap_id, series, tags, status, started)'
+            " VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT (id) DO NOTHING",
+            (session_id, user, trap_id, series, ",".join(tags), time.time()),
+        )
 
     def finished(self, session_id: str, score: int, verdict: str) -> None:
-        with self._lock:
-            self._conn.execute(
-                "UPDATE interview_sessions SET status='finished', score=?, verdict=?, finished=? WHERE id=?",
-                (score, verdict, time.time(), session_id),
-            )
-            self._conn.commit()
+        self._write(
+            "UPDATE interview_sessions SET status='finished', score=?, verdict=?, finished=? WHERE id=?",
+            (score, verdict, time.time(), session_id),
+        )
 
     def sessions(self, user: str) -> list[dict[str, Any]]:
         with self._lock:
             cur = self._conn.execute(
-                "SELECT id, trap_id, series, tags, status, score, verdict, started, finished"
-                " FROM interview_sessions WHERE user=? ORDER BY started",
+                self._sql(
+                    "SELECT id, trap_id, series, tags, status, score, verdict, started, finished"
+                    ' FROM interview_sessions WHERE "user"=? ORDER BY started'
+                ),
                 (user,),
             )
             cols = [c[0] for c in cur.description]
@@ -70,3 +89,16 @@ class SessionStore(SqliteStore):
             },
             "history": [{k: r[k] for k in ("id", "trap_id", "status", "score", "verdict")} for r in rows],
         }
+
+
+def open_store(settings: Settings) -> SessionStore:
+    """The store beside the checkpoints: Postgres when the checkpoint URL names it, else SQLite."""
+    url = settings.checkpoint_url
+    if url and url.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        try:
+            return SessionStore(psycopg.connect(url, autocommit=True), "%s")
+        except psycopg.Error as exc:
+            raise StorageError(f"cannot reach the session database: {exc}") from exc
+    return SessionStore(connect(settings.db_path), "?")

@@ -22,11 +22,19 @@ def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) 
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
     own = settings.model_copy(update={"data_dir": tmp_path, "checkpoint_url": URL})
     first = Interviewer(own)
-    reply = first.start(trap_id="mlsd-33")
+    reply = first.start(trap_id="mlsd-33", user="pg-user")
     first.reply(reply.session_id, "Reservoir sampling keeps k items and replaces one with probability k/n.")
     again = Interviewer(own)
     assert [t["role"] for t in again.state(reply.session_id)["turns"]] == ["interviewer", "candidate", "interviewer"]
     assert again.reply(reply.session_id, "finish").status == "finished"
+    # The user's progress lives in the same Postgres database, not in a SQLite file beside it.
+    import psycopg
+
+    with psycopg.connect(URL) as conn:
+        row = conn.execute("SELECT status, score FROM interview_sessions WHERE id=%s", (reply.session_id,)).fetchone()
+    assert row is not None and row[0] == "finished"
+    history = again.store.progress("pg-user")["history"]
+    assert [h["id"] for h in history if h["id"] == reply.session_id] == [reply.session_id]
 
 
 def test_bad_checkpoint_urls(tmp_path: Path, settings: Settings) -> None:
