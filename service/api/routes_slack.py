@@ -39,6 +39,10 @@ async def command(request: Request, background: BackgroundTasks) -> dict[str, An
     text = form.get("text", "").strip()
     if text.lower() in ("help", "?"):
         return {"response_type": "ephemeral", "text": HELP}
+    # A signature covers timestamp and body, so a second request with the same one is a replay
+    # (inside the 5-minute window the signature check allows): it must not start a second interview.
+    if not _bot(request).state.first_time("command:" + request.headers.get("x-slack-signature", "")):
+        return {"response_type": "ephemeral", "text": "This command was already received."}
     background.add_task(_bot(request).start, form.get("channel_id", ""), form.get("user_id", "slack"), text)
     return {"response_type": "ephemeral", "text": "Starting your interview — watch for a new thread."}
 

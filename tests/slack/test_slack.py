@@ -79,10 +79,11 @@ def _event(client: TestClient, event_id: str, event: dict[str, Any], retry: int 
     return client.post("/slack/events", content=body, headers=headers)
 
 
-def _command(client: TestClient, text: str) -> Any:
+def _command(client: TestClient, text: str, headers: dict[str, str] | None = None) -> Any:
     body = urlencode({"command": "/interview", "text": text, "channel_id": "C1", "user_id": "U1"})
+    signed = headers or _signed(body)
     return client.post(
-        "/slack/commands", content=body, headers={**_signed(body), "Content-Type": "application/x-www-form-urlencoded"}
+        "/slack/commands", content=body, headers={**signed, "Content-Type": "application/x-www-form-urlencoded"}
     )
 
 
@@ -157,3 +158,15 @@ def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings,
     reply = _SlackAPI.posts[-1]
     assert reply["thread_ts"] == "1700000001.0001"
     assert "_Note: The interviewer model could not be reached" in reply["text"]
+
+
+def test_replayed_command_starts_nothing(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
+    client = _client(tmp_path, settings, slack_api)
+    body = urlencode({"command": "/interview", "text": "mlsd-33", "channel_id": "C1", "user_id": "U1"})
+    headers = _signed(body)
+    assert _command(client, "mlsd-33", headers).json()["text"].startswith("Starting")
+    assert len(_SlackAPI.posts) == 1
+    replay = _command(client, "mlsd-33", headers)  # the same signed request again, inside the window
+    assert replay.status_code == 200 and replay.json()["text"] == "This command was already received."
+    assert len(_SlackAPI.posts) == 1  # no second interview
+    assert _command(client, "llm-46").json()["text"].startswith("Starting")  # a new command still works
