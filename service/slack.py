@@ -12,6 +12,11 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 from slack_sdk.signature import SignatureVerifier
 
 from service.agent.session import Interviewer, Reply
@@ -70,7 +75,14 @@ def verified(settings: Settings, body: bytes, headers: dict[str, str]) -> bool:
 
 class SlackBot:
     def __init__(self, settings: Settings, interviewer: Interviewer) -> None:
-        self.client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        # Posts run after the ack, so nobody would see a lost one: retry dropped connections, 429s
+        # (after Slack's Retry-After) and 5xx a few times before giving up and logging it.
+        retries = [
+            ConnectionErrorRetryHandler(max_retry_count=3),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=3),
+        ]
+        self.client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=retries)
         self.state = SlackState(settings.db_path)
         self.interviewer = interviewer
 

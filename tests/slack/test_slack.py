@@ -25,12 +25,19 @@ SECRET = "test-signing-secret"
 
 class _SlackAPI(BaseHTTPRequestHandler):
     posts: list[dict[str, Any]] = []
+    fail_next = 0  # answer this many requests with a 503 first
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+        if _SlackAPI.fail_next:
+            _SlackAPI.fail_next -= 1
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         _SlackAPI.posts.append({"method": self.path.rsplit("/", 1)[-1], **body})
         data = json.dumps(
             {"ok": True, "channel": body.get("channel"), "ts": f"{1700000000 + len(_SlackAPI.posts)}.0001"}
@@ -45,6 +52,7 @@ class _SlackAPI(BaseHTTPRequestHandler):
 @pytest.fixture
 def slack_api() -> Iterator[str]:
     _SlackAPI.posts = []
+    _SlackAPI.fail_next = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlackAPI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/api/"
@@ -170,3 +178,10 @@ def test_replayed_command_starts_nothing(tmp_path: Path, settings: Settings, ind
     assert replay.status_code == 200 and replay.json()["text"] == "This command was already received."
     assert len(_SlackAPI.posts) == 1  # no second interview
     assert _command(client, "llm-46").json()["text"].startswith("Starting")  # a new command still works
+
+
+def test_a_failed_post_is_retried(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
+    client = _client(tmp_path, settings, slack_api)
+    _SlackAPI.fail_next = 2  # Slack's API has a bad moment as the scenario is posted
+    assert _command(client, "mlsd-33").status_code == 200
+    assert _SlackAPI.fail_next == 0 and len(_SlackAPI.posts) == 1 and "mlsd-33" in _SlackAPI.posts[0]["text"]
