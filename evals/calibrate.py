@@ -54,13 +54,20 @@ def fit(catalog: Catalog, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
         return _objective(metrics(fit_rows, *_predict(fit_items, th)))
 
     best = base
-    # Coordinate search: levels first (flags off), then flags, then the relevance guard.
-    grid_levels = [
-        (f, p) for f, p in itertools.product(np.arange(0.40, 0.80, 0.02), np.arange(0.25, 0.70, 0.02)) if p < f - 0.03
-    ]
+    # Coordinate search: levels first (flags off) with how they are normalised, then flags, then the
+    # relevance guard. floor_weight None compares raw cosines; a number, the cosine's place between
+    # the card's trap (x the weight) and its model answer.
     off = best.model_copy(update={"flag": 2.0})
-    f, p = max(grid_levels, key=lambda fp: score(off.model_copy(update={"full": fp[0], "partial": fp[1]})))
-    best = best.model_copy(update={"full": round(float(f), 2), "partial": round(float(p), 2)})
+    candidates = []
+    for fw in (None, 0.0, 0.25, 0.5, 0.75, 1.0):
+        lo, hi, step = (0.25, 0.80, 0.02) if fw is None else (0.10, 1.20, 0.04)
+        grid = [(f, p) for f, p in itertools.product(np.arange(lo, hi, step), repeat=2) if p < f - 0.03]
+        f, p = max(
+            grid, key=lambda fp: score(off.model_copy(update={"full": fp[0], "partial": fp[1], "floor_weight": fw}))
+        )
+        th = best.model_copy(update={"full": round(float(f), 2), "partial": round(float(p), 2), "floor_weight": fw})
+        candidates.append((score(th.model_copy(update={"flag": 2.0})), th))
+    best = max(candidates, key=lambda c: c[0])[1]
     grid_flags = list(itertools.product(np.arange(0.40, 0.90, 0.02), np.arange(-0.20, 0.21, 0.04)))
     fl, mg = max(grid_flags, key=lambda fm: score(best.model_copy(update={"flag": fm[0], "flag_margin": fm[1]})))
     best = best.model_copy(update={"flag": round(float(fl), 2), "flag_margin": round(float(mg), 2)})

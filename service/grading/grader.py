@@ -10,7 +10,7 @@ from service.embeddings import MODEL_NAME
 from service.errors import InvalidInputError, TooLargeError
 from service.grading import semantic
 from service.grading.cache import GradeCache, cache_key
-from service.grading.models import CriterionScore, Grade, GraderInfo, Judgement, Mode
+from service.grading.models import CriterionJudgement, CriterionScore, FlagJudgement, Grade, GraderInfo, Mode
 from service.grading.scoring import LEVEL_POINTS, final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
 from service.llm.client import LLM, run_sync
@@ -18,7 +18,7 @@ from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
 GRADER_VERSION = "1.0"
-PROMPTS = ("grade_system.jinja", "grade_user.jinja")
+PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 
 def check_answer(answer: str, max_chars: int) -> str:
@@ -133,7 +133,8 @@ class Grader:
         if isinstance(first, Grade):
             return first
         key, th, guard = first
-        scores, flags, feedback = await self._judge(subject, answer)
+        scores, flags = await self._judge(subject, answer)
+        feedback = _feedback(subject, scores, flags, guard)
         return self._finish(key, subject, scores, flags, feedback, guard, th)
 
     def grade(self, subject: Subject, answer: str) -> Grade:
@@ -152,40 +153,44 @@ class Grader:
         th: semantic.Thresholds,
     ) -> list[CriterionScore]:
         scores = []
-        for c, sim, unit, lv in zip(
-            subject.rubric.criteria, ev.criterion_sim, ev.criterion_unit, decision.levels, strict=True
+        rel = semantic.criterion_scores(ev, th)
+        for c, sim, r, unit, lv in zip(
+            subject.rubric.criteria, ev.criterion_sim, rel, ev.criterion_unit, decision.levels, strict=True
         ):
+            if th.floor_weight is None:
+                why = f"closest sentence matches this criterion at cosine {sim:.2f}"
+            else:
+                why = (
+                    f"closest sentence matches this criterion at cosine {sim:.2f}, {r:.2f} on the card's scale "
+                    f"(0 = {th.floor_weight:g} x the trap's wording, 1 = the model answer)"
+                )
             scores.append(
                 CriterionScore(
                     id=c.id,
                     score=lv,
                     evidence=(verify_quote(unit, answer) or unit) if lv and unit else None,
-                    rationale=f"closest sentence matches this criterion at cosine {sim:.2f} "
-                    f"(full ≥ {th.full:.2f}, partial ≥ {th.partial:.2f})",
+                    rationale=f"{why}; full at {th.full:.2f}, partial at {th.partial:.2f}",
                 )
             )
         return scores
 
-    async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], list[str], str]:
+    async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], list[str]]:
+        """One call per rubric point and per red flag, in order, so the prefix cache serves the answer.
+
+        The shared prefix (instructions, question, answer) is identical across the calls for one
+        answer; only the point asked about changes at the end.
+        """
         assert self.llm is not None
         d = self.settings.prompts_dir
-        messages = [
-            {
-                "role": "system",
-                "content": render(
-                    d, PROMPTS[0], question=subject.question, reference=subject.reference, rubric=subject.rubric
-                ),
-            },
-            {"role": "user", "content": render(d, PROMPTS[1], answer=answer)},
-        ]
-        judged = await self.llm.astructured(messages, Judgement)
-        by_id = {j.id: j for j in judged.criteria}
+        system = {"role": "system", "content": render(d, "grade_system.jinja")}
+        shared = render(d, "grade_user.jinja", question=subject.question, answer=answer)
+
+        def ask(template: str, **values: object) -> list[dict[str, str]]:
+            return [system, {"role": "user", "content": shared + "\n\n" + render(d, template, **values)}]
+
         scores = []
         for c in subject.rubric.criteria:
-            j = by_id.get(c.id)
-            if j is None:
-                scores.append(CriterionScore(id=c.id, score=0, evidence=None, rationale="not assessed by the grader"))
-                continue
+            j = await self.llm.astructured(ask("grade_criterion.jinja", criterion=c), CriterionJudgement)
             points = LEVEL_POINTS[j.level]
             quote = verify_quote(j.quote, answer)
             rationale = j.reasoning
@@ -195,7 +200,10 @@ class Grader:
             scores.append(
                 CriterionScore(id=c.id, score=points, evidence=quote if points else None, rationale=rationale)
             )
-        known = {f.id for f in subject.rubric.red_flags}
-        # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
-        flags = list(dict.fromkeys(h.id for h in judged.red_flags if h.id in known and verify_quote(h.quote, answer)))
-        return scores, flags, judged.feedback
+        flags = []
+        for f in subject.rubric.red_flags:
+            h = await self.llm.astructured(ask("grade_flag.jinja", flag=f), FlagJudgement)
+            # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
+            if h.asserts and verify_quote(h.quote, answer):
+                flags.append(f.id)
+        return scores, flags

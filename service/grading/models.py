@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,26 +38,18 @@ class Grade(BaseModel):
     guard: str | None = Field(default=None, description="Why a guard capped the score, when one did.")
 
 
-# What the LLM judge returns: reasoning first, then the decision, per criterion (openevals style).
+# What the LLM judge returns for one rubric point or one red flag: reasoning first, then the
+# decision (openevals style). One small decision per call suits a small model and lets the
+# server's prefix cache reuse the question and answer across the calls for one answer.
 # No maxLength in the schema: llama.cpp turns bounded strings into grammar rules that made a
-# 1.5B judge time out (300 s) where the unbounded schema took 246 s; brevity is asked in the prompt.
-def _short(description: str) -> Any:
-    return Field(description=description)
-
-
-class JudgedCriterion(BaseModel):
-    id: str
-    reasoning: str = _short("One short sentence: what the answer says on this criterion.")
+# 1.5B judge time out; brevity is asked in the prompt.
+class CriterionJudgement(BaseModel):
+    reasoning: str = Field(description="One short sentence: what the answer says on this point.")
     level: Literal["none", "partial", "full"]
-    quote: str | None = _short("The exact words from the answer that support the level, or null.")
+    quote: str | None = Field(description="The exact words from the answer that support the level, or null.")
 
 
-class FlagHit(BaseModel):
-    id: str
-    quote: str = _short("The exact words in which the answer asserts this red flag.")
-
-
-class Judgement(BaseModel):
-    criteria: list[JudgedCriterion]
-    red_flags: list[FlagHit] = Field(description="Red flags the answer asserts, each with its quote; usually empty.")
-    feedback: str = _short("Two sentences of feedback to the candidate.")
+class FlagJudgement(BaseModel):
+    reasoning: str = Field(description="One short sentence: does the answer assert this, as its own claim?")
+    asserts: bool
+    quote: str | None = Field(description="The exact words that assert it, or null.")

@@ -35,6 +35,9 @@ class Thresholds(BaseModel):
     restate: float = 0.85
     min_wordiness: float = 0.5
     guard_cap: int = 20
+    # Levels compare a criterion's cosine with what the card's own texts reach on it: the model answer
+    # is the ceiling, floor_weight x the trap's wording the floor. None compares raw cosines.
+    floor_weight: float | None = None
 
 
 @lru_cache(maxsize=2)
@@ -60,6 +63,8 @@ class Targets:
     flags: np.ndarray
     topic: np.ndarray  # correct-answer sentences, question, trap: what "on topic" means
     question: np.ndarray
+    ceiling: np.ndarray  # per criterion: the model answer's best cosine
+    floor: np.ndarray  # per criterion: the trap's best cosine (0 when the subject has no trap text)
 
 
 _targets: dict[str, Targets] = {}
@@ -86,10 +91,37 @@ def targets(subject: Subject) -> Targets:
     i += len(flag_texts)
     topic = vecs[i : i + len(topic_texts)]
     i += len(topic_texts)
-    built = Targets(out, flags, topic, vecs[i:])
+    question = vecs[i:]
+    ceiling = _best(out, embed(sentences(subject.reference)), question)[0]
+    floor = _best(out, embed(sentences(subject.trap)), question)[0] if subject.trap else np.zeros(len(out))
+    built = Targets(out, flags, topic, question, ceiling, floor)
     with _lock:
         _targets[subject.key] = built
     return built
+
+
+def _units(sv: np.ndarray) -> np.ndarray:
+    """Sentence vectors, then adjacent pairs (a point made across two sentences) as the normalised
+    mean of their sentences' vectors: one model pass over the sentences instead of two."""
+    if len(sv) < 2:
+        return sv
+    pairs = sv[:-1] + sv[1:]
+    pairs /= np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
+    return np.vstack([sv, pairs])
+
+
+def _best(
+    criteria: list[np.ndarray], sv: np.ndarray, question: np.ndarray, restate: float = 0.85
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per criterion: the best cosine over the units, and which unit; plus the usable-unit mask."""
+    uv = _units(sv)
+    if not len(uv):
+        return np.zeros(len(criteria)), np.zeros(len(criteria), dtype=int), np.zeros(0, bool)
+    usable = (uv @ question.T).max(axis=1) < restate if len(question) else np.ones(len(uv), bool)
+    # Agreeing with the description, anchor and full level together; restated question never counts.
+    sims = np.stack([np.where(usable, (uv @ tv.T).mean(axis=1), -1.0) for tv in criteria], axis=1)
+    best = sims.argmax(axis=0)
+    return np.maximum(sims.max(axis=0), 0.0), best, usable
 
 
 @dataclass
@@ -103,32 +135,21 @@ class Evidence:
     relevance: float
     wordiness: float
     novel_units: int  # sentences that are not restatements of the question
+    targets: Targets
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
     th = th or thresholds_for(subject)
     t = targets(subject)
     sents = sentences(answer)
-    # Adjacent pairs (a point made across two sentences) are scored by the normalised mean of their
-    # sentences' vectors: one model pass over the sentences instead of two, half the grading time.
     us = sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
     n_crit, n_flag = len(t.criteria), len(subject.rubric.red_flags)
     if not us:
-        return Evidence([0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0)
+        return Evidence([0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0, t)
     sv = embed(sents)
-    pairs = sv[:-1] + sv[1:]
-    pairs /= np.maximum(np.linalg.norm(pairs, axis=1, keepdims=True), 1e-9)
-    uv = np.vstack([sv, pairs]) if len(sents) > 1 else sv
-    restated = (uv @ t.question.T).max(axis=1) >= th.restate if len(t.question) else np.zeros(len(us), bool)
-    usable = ~restated
-    crit_sim: list[float] = []
-    crit_unit: list[str | None] = []
-    for tv in t.criteria:
-        sims = (uv @ tv.T).mean(axis=1)  # agreeing with the description, anchor and full level together
-        sims = np.where(usable, sims, -1.0)
-        j = int(sims.argmax())
-        crit_sim.append(float(max(sims[j], 0.0)))
-        crit_unit.append(us[j] if sims[j] > 0 else None)
+    uv = _units(sv)
+    crit, best, usable = _best(t.criteria, sv, t.question, th.restate)
+    crit_unit = [us[j] if crit[k] > 0 else None for k, j in enumerate(best)]
     flag_sim: list[float] = []
     flag_unit: list[str | None] = []
     if n_flag:
@@ -140,8 +161,25 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
     relevance = float((uv @ t.topic.T).max(axis=1).max())
     n_sentences = len(sents)  # the single sentences come first in `us`
     return Evidence(
-        crit_sim, crit_unit, flag_sim, flag_unit, relevance, wordiness(answer), int(usable[:n_sentences].sum())
+        [float(x) for x in crit],
+        crit_unit,
+        flag_sim,
+        flag_unit,
+        relevance,
+        wordiness(answer),
+        int(usable[:n_sentences].sum()),
+        t,
     )
+
+
+def criterion_scores(ev: Evidence, th: Thresholds) -> list[float]:
+    """What the level thresholds apply to: the raw cosine, or its place between the card's floor and
+    ceiling. Criteria differ in how high any on-topic sentence scores; the card's own texts show it."""
+    sims = np.asarray(ev.criterion_sim)
+    if th.floor_weight is None:
+        return [float(x) for x in sims]
+    low = th.floor_weight * ev.targets.floor
+    return [float(x) for x in (sims - low) / np.maximum(ev.targets.ceiling - low, 0.05)]
 
 
 def level(sim: float, th: Thresholds) -> int:
@@ -179,4 +217,4 @@ class Decision:
 
 
 def decide(subject: Subject, ev: Evidence, th: Thresholds) -> Decision:
-    return Decision([level(s, th) for s in ev.criterion_sim], flags_raised(subject, ev, th), guard(ev, th))
+    return Decision([level(s, th) for s in criterion_scores(ev, th)], flags_raised(subject, ev, th), guard(ev, th))

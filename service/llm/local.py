@@ -149,8 +149,11 @@ class LocalServer:
                     "n_ctx": self.settings.local_context,
                     "n_threads": self.settings.local_threads,
                     "n_threads_batch": self.settings.local_threads,
-                    "cache": True,  # prompt-prefix cache: the static part of each prompt is read once
-                    "cache_type": "ram",
+                    # No state cache: llama.cpp already reuses the longest prefix shared with the previous
+                    # prompt, which is what sequential calls on one answer need. The RAM state cache kept
+                    # whole-context snapshots (logits included) and grew to 21 GB until the OOM killer
+                    # stopped the 1.5B server in the middle of a recording.
+                    "cache": False,
                     "verbose": False,
                 }
             ],
