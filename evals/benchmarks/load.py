@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import socket
+import subprocess
+import sys
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from evals.benchmarks.stats import percentile
-from service.config import Settings
 from service.llm.stub import StubProcess
 
 LATENCY = 0.2
@@ -30,23 +35,48 @@ THINK = (2.0, 6.0)
 MESSAGES = ["I would weight the positive class heavily in the loss.", "What do you mean?", "finish"]
 
 
-def _serve(settings: Settings) -> tuple[Any, int]:
-    import uvicorn
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
-    from service.api.app import create_app
 
+@contextmanager
+def _service(stub: StubProcess, data_dir: Path, sessions: int) -> Iterator[int]:
+    """`interviewer serve` in its own process, as deployed: the load generator must not share its GIL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
-    return server, port
+    env = {
+        **os.environ,
+        "INTERVIEWER_DATA_DIR": str(data_dir),
+        "INTERVIEWER_MODEL": "openai/stub",
+        "INTERVIEWER_API_BASE": stub.api_base,
+        "INTERVIEWER_API_KEY": "sk-stub",
+        "INTERVIEWER_JSON_MODE": "schema_object",
+        "INTERVIEWER_GRADER": "semantic",
+        "INTERVIEWER_CONCURRENCY": str(sessions),
+    }
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("interviewer")), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300  # builds the index in the fresh data dir first
+        while not _healthy(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"interviewer serve did not come up (exit code {proc.poll()})")
+            time.sleep(0.5)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
-async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[float], int]:
-    import httpx
+async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[tuple[float, bool]], int]:
     import websockets
 
     rng = random.Random(i)
@@ -62,14 +92,16 @@ async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[
             await asyncio.sleep(rng.uniform(*think))
             start = time.perf_counter()
             await ws.send(json.dumps({"message": f"{message} ({i})" if message != "finish" else message}))
+            streamed = False  # a turn whose words streamed made one model call; the others none
             while True:
                 event = json.loads(await ws.recv())
+                streamed = streamed or event["type"] == "token"
                 if event["type"] == "error":
                     errors += 1
                     break
                 if event["type"] == "final":
                     break
-            walls.append(time.perf_counter() - start)
+            walls.append((time.perf_counter() - start, streamed))
     return walls, errors
 
 
@@ -84,15 +116,17 @@ def _load(port: int, stub: StubProcess, sessions: int, think: tuple[float, float
     calls = stub.request_count() - calls_before
     failed = [r for r in results if isinstance(r, BaseException)]
     ok = [r for r in results if not isinstance(r, BaseException)]
-    walls = [w for r in ok for w in r[0]]
-    turns = len(walls)
-    model_per_turn = calls * LATENCY / max(turns, 1)  # the stub answers in parallel, so its share is L per call
-    overhead = [max(0.0, w - model_per_turn) * 1000 for w in walls]
+    turns = [t for r in ok for t in r[0]]
+    walls = [w for w, _ in turns]
+    overhead = [max(0.0, w - (LATENCY if streamed else 0.0)) * 1000 for w, streamed in turns]
     return {
         "sessions": sessions,
         "think_s": f"{think[0]}-{think[1]}",
-        "turns": turns,
-        "turns_per_s": round(turns / elapsed, 1),
+        "turns": len(turns),
+        "turns_per_s": round(len(turns) / elapsed, 1),
+        # Each streamed turn is charged one model call; this says whether that accounts for all calls.
+        "model_calls": calls,
+        "model_calls_attributed": sum(streamed for _, streamed in turns),
         "turn_p50_ms": round(percentile([w * 1000 for w in walls], 50), 1),
         "turn_p99_ms": round(percentile([w * 1000 for w in walls], 99), 1),
         "overhead_p50_ms": round(percentile(overhead, 50), 1),
@@ -103,13 +137,14 @@ def _load(port: int, stub: StubProcess, sessions: int, think: tuple[float, float
 
 
 def run() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, StubProcess(LATENCY) as stub:
-        settings = stub.settings(Path(tmp), concurrency=max(SESSIONS))
-        server, port = _serve(settings)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        StubProcess(LATENCY) as stub,
+        _service(stub, Path(tmp), max(SESSIONS)) as port,
+    ):
         asyncio.run(_session(port, -1, (0.0, 0.0)))  # warm: index, embedder and card vectors loaded once
         out: dict[str, Any] = {"stub_latency_s": LATENCY}
         for n in SESSIONS:
             out[f"think_{n}"] = _load(port, stub, n, THINK)
         out["saturation_50"] = _load(port, stub, 50, (0.0, 0.0))
-        server.should_exit = True
     return out

@@ -11,7 +11,7 @@ def serve(
     host: str | None = typer.Option(None, help="Default: INTERVIEWER_HOST (127.0.0.1)."),
     port: int | None = typer.Option(None, help="Default: INTERVIEWER_PORT (8000)."),
 ) -> None:
-    """Serve the REST API (and, as they land, the WebSocket, web chat and Slack routes)."""
+    """Serve the REST API, the WebSocket, the web chat page and the Slack routes."""
     import uvicorn
 
     from service import runtime
