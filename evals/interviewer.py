@@ -100,6 +100,9 @@ def play(
         "follow_ups_on_uncovered": sum(t.get("target_level", 0) < 2 for t in follow),
         "on_trap": sum(trap_id in [h.trap_id for h in idx.search(t["content"], k=3)] for t in turns),
         "turns": len(turns),
+        # Turns where the model could not be reached (or a cassette had no recording) and the card's
+        # own question stood in: an llm-mode figure only means something when this is 0.
+        "model_fallbacks": sum("could not be reached" in n for n in st.get("notices", [])),
         "score": (st.get("report") or {}).get("score"),
     }
 
@@ -129,5 +132,6 @@ def run(
         "follow_ups_on_uncovered": round(sum(r["follow_ups_on_uncovered"] for r in rows) / max(follows, 1), 4),
         "on_trap": round(sum(r["on_trap"] for r in rows) / max(turns, 1), 4),
         "mean_score_by_candidate": {k: round(sum(v) / len(v), 1) for k, v in by_candidate.items()},
+        "model_fallbacks": sum(r["model_fallbacks"] for r in rows),
         "interviews_detail": rows,
     }

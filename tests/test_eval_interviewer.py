@@ -16,6 +16,7 @@ def test_scripted_candidates_against_recorded_interviewer(recorded, catalog: Cat
         iv = Interviewer(settings)
         result = ev.run(iv, catalog, ["mlsd-33", "llm-46"])
     assert result["mode"] == "llm" and result["interviews"] == 12
+    assert result["model_fallbacks"] == 0  # every turn replayed a recorded model reply
     assert result["ended"] == 1.0
     assert result["no_reveal"] == 1.0
     assert result["follow_ups_on_uncovered"] == 1.0

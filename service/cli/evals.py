@@ -218,7 +218,7 @@ def interviewer_cmd(
         emit_json(result)
         return
     table = Table("figure", "value", title=f"interviewer: {result['interviews']} scripted interviews, {result['mode']}")
-    for key in ("ended", "no_reveal", "follow_ups_on_uncovered", "on_trap"):
+    for key in ("ended", "no_reveal", "follow_ups_on_uncovered", "on_trap", "model_fallbacks"):
         table.add_row(key, str(result[key]))
     for cand, mean in result["mean_score_by_candidate"].items():
         table.add_row(f"mean score: {cand}", str(mean))
