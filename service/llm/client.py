@@ -288,6 +288,9 @@ class LLM:
         lt = _litellm()
         ep = self.endpoints[0]
         started = False
+        pieces: list[str] = []
+        error: str | None = None
+        start = time.perf_counter()
         try:
             async with self._semaphore:
                 stream = await lt.acompletion(messages=messages, **self._params(ep, None, stream=True))
@@ -295,10 +298,16 @@ class LLM:
                     piece = chunk.choices[0].delta.content if chunk.choices else None
                     if piece:
                         started = True
+                        pieces.append(piece)
                         yield piece
             return
         except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
             if started:  # half a reply was shown: retrying would repeat it, so say it failed
                 raise ModelUnavailableError(f"{ep.model} stopped mid-reply: {exc}") from exc
             log.warning("streaming from %s failed (%s); falling back to a whole reply", ep.model, exc)
+        finally:  # logged like every other call, also when the reader stops early (a leaking sentence)
+            self.last_usage = None  # a streamed reply carries no usage here
+            latency = (time.perf_counter() - start) * 1000
+            self._record(ep, error is None, 1, latency, messages, error=error, response="".join(pieces) or None)
         yield await self.atext(messages)

@@ -122,6 +122,20 @@ async def test_streaming_yields_tokens(tmp_path: Path) -> None:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
         pieces = [p async for p in llm.astream(MESSAGES)]
         assert len(pieces) > 3 and "".join(pieces).startswith("Stub reply")
+        row = llm.call_log.rows()[-1]  # type: ignore[union-attr]
+        assert row["ok"] == 1 and row["response"] == "".join(pieces) and row["latency_ms"] > 0
+
+
+def test_a_stream_read_in_part_is_still_logged(tmp_path: Path) -> None:
+    from service.llm.client import iter_sync
+
+    with StubServer() as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
+        words = iter_sync(llm.astream(MESSAGES))
+        first = next(words)
+        words.close()  # the interviewer stops reading at a leaking sentence
+        row = llm.call_log.rows()[-1]  # type: ignore[union-attr]
+        assert row["ok"] == 1 and row["response"] == first
 
 
 def test_minimal_instance_validates() -> None:
