@@ -92,8 +92,9 @@ def targets(subject: Subject) -> Targets:
     topic = vecs[i : i + len(topic_texts)]
     i += len(topic_texts)
     question = vecs[i:]
-    ceiling = _best(out, embed(sentences(subject.reference)), question)[0]
-    floor = _best(out, embed(sentences(subject.trap)), question)[0] if subject.trap else np.zeros(len(out))
+    restate = thresholds_for(subject).restate
+    ceiling = _best(out, embed(sentences(subject.reference)), question, restate)[0]
+    floor = _best(out, embed(sentences(subject.trap)), question, restate)[0] if subject.trap else np.zeros(len(out))
     built = Targets(out, flags, topic, question, ceiling, floor)
     with _lock:
         _targets[subject.key] = built
@@ -111,7 +112,7 @@ def _units(sv: np.ndarray) -> np.ndarray:
 
 
 def _best(
-    criteria: list[np.ndarray], sv: np.ndarray, question: np.ndarray, restate: float = 0.85
+    criteria: list[np.ndarray], sv: np.ndarray, question: np.ndarray, restate: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per criterion: the best cosine over the units, and which unit; plus the usable-unit mask."""
     uv = _units(sv)
