@@ -93,8 +93,10 @@ def targets(subject: Subject) -> Targets:
     i += len(topic_texts)
     question = vecs[i:]
     restate = thresholds_for(subject).restate
-    ceiling = _best(out, embed(sentences(subject.reference)), question, restate)[0]
-    floor = _best(out, embed(sentences(subject.trap)), question, restate)[0] if subject.trap else np.zeros(len(out))
+    ceiling = _best(out, _units(embed(sentences(subject.reference))), question, restate)[0]
+    floor = (
+        _best(out, _units(embed(sentences(subject.trap))), question, restate)[0] if subject.trap else np.zeros(len(out))
+    )
     built = Targets(out, flags, topic, question, ceiling, floor)
     with _lock:
         _targets[subject.key] = built
@@ -112,10 +114,9 @@ def _units(sv: np.ndarray) -> np.ndarray:
 
 
 def _best(
-    criteria: list[np.ndarray], sv: np.ndarray, question: np.ndarray, restate: float
+    criteria: list[np.ndarray], uv: np.ndarray, question: np.ndarray, restate: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per criterion: the best cosine over the units, and which unit; plus the usable-unit mask."""
-    uv = _units(sv)
     if not len(uv):
         return np.zeros(len(criteria)), np.zeros(len(criteria), dtype=int), np.zeros(0, bool)
     usable = (uv @ question.T).max(axis=1) < restate if len(question) else np.ones(len(uv), bool)
@@ -149,7 +150,7 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
         return Evidence([0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0, t)
     sv = embed(sents)
     uv = _units(sv)
-    crit, best, usable = _best(t.criteria, sv, t.question, th.restate)
+    crit, best, usable = _best(t.criteria, uv, t.question, th.restate)
     crit_unit = [us[j] if crit[k] > 0 else None for k, j in enumerate(best)]
     flag_sim: list[float] = []
     flag_unit: list[str | None] = []
