@@ -53,6 +53,7 @@ async def test_async_structured_and_usage_logged(tmp_path: Path) -> None:
         await llm.astructured(MESSAGES, Verdict)
         rows = llm.call_log.rows()  # type: ignore[union-attr]
         assert rows[-1]["ok"] == 1 and rows[-1]["role"] == "ask" and rows[-1]["prompt_tokens"] == 2
+        assert rows[-1]["cost_usd"] == 0.0  # served on loopback: free, not "unknown"
         assert llm.last_usage is not None and llm.last_usage.latency_ms > 0
 
 
@@ -134,8 +135,10 @@ def test_a_stream_read_in_part_is_still_logged(tmp_path: Path) -> None:
         words = iter_sync(llm.astream(MESSAGES))
         first = next(words)
         words.close()  # the interviewer stops reading at a leaking sentence
+        # Logged by the time close() returns; the log holds what was read from the model, which
+        # can run ahead of what the reader took.
         row = llm.call_log.rows()[-1]  # type: ignore[union-attr]
-        assert row["ok"] == 1 and row["response"] == first
+        assert row["ok"] == 1 and row["response"].startswith(first)
 
 
 def test_minimal_instance_validates() -> None:
