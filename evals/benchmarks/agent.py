@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.benchmarks.stats import percentile
+from service import runtime
 from service.llm.stub import StubProcess
 
 LATENCY = 0.05
@@ -27,7 +28,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(sessions: int = 30) -> dict[str, Any]:
+def run(sessions: int = 60) -> dict[str, Any]:
     """Sessions alternate between the two ways a turn is served, so both are measured under the same conditions:
     whole replies (REST, Slack) and streamed tokens (WebSocket, terminal chat)."""
     from service.agent.session import Interviewer
@@ -37,6 +38,7 @@ def run(sessions: int = 30) -> dict[str, Any]:
         iv = Interviewer(settings)
         warm = iv.start(trap_id="mlsd-35")
         iv.reply(warm.session_id, ANSWERS[0])  # embeds the card once, as a running service has
+        runtime.settle()  # as `interviewer serve` does before it listens
         overheads: dict[bool, list[float]] = {False: [], True: []}
         rss0 = _rss_mb()
         for i in range(sessions):

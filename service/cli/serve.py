@@ -12,22 +12,15 @@ def serve(
     port: int | None = typer.Option(None, help="Default: INTERVIEWER_PORT (8000)."),
 ) -> None:
     """Serve the REST API, the WebSocket, the web chat page and the Slack routes."""
-    import gc
-
     import uvicorn
 
     from service import runtime
     from service.api import deps
     from service.api.app import create_app
-    from service.embeddings import embed
 
     settings = get_settings()
     runtime.index(settings)  # build or load the index before the first request, not during it
     app = create_app(settings)
     deps.interviewer_for(app)  # and the model server and the interviewer
-    embed(["a warm-up sentence"])
-    # Everything loaded so far lives as long as the process: ~900k objects from torch, litellm and
-    # the rest. A full collection walks them all (~470 ms measured here) and stops every turn while
-    # it does; frozen, they are never walked again.
-    gc.freeze()
+    runtime.settle()
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
