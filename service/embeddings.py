@@ -2,7 +2,7 @@
 
 sentence-transformers loads the model; its transformer then runs under onnxruntime, exported once
 per process from those same weights (~1.3 s). An interview turn embeds one short sentence, and
-there onnxruntime takes about half torch's time on one thread; every catalog vector stays at cosine
+there onnxruntime takes a third to a half of torch's time on one thread; every catalog vector stays at cosine
 >= 0.9999998 to torch's, so the calibrated thresholds and the index are unchanged. `evals/bench
 embed` prints both paths side by side.
 """

@@ -1,7 +1,8 @@
 """The embedder under onnxruntime against sentence-transformers' own torch path, in one run.
 
 Fidelity (the cosine between the two vectors of every catalog text: the calibrated thresholds
-assume torch's vectors) and speed: one short sentence, as an interview turn embeds, and a batch.
+assume torch's vectors) and speed: one short sentence, as an interview turn embeds, and the
+whole catalog.
 """
 
 from __future__ import annotations

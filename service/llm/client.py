@@ -336,7 +336,6 @@ class LLM:
         """Tokens as the first endpoint generates them; on failure before any token, the plain path."""
         lt = _litellm()
         ep = self.endpoints[0]
-        started = False
         pieces: list[str] = []
         error: str | None = None
         start = time.perf_counter()
@@ -347,7 +346,6 @@ class LLM:
                     async for chunk in stream:
                         choice = chunk.choices[0] if chunk.choices else None
                         if choice and choice.delta.content:
-                            started = True
                             pieces.append(choice.delta.content)
                             yield choice.delta.content
                         # The reply is whole at its finish reason. Waiting for the end of the stream
@@ -359,7 +357,7 @@ class LLM:
             return
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-            if started:  # half a reply was shown: retrying would repeat it, so say it failed
+            if pieces:  # half a reply was shown: retrying would repeat it, so say it failed
                 raise ModelUnavailableError(f"{ep.model} stopped mid-reply: {exc}") from exc
             log.warning("streaming from %s failed (%s); falling back to a whole reply", ep.model, exc)
         finally:  # logged like every other call, also when the reader stops early (a leaking sentence)
