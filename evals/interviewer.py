@@ -79,7 +79,9 @@ def play(
     messages = script()
     sent = 0
     while reply.status != "finished" and sent < MAX_MESSAGES:
-        reply = interviewer.reply(reply.session_id, next(messages))
+        # Listening as the web and terminal chats do, so the model's words stream through the
+        # sentence-by-sentence leak check that candidates actually face.
+        reply = interviewer.reply(reply.session_id, next(messages), on_event=lambda event: None)
         sent += 1
     st = interviewer.state(reply.session_id)
     turns = [t for t in st["turns"] if t["role"] == "interviewer" and t["kind"] != "report"]

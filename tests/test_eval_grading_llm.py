@@ -21,7 +21,7 @@ def test_llm_judge_on_recorded_gold_sample(recorded, catalog: Catalog) -> None: 
             catalog,
             trap_ids=SAMPLE,
         )
-    assert result["mode"] == "llm" and result["model"] == "openai/qwen2.5-coder-1.5b"
+    assert result["mode"] == "llm" and result["model"] == "hosted_vllm/qwen2.5-coder-1.5b"
     assert result["answers"] == 12 and not result["errors"]
     kinds = result["mean_score_by_kind"]
     assert kinds["off_topic"] <= 5 and kinds["buzzwords"] <= 15  # the semantic guard caps them whatever the model says

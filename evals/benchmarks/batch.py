@@ -21,10 +21,11 @@ from service import runtime
 from service.batch.runner import run_batch
 from service.config import Settings
 from service.grading.factory import make_grader
+from service.llm.client import served
 from service.llm.stub import StubConfig, StubServer
 src, out, mode, data = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
 with StubServer(StubConfig(latency={latency})) as stub:
-    s = Settings(data_dir=data, model="openai/stub", api_base=stub.api_base, api_key="sk", json_mode="schema_object",
+    s = Settings(data_dir=data, model=served("stub"), api_base=stub.api_base, api_key="sk", json_mode="schema_object",
                  concurrency={c}, timeout=30)
     grader = make_grader(settings=s, mode=mode, use_cache=False)
     cat = runtime.catalog(s)

@@ -17,14 +17,14 @@ PROMPT = ("You are a senior interviewer. " * 40) + "Ask one question about GPU m
 
 
 def _measure(name: str) -> dict[str, Any]:
-    from service.llm.client import LLM, Endpoint
+    from service.llm.client import LLM, Endpoint, served
     from service.llm.local import MODELS, LocalServer
 
     settings = get_settings().model_copy(update={"max_tokens": 64, "seed": 1})
     t0 = time.perf_counter()
     server = LocalServer(settings, MODELS[name])
     server.start()
-    llm = LLM(settings, [Endpoint(f"openai/{name}", server.api_base, "sk-local", "schema_object")], "ask")
+    llm = LLM(settings, [Endpoint(served(name), server.api_base, "sk-local", "schema_object")], "ask")
     try:
         llm.text([{"role": "user", "content": "Say ready."}])
         cold = time.perf_counter() - t0

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from evals.benchmarks.stats import percentile
+from service.llm.client import served
 from service.llm.stub import StubProcess
 
 LATENCY = 0.2
@@ -51,7 +52,7 @@ def _service(stub: StubProcess, data_dir: Path, sessions: int) -> Iterator[int]:
     env = {
         **os.environ,
         "INTERVIEWER_DATA_DIR": str(data_dir),
-        "INTERVIEWER_MODEL": "openai/stub",
+        "INTERVIEWER_MODEL": served("stub"),
         "INTERVIEWER_API_BASE": stub.api_base,
         "INTERVIEWER_API_KEY": "sk-stub",
         "INTERVIEWER_JSON_MODE": "schema_object",

@@ -7,11 +7,12 @@ of the service and continues where it stopped.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
-from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from service.agent import questions
@@ -60,6 +61,29 @@ class State(TypedDict, total=False):
     notices: list[str]
     report: dict[str, Any] | None
     status: Literal["active", "finished"]
+
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Who hears this run as it happens: {"type": "delta"|"interviewer", "text"} events, pushed.
+
+    Pushed, not streamed through LangGraph's custom stream mode: that mode runs every node in a
+    worker thread of its own; a callback lets the nodes run in the caller's thread either way.
+    None (REST, Slack) means nobody listens: the model's reply is then fetched whole, not streamed.
+    """
+
+    on_event: Sink | None = None
+
+    def __call__(self, kind: str, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event({"type": kind, "text": text})
+
+    def tokens(self) -> Callable[[str], None] | None:
+        """Where the model's words go as they come; None when nobody listens, so none are streamed."""
+        return None if self.on_event is None else lambda piece: self("delta", piece)
 
 
 @dataclass
@@ -151,13 +175,11 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         assert target is not None  # None means every criterion is covered, which reports above
         return {"levels": levels, "action": action, "target": target.id}
 
-    def respond(state: State) -> State:
+    def respond(state: State, runtime: Runtime[Listener]) -> State:
         trap = trap_of(state)
         action = state["action"]
-        writer = get_stream_writer()
-
-        def delta(piece: str) -> None:
-            writer({"delta": piece})
+        listener = runtime.context or Listener()
+        delta = listener.tokens()
 
         notices = list(state.get("notices", []))
         used = list(state.get("used_follow_ups", []))
@@ -171,7 +193,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         )
         if action == "off_topic":
             text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
-            writer({"interviewer": text})
+            listener("interviewer", text)
             return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}]}
         crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
         if action == "hint":  # points at the area through a card question; never states the answer
@@ -191,14 +213,14 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             if idx is not None:
                 used.append(idx)
             prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" else ""
-            if prefix:
+            if prefix and delta:
                 delta(prefix)
             text, notice = questions.phrase(deps.llm, s, trap, crit, draft, transcript, emit=delta)
             text = prefix + text
             if notice:
                 notices.append(notice)
             follow_ups += 1
-        writer({"interviewer": text})
+        listener("interviewer", text)
         turn: Turn = {
             "role": "interviewer",
             "content": text,
@@ -215,7 +237,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             "notices": notices,
         }
 
-    def report(state: State) -> State:
+    def report(state: State, runtime: Runtime[Listener]) -> State:
         trap = trap_of(state)
         text = candidate_text(state)
         notices = list(state.get("notices", []))
@@ -253,7 +275,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         }
         deps.store.finished(state["session_id"], final, verdict(final, trap.rubric.pass_mark))
         closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
-        get_stream_writer()({"interviewer": closing})
+        (runtime.context or Listener())("interviewer", closing)
         return {
             "report": rep,
             "status": "finished",
@@ -261,7 +283,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}],
         }
 
-    g = StateGraph(State)
+    g = StateGraph(State, context_schema=Listener)
     for name, fn in (
         ("choose", choose),
         ("open", open_),

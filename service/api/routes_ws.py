@@ -61,14 +61,16 @@ async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
 
+    def push(event: Any) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
     def work() -> None:
         try:
-            for event in iv.stream_reply(session_id, message):
-                loop.call_soon_threadsafe(queue.put_nowait, event)
+            push({"type": "final", "reply": iv.reply(session_id, message, on_event=push)})
         except InterviewerError as exc:
-            loop.call_soon_threadsafe(queue.put_nowait, exc)
+            push(exc)
         finally:
-            loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+            push(_DONE)
 
     worker = loop.run_in_executor(deps.turn_pool(websocket.app), work)
     while (event := await queue.get()) is not _DONE:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.panel import Panel
@@ -10,6 +10,9 @@ from rich.table import Table
 
 from service.cli.common import console
 from service.config import get_settings
+
+if TYPE_CHECKING:
+    from service.agent.session import Reply
 
 HELP = "Answer in as many messages as you like. Type 'hint' for a hint (costs points), 'finish' to end."
 
@@ -24,7 +27,7 @@ def chat(
 
     interviewer = Interviewer(get_settings())
     console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
-    reply = _show(interviewer.stream_start(trap_id=trap, topic=topic, user=user))
+    reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
     while reply.status != "finished":
         try:
             message = console.input("[bold green]you> [/bold green]")
@@ -33,30 +36,33 @@ def chat(
             return
         if not message.strip():
             continue
-        reply = _show(interviewer.stream_reply(reply.session_id, message))
+        reply = _notices(interviewer.reply(reply.session_id, message, on_event=_Printer()))
     _report(reply.report or {})
 
 
-def _show(events: Any) -> Any:
-    final = None
-    streaming = False
-    for ev in events:
-        if ev["type"] == "delta":  # words as the model produces them (checked sentence by sentence)
-            if not streaming:
+class _Printer:
+    """Prints the interviewer's words as the model produces them (checked sentence by sentence)."""
+
+    def __init__(self) -> None:
+        self.streaming = False
+
+    def __call__(self, ev: dict[str, Any]) -> None:
+        if ev["type"] == "delta":
+            if not self.streaming:
                 console.print("[bold cyan]interviewer>[/bold cyan] ", end="")
-                streaming = True
+                self.streaming = True
             console.print(ev["text"], end="", soft_wrap=True)
-        elif ev["type"] == "interviewer":
-            if streaming:
-                console.print("\n")
-                streaming = False
-            else:
-                console.print(f"[bold cyan]interviewer>[/bold cyan] {ev['text']}\n")
-        elif ev["type"] == "final":
-            final = ev["reply"]
-            for notice in final.notices:
-                console.print(f"[yellow]note: {notice}[/yellow]")
-    return final
+        elif self.streaming:  # the whole turn, already shown word by word
+            console.print("\n")
+            self.streaming = False
+        else:
+            console.print(f"[bold cyan]interviewer>[/bold cyan] {ev['text']}\n")
+
+
+def _notices(reply: Reply) -> Reply:
+    for notice in reply.notices:
+        console.print(f"[yellow]note: {notice}[/yellow]")
+    return reply
 
 
 def _report(rep: dict[str, Any]) -> None:

@@ -126,6 +126,19 @@ def _litellm() -> Any:
     return litellm
 
 
+# litellm's route for an OpenAI-compatible server that it drives with its own HTTP handler rather than
+# through the OpenAI SDK. The embedded llama.cpp server and the test stub are such servers; measured
+# against the loopback stub (50 ms latency), a streamed call costs ~13 ms instead of ~17 and a whole
+# one ~8 ms instead of ~10, because the SDK builds a typed object per streamed chunk. Request bodies
+# are the same but for an explicit "stream": false.
+SERVER_PROVIDER = "hosted_vllm"
+
+
+def served(name: str) -> str:
+    """The litellm model string for a model on an OpenAI-compatible server we start or stand in for."""
+    return f"{SERVER_PROVIDER}/{name}"
+
+
 def _loopback(api_base: str | None) -> bool:
     return bool(api_base) and urlparse(api_base).hostname in ("127.0.0.1", "localhost", "::1")
 

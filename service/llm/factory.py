@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.config import Settings
 from service.llm.calllog import CallLog
-from service.llm.client import LLM, Endpoint, JsonMode, Role, _litellm
+from service.llm.client import LLM, Endpoint, JsonMode, Role, _litellm, served
 
 _logs: dict[str, CallLog] = {}
 
@@ -29,7 +29,7 @@ def endpoints_for(settings: Settings, role: Role) -> list[Endpoint]:
 
         name = settings.local_grader_model if role == "grade" else settings.local_model
         server = server_for(settings, name)
-        primary = Endpoint(f"openai/{name}", server.api_base, "sk-local", "schema_object")
+        primary = Endpoint(served(name), server.api_base, "sk-local", "schema_object")
     fallbacks = [Endpoint(m, None, None, _json_mode(settings, m, local=False)) for m in settings.fallback_models]
     return [primary, *fallbacks]
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from service.config import Settings
+from service.llm.client import served
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -192,7 +193,7 @@ class _StubBase:
         """Settings whose models are this stub (grading semantic unless overridden)."""
         values: dict[str, Any] = {
             "data_dir": data_dir,
-            "model": "openai/stub",
+            "model": served("stub"),
             "api_base": self.api_base,
             "api_key": "sk-stub",
             "json_mode": "schema_object",

@@ -29,7 +29,7 @@ def test_judge_grades_with_verified_evidence(recorded) -> None:  # type: ignore[
         subject = Subject.from_reference(QUESTION, REFERENCE, claims_rubric(REFERENCE))
         good = grader.grade(subject, ANSWER)
         injected = grader.grade(subject, INJECTION)
-    assert good.grader.mode == "llm" and good.grader.model == "openai/qwen2.5-coder-1.5b"
+    assert good.grader.mode == "llm" and good.grader.model == "hosted_vllm/qwen2.5-coder-1.5b"
     assert len(good.grader.prompt_hash) == 12
     for grade, answer in ((good, ANSWER), (injected, INJECTION)):
         for c in grade.criteria:  # a credited criterion always carries a quote that is in the answer
