@@ -13,6 +13,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,20 @@ class OnnxEncoder:
             pooled = self.session.run(None, {k: enc[k].astype(np.int64) for k in _INPUTS})[0][0].mean(axis=0)
             out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
+
+
+_ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead")
+
+
+def embed_ahead(texts: list[str]) -> None:
+    """Start embedding texts on a thread of their own, and return at once.
+
+    onnxruntime releases the GIL while it runs, so the model works on the other core while the
+    caller goes on; a later embed() of the same texts waits for it, or finds them in the memo.
+    A failure here is ignored: that later embed() raises it where it can be handled.
+    """
+    if texts:
+        _ahead.submit(embed, texts)
 
 
 @lru_cache(maxsize=1)

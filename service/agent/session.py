@@ -14,10 +14,12 @@ from pydantic import BaseModel
 
 from service import runtime
 from service.agent.graph import Deps, Listener, Sink, State, build
+from service.agent.moves import classify
 from service.agent.store import open_store
 from service.config import Settings
 from service.db import connect
 from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
+from service.grading import semantic
 from service.grading.factory import make_grader, make_grader_or_semantic
 
 log = logging.getLogger(__name__)
@@ -144,6 +146,10 @@ class Interviewer:
     def reply(self, session_id: str, message: str, on_event: Sink | None = None) -> Reply:
         """The interviewer's answer to one message: a follow-up, or the final report."""
         self._check_message(message)
+        if classify(message) == "answer":
+            # Its embedding starts now, on the other core, while the checkpoint loads and the graph
+            # reaches the assess step that needs it.
+            semantic.prepare(message)
         st = self.state(session_id)
         if st.get("status") == "finished":
             raise SessionError(f"session '{session_id}' has finished; start a new one")

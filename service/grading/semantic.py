@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from service.embeddings import embed
+from service.embeddings import embed, embed_ahead
 from service.grading.subject import Subject
 from service.grading.text import sentences, wordiness
 
@@ -138,6 +138,11 @@ class Evidence:
     wordiness: float
     novel_units: int  # sentences that are not restatements of the question
     targets: Targets
+
+
+def prepare(answer: str) -> None:
+    """Start embedding what analyse(answer) will need, before the caller gets there."""
+    embed_ahead(sentences(answer))
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:

@@ -67,14 +67,16 @@ def minimal_instance(schema: dict[str, Any], defs: dict[str, Any] | None = None)
     return "stub " * max(1, schema.get("minLength", 1) // 5 + 1)
 
 
-def _default_reply(body: dict[str, Any]) -> str:
+def _default_reply(body: dict[str, Any], number: int) -> str:
     fmt = body.get("response_format") or {}
     schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
     if schema:
         return json.dumps(minimal_instance(schema))
     if fmt.get("type") == "json_object":
         return "{}"
-    return "Stub reply: tell me more about how you would measure that."
+    # Numbered, so no two replies are the same text: a service that checks what a model says (the
+    # interviewer's leak check embeds each sentence) does that work on every reply, as with a real model.
+    return f"Stub reply {number}: tell me more about how you would measure that."
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -111,6 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
         with self.server.lock:
             cfg.requests.append(body)
+            number = len(cfg.requests)
             roll = self.server.rng.random()
             scripted_failure = len(cfg.requests) <= cfg.fail_first
         if cfg.latency:
@@ -124,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(429, {"error": {"message": "stub: injected rate limit", "type": "rate_limit"}})
         if roll < sum(edges[:3]):
             time.sleep(cfg.hang_seconds)
-        content = (cfg.responder or _default_reply)(body)
+        content = cfg.responder(body) if cfg.responder else _default_reply(body, number)
         if roll < sum(edges):
             content = content[: max(1, len(content) // 2)] + ' "broken'
         if body.get("stream"):
