@@ -113,11 +113,17 @@ def fit_reference(items: list[Any]) -> dict[str, Any]:
         return float(f1_report(gold[0], predict(fold[0], th))["macro_f1"])
 
     no_flags = base.model_copy(update={"flag": 2.0})
-    grid = [
-        (f, p) for f, p in itertools.product(np.arange(0.30, 0.90, 0.02), np.arange(0.20, 0.80, 0.04)) if p < f - 0.03
-    ]
-    f, p = max(grid, key=lambda fp: f1(no_flags.model_copy(update={"full": fp[0], "partial": fp[1]})))
-    best = no_flags.model_copy(update={"full": round(float(f), 2), "partial": round(float(p), 2)})
+
+    def at(w: float, f: float, p: float) -> semantic.Thresholds:
+        update = {"word_weight": round(float(w), 2), "full": round(float(f), 2), "partial": round(float(p), 2)}
+        return no_flags.model_copy(update=update)
+
+    # Word weight and "full" together first ("partial" one step below), then "partial" for that pair:
+    # it only matters for references of several claims, where partial credit can add up to a pass.
+    pairs = itertools.product(np.arange(0.0, 1.51, 0.1), np.arange(0.30, 1.80, 0.02))
+    w, f = max(pairs, key=lambda wf: f1(at(wf[0], wf[1], wf[1] - 0.1)))
+    p = max(np.arange(0.20, f - 0.03, 0.04), key=lambda p: f1(at(w, f, p)))
+    best = at(w, f, p)
     rel = max(np.arange(0.0, 0.50, 0.05), key=lambda r: f1(best.model_copy(update={"relevant": r})))
     best = best.model_copy(update={"relevant": round(float(rel), 2)})
     return {

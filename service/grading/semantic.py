@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from service.embeddings import embed, embed_ahead
 from service.grading.subject import Subject
-from service.grading.text import sentences, wordiness
+from service.grading.text import content_words, sentences, wordiness
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
 
@@ -38,6 +38,10 @@ class Thresholds(BaseModel):
     # Levels compare a criterion's cosine with what the card's own texts reach on it: the model answer
     # is the ceiling, floor_weight x the trap's wording the floor. None compares raw cosines.
     floor_weight: float | None = None
+    # Reference claims: the share of a claim's own content words (those the question does not already
+    # use) that the answer uses, times this, is added to the cosine. Short answers that reuse the
+    # question's words sit close to the reference in embedding space whether right or wrong.
+    word_weight: float = 0.0
 
 
 @lru_cache(maxsize=2)
@@ -138,6 +142,7 @@ class Evidence:
     wordiness: float
     novel_units: int  # sentences that are not restatements of the question
     targets: Targets
+    criterion_words: list[float]  # per criterion: share of its own content words the answer uses
 
 
 def prepare(answer: str) -> None:
@@ -152,7 +157,9 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
     us = sents + [f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False)]
     n_crit, n_flag = len(t.criteria), len(subject.rubric.red_flags)
     if not us:
-        return Evidence([0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0, t)
+        return Evidence(
+            [0.0] * n_crit, [None] * n_crit, [0.0] * n_flag, [None] * n_flag, 0.0, 0.0, 0, t, [0.0] * n_crit
+        )
     sv = embed(sents)
     uv = _units(sv)
     crit, best, usable = _best(t.criteria, uv, t.question, th.restate)
@@ -176,13 +183,25 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
         wordiness(answer),
         int(usable[:n_sentences].sum()),
         t,
+        word_recall(subject, answer),
     )
 
 
+def word_recall(subject: Subject, answer: str) -> list[float]:
+    """Per criterion, the share of its own content words (not the question's) found in the answer."""
+    asked, used = content_words(subject.question), content_words(answer)
+    out = []
+    for c in subject.rubric.criteria:
+        own = content_words(c.levels.full) - asked
+        out.append(len(own & used) / len(own) if own else 0.0)
+    return out
+
+
 def criterion_scores(ev: Evidence, th: Thresholds) -> list[float]:
-    """What the level thresholds apply to: the raw cosine, or its place between the card's floor and
-    ceiling. Criteria differ in how high any on-topic sentence scores; the card's own texts show it."""
-    sims = np.asarray(ev.criterion_sim)
+    """What the level thresholds apply to: the raw cosine (plus the weighted word recall, for reference
+    claims), or its place between the card's floor and ceiling. Criteria differ in how high any
+    on-topic sentence scores; the card's own texts show it."""
+    sims = np.asarray(ev.criterion_sim) + th.word_weight * np.asarray(ev.criterion_words)
     if th.floor_weight is None:
         return [float(x) for x in sims]
     low = th.floor_weight * ev.targets.floor

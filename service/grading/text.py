@@ -21,6 +21,21 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+# Function words, which say nothing about whether a claim was made.
+_STOP = frozenset(
+    "a an the of to in on and or is are was were be been being it its this that these those for with as by at from "
+    "which what when where why how do does did can will would should could has have had there then than so if but "
+    "because into about also just very more most much many some any all each other such only i you he she they we "
+    "my your their our his her them us me".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """The words that carry a claim, cut to their first five letters (a crude stem: "resistance" and
+    "resistor" meet, "series" and "parallel" do not)."""
+    return {w[:4] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
+
+
 def wordiness(text: str) -> float:
     """Share of tokens that look like words (letters with vowels); gibberish scores low."""
     tokens = text.split()
