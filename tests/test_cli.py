@@ -49,3 +49,10 @@ def test_traps_check_passes() -> None:
     res = runner.invoke(app, ["traps", "check"])
     assert res.exit_code == 0, res.output
     assert "ok: 49 cards and rubrics are valid and current" in res.output
+
+
+def test_chat_shows_the_scenario_then_the_report() -> None:
+    res = runner.invoke(app, ["chat", "--trap", "mlsd-33"], input="hint\nfinish\n")
+    assert res.exit_code == 0, res.output
+    assert res.output.index("interviewer> A Kafka topic carries") < res.output.index("A hint (it costs 5 points")
+    assert "Score 0/100" in res.output

@@ -117,12 +117,13 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             return {"trap_id": hits[0].trap_id}
         return {"trap_id": next_best(deps, state.get("user", "anonymous"))}
 
-    def open_(state: State) -> State:
+    def open_(state: State, runtime: Runtime[Listener]) -> State:
         trap = trap_of(state)
         deps.store.started(
             state["session_id"], state.get("user", "anonymous"), trap.id, trap.card.series, trap.card.tags
         )
         opening = unwrap(trap.card.question)
+        (runtime.context or Listener())("interviewer", opening)
         return {
             "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
             "levels": {},

@@ -27,7 +27,8 @@ def test_listener_hears_the_words_and_a_whole_reply_is_fetched_whole(
 
         events: list[dict[str, Any]] = []
         heard = iv.start(trap_id="mlsd-35", on_event=events.append)
-        assert events == []  # the opening is the card's own question, returned whole
+        assert events == [{"type": "interviewer", "text": heard.message}]  # the card's scenario, whole
+        events.clear()
         reply = iv.reply(heard.session_id, ANSWER, on_event=events.append)
         assert stub.config.requests[-1]["stream"] is True
         deltas = [e["text"] for e in events if e["type"] == "delta"]
