@@ -17,7 +17,7 @@ from service.llm.client import LLM, run_sync
 from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
-GRADER_VERSION = "1.0"
+GRADER_VERSION = "1.1"  # 1.1: reference claims also count the claim's own words
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 
@@ -154,10 +154,22 @@ class Grader:
     ) -> list[CriterionScore]:
         scores = []
         rel = semantic.criterion_scores(ev, th)
-        for c, sim, r, unit, lv in zip(
-            subject.rubric.criteria, ev.criterion_sim, rel, ev.criterion_unit, decision.levels, strict=True
+        for c, sim, r, unit, lv, words in zip(
+            subject.rubric.criteria,
+            ev.criterion_sim,
+            rel,
+            ev.criterion_unit,
+            decision.levels,
+            ev.criterion_words,
+            strict=True,
         ):
-            if th.floor_weight is None:
+            if th.floor_weight is None and th.word_weight:
+                why = (
+                    f"closest sentence matches this criterion at cosine {sim:.2f}, and the answer uses {words:.0%} "
+                    f"of the claim's own words (not the question's): {sim:.2f} + {th.word_weight:g} x {words:.2f} "
+                    f"= {r:.2f}"
+                )
+            elif th.floor_weight is None:
                 why = f"closest sentence matches this criterion at cosine {sim:.2f}"
             else:
                 why = (

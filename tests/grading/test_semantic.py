@@ -81,17 +81,17 @@ def test_same_input_same_grade_and_cache_hit(settings: Settings, catalog: Catalo
     assert again == first and len(grader.cache) == before + 1  # served from the cache, not stored twice
 
 
-def test_reference_claims_count_the_claims_own_words_not_the_questions() -> None:
+def test_reference_claims_count_the_claims_own_words_not_the_questions(grader: Grader) -> None:
     from service.grading import semantic
     from service.grading.reference import claims_rubric
 
     question = "Why does bulb A stay lit when switch Z is open?"
-    subject = Subject.from_reference(
-        question,
-        "Bulb A is still in a closed path with the battery.",
-        claims_rubric("Bulb A is still in a closed path with the battery."),
-    )
-    right = semantic.word_recall(subject, "Because A is still on a closed path that includes the battery.")
-    echo = semantic.word_recall(subject, "Bulb A stays lit because switch Z is open.")
-    assert right[0] > 0.8 and echo[0] == 0.0  # "bulb" and "A" are the question's words: no credit for them
+    reference = "Bulb A is still in a closed path with the battery."
+    subject = Subject.from_reference(question, reference, claims_rubric(reference))
+    right = "Because A is still on a closed path that includes the battery."
+    assert semantic.word_recall(subject, right)[0] > 0.8
+    # "bulb", "stays lit", "switch" and "open" are the question's words: no credit for them.
+    assert semantic.word_recall(subject, "Bulb A stays lit because switch Z is open.")[0] == 0.0
     assert semantic.thresholds("reference").word_weight > 0 and semantic.thresholds("trap").word_weight == 0
+    rationale = grader.grade(subject, right).criteria[0].rationale
+    assert "of the claim's own words" in rationale  # the score says where it came from
