@@ -29,3 +29,13 @@ def test_embed_returns_unit_rows_in_input_order_with_repeats() -> None:
     np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
     np.testing.assert_array_equal(out[0], out[2])
     assert float(out[0] @ out[1]) < 0.99
+
+
+def test_embedding_ahead_leaves_the_vectors_for_the_later_call() -> None:
+    from service import embeddings
+
+    text = "A sentence nobody has embedded before: reservoir slot 4711."
+    embeddings.embed_ahead([text])
+    embeddings._ahead.submit(lambda: None).result()  # one worker: this waits for the embedding above
+    assert text in embeddings._memo
+    assert np.array_equal(embed([text])[0], embeddings._memo[text])

@@ -74,6 +74,14 @@ def test_invalid_json_twice_is_a_typed_error(tmp_path: Path) -> None:
         assert len(stub.config.requests) == 2
 
 
+def test_stub_replies_are_numbered(tmp_path: Path) -> None:
+    # Never the same text twice, so work a service does on each reply (the interviewer's leak check)
+    # cannot be served from a memo in benchmarks, as it could not with a real model.
+    with StubServer() as stub:
+        llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
+        assert llm.text(MESSAGES) != llm.text(MESSAGES)
+
+
 def test_5xx_is_retried_with_backoff(tmp_path: Path) -> None:
     with StubServer(StubConfig(fail_first=2)) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
