@@ -56,3 +56,37 @@ def test_chat_shows_the_scenario_then_the_report() -> None:
     assert res.exit_code == 0, res.output
     assert res.output.index("interviewer> A Kafka topic carries") < res.output.index("A hint (it costs 5 points")
     assert "Score 0/100" in res.output
+
+
+def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Exit status 143 is sys.exit(128 + SIGTERM): atexit ran (it stops the model servers we started).
+    # Killed by the signal instead, the status would be -15 and the model servers orphaned.
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "INTERVIEWER_DATA_DIR": str(tmp_path), "INTERVIEWER_MODE": "semantic"}
+    cli = str(Path(sys.executable).with_name("interviewer"))
+    proc = subprocess.Popen([cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 
 import typer
 
@@ -32,3 +34,13 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progr
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     offline_environment()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """End through the normal exit path, so atexit handlers stop the model servers we started.
+
+    Python's default for SIGTERM (docker stop, systemd, kill) ends the process outright and orphans
+    them; uvicorn shuts down gracefully on SIGTERM but then re-raises it under that default.
+    """
+    sys.exit(128 + signum)
