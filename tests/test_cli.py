@@ -90,3 +90,14 @@ def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) 
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     finally:
         proc.kill()
+
+
+def test_chat_pauses_and_resumes_where_it_stopped() -> None:
+    paused = runner.invoke(app, ["chat", "--trap", "mlsd-33"], input="")  # end of input: the candidate leaves
+    assert paused.exit_code == 0, paused.output
+    session = paused.output.split("interviewer chat --resume ")[1].split()[0]
+    resumed = runner.invoke(app, ["chat", "--resume", session], input="finish\n")
+    assert resumed.exit_code == 0, resumed.output
+    assert resumed.output.index("interviewer> A Kafka topic carries") < resumed.output.index("Score 0/100")
+    unknown = runner.invoke(app, ["chat", "--resume", "nope"])
+    assert unknown.exit_code == 1 and "unknown session 'nope'" in unknown.output

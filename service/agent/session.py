@@ -113,6 +113,10 @@ class Interviewer:
             raise SessionError(f"unknown session '{session_id}'")
         return snap.values  # type: ignore[no-any-return]
 
+    def resume(self, session_id: str) -> Reply:
+        """Where a session stands now: its last interviewer turn, status and report."""
+        return self._reply(session_id, self.state(session_id))
+
     def _reply(self, session_id: str, st: State) -> Reply:
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
         notices = [n for n in [self._notice, *st.get("notices", [])] if n]

@@ -21,18 +21,23 @@ def chat(
     trap: str | None = typer.Option(None, "--trap", help="A trap id, e.g. llm-46."),
     topic: str | None = typer.Option(None, "--topic", help="Free text, e.g. 'GPU memory'."),
     user: str = typer.Option("me", "--user", help="Your name, so progress is kept per user."),
+    resume: str | None = typer.Option(None, "--resume", help="A paused session's id: continue where it stopped."),
 ) -> None:
     """Run a mock interview in the terminal."""
     from service.agent.session import Interviewer
 
     interviewer = Interviewer(get_settings())
     console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
-    reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
+    if resume:
+        reply = interviewer.resume(resume)
+        console.print(f"[bold cyan]interviewer>[/bold cyan] {reply.message}\n")
+    else:
+        reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
     while reply.status != "finished":
         try:
             message = console.input("[bold green]you> [/bold green]")
         except (EOFError, KeyboardInterrupt):
-            console.print(f"\n[dim]Paused. Session {reply.session_id} is saved.[/dim]")
+            console.print(f"\n[dim]Paused. Continue with: interviewer chat --resume {reply.session_id}[/dim]")
             return
         if not message.strip():
             continue
