@@ -63,11 +63,18 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
         page.select_option("#trap", "mlsd-35")
         page.click("#start")
         expect(page.locator(".turn.interviewer").first).to_contain_text("fraud classifier")
-        for message in (
-            "I'd use weighted cross-entropy with weight 10,000 on the fraud class.",
-            "What do you mean exactly?",
-            "finish",
+        for i, message in enumerate(
+            (
+                "I'd use weighted cross-entropy with weight 10,000 on the fraud class.",
+                "What do you mean exactly?",
+                "finish",
+            )
         ):
+            if i == 1:  # the connection drops mid-interview: the page reconnects and the session goes on
+                page.evaluate("socket.close()")
+                expect(page.locator("#chat-error")).to_contain_text("reconnecting")
+                expect(page.locator("#chat-error")).to_have_text("", timeout=10_000)
+                assert page.locator(".turn").count() == 3  # redrawn from the server's state
             count = page.locator(".turn.interviewer").count()
             page.fill("#message", message)
             page.click("#send")

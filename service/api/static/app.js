@@ -37,7 +37,8 @@ function connect(sessionId) {
   socket.onmessage = (msg) => {
     const ev = JSON.parse(msg.data);
     if (ev.type === "state") {
-      $("transcript").textContent = ""; candidateTurns = [];
+      $("transcript").textContent = ""; candidateTurns = []; current = null;
+      $("chat-error").textContent = ""; $("send").disabled = false;
       ev.transcript.forEach((t) => addTurn(t.role, t.content));
       if (ev.report) showReport(ev.report);
     } else if (ev.type === "token") {
@@ -54,7 +55,13 @@ function connect(sessionId) {
       $("chat-error").textContent = ev.detail; $("send").disabled = false;
     }
   };
-  socket.onclose = (e) => { if (e.code >= 4000) $("chat-error").textContent = e.reason; };
+  socket.onclose = (e) => {
+    if (e.code >= 4000) { $("chat-error").textContent = e.reason; return; }
+    // Dropped (a server restart, a network blip): the session is saved, so connect again; its
+    // state message redraws the transcript where it stopped.
+    $("chat-error").textContent = "Connection lost; reconnecting…";
+    setTimeout(() => connect(sessionId), 1000);
+  };
 }
 
 function highlight(quote) {
@@ -122,6 +129,7 @@ $("composer").onsubmit = (e) => {
   e.preventDefault();
   const text = $("message").value.trim();
   if (!text || !socket) return;
+  if (socket.readyState !== WebSocket.OPEN) { $("chat-error").textContent = "Not connected yet; try again in a moment."; return; }
   $("chat-error").textContent = ""; $("send").disabled = true;
   addTurn("candidate", text); $("message").value = "";
   socket.send(JSON.stringify({ message: text }));
