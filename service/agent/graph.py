@@ -86,6 +86,11 @@ class Listener:
         return None if self.on_event is None else lambda piece: self("delta", piece)
 
 
+def listener(runtime: Runtime[Listener]) -> Listener:
+    """This run's listener; a run started without one (no context) is heard by nobody."""
+    return runtime.context or Listener()
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -123,7 +128,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             state["session_id"], state.get("user", "anonymous"), trap.id, trap.card.series, trap.card.tags
         )
         opening = unwrap(trap.card.question)
-        (runtime.context or Listener())("interviewer", opening)
+        listener(runtime)("interviewer", opening)
         return {
             "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
             "levels": {},
@@ -179,8 +184,8 @@ def build(deps: Deps, checkpointer: Any) -> Any:
     def respond(state: State, runtime: Runtime[Listener]) -> State:
         trap = trap_of(state)
         action = state["action"]
-        listener = runtime.context or Listener()
-        delta = listener.tokens()
+        heard = listener(runtime)
+        delta = heard.tokens()
 
         notices = list(state.get("notices", []))
         used = list(state.get("used_follow_ups", []))
@@ -194,7 +199,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         )
         if action == "off_topic":
             text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
-            listener("interviewer", text)
+            heard("interviewer", text)
             return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}]}
         crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
         if action == "hint":  # points at the area through a card question; never states the answer
@@ -221,7 +226,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             if notice:
                 notices.append(notice)
             follow_ups += 1
-        listener("interviewer", text)
+        heard("interviewer", text)
         turn: Turn = {
             "role": "interviewer",
             "content": text,
@@ -276,7 +281,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         }
         deps.store.finished(state["session_id"], final, verdict(final, trap.rubric.pass_mark))
         closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
-        (runtime.context or Listener())("interviewer", closing)
+        listener(runtime)("interviewer", closing)
         return {
             "report": rep,
             "status": "finished",
