@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         default=ROOT / ".data",
         description="Holds the index, databases, caches and the local model file.",
     )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "interviewer",
+        description="Machine-wide: what is derived from installed packages (the exported embedder), for every data dir.",
+    )
 
     # Retrieval.
     chroma_url: str | None = Field(

