@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "interviewer",
-        description="Machine-wide: what is derived from installed packages (the exported embedder), for every data dir.",
+        description="Machine-wide: what is derived from installed packages (the exported embedder).",
     )
 
     # Retrieval.
