@@ -105,7 +105,11 @@ class SlackBot:
         except InterviewerError as exc:
             self._post(channel, APOLOGY.format(why=exc.message))
             return
-        ts = self._post(channel, f"*Interview {reply.trap_id}* (reply in this thread)\n\n{reply.message}")
+        text = f"*Interview {reply.trap_id}* (reply in this thread)\n\n{reply.message}"
+        if reply.alternatives:
+            others = ", ".join(f"`{a['trap_id']}` {a['title']}" for a in reply.alternatives)
+            text += f"\n\n_Also close to your topic: {others}. `/interview ID` practises one instead._"
+        ts = self._post(channel, text)
         if ts:
             self.state.bind(channel, ts, reply.session_id)
 

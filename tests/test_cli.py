@@ -56,6 +56,13 @@ def test_chat_shows_the_scenario_then_the_report() -> None:
     assert res.exit_code == 0, res.output
     assert res.output.index("interviewer> A Kafka topic carries") < res.output.index("A hint (it costs 5 points")
     assert "Score 0/100" in res.output
+    assert "Also close" not in res.output  # chosen by id
+
+
+def test_chat_by_topic_offers_the_next_closest_traps() -> None:
+    res = runner.invoke(app, ["chat", "--topic", "KV cache memory for long context"], input="finish\n")
+    assert res.exit_code == 0, res.output
+    assert "Chosen for your topic: llm-26. Also close: llm-41 (The Latent Attention Trap)" in res.output
 
 
 def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -34,6 +34,7 @@ HINT_PENALTY = 5
 # the gold answers: off-topic median 0.26, expert 5th percentile 0.24, trap 5th percentile 0.19 —
 # so this catches about half the off-topic turns while rarely accusing a real answer.
 OFF_TOPIC_TURN = 0.25
+ALTERNATIVES = 2  # traps offered beside the one a topic chose
 Action = Literal["follow_up", "clarify", "hint", "dont_know", "off_topic", "report"]
 
 
@@ -50,6 +51,7 @@ class State(TypedDict, total=False):
     user: str
     trap_id: str
     topic: str | None
+    alternatives: list[dict[str, str]]  # for a topic: the next closest traps, so the candidate can switch
     turns: list[Turn]
     levels: dict[str, int]
     asked: list[str]
@@ -118,8 +120,11 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         if state.get("trap_id"):
             return {"trap_id": deps.catalog.get(state["trap_id"]).id}
         if state.get("topic") and deps.index is not None:
-            hits = deps.index.search(str(state["topic"]), k=1)
-            return {"trap_id": hits[0].trap_id}
+            # Topics are often near-ties ("KV cache memory for long context": three cards within 1% of
+            # each other's fused score), so the next ones are offered rather than silently passed over.
+            hits = deps.index.search(str(state["topic"]), k=1 + ALTERNATIVES)
+            others = [{"trap_id": h.trap_id, "title": h.title} for h in hits[1:]]
+            return {"trap_id": hits[0].trap_id, "alternatives": others}
         return {"trap_id": next_best(deps, state.get("user", "anonymous"))}
 
     def open_(state: State, runtime: Runtime[Listener]) -> State:

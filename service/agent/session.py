@@ -32,6 +32,8 @@ class Reply(BaseModel):
     status: str
     report: dict[str, Any] | None = None
     notices: list[str] = []
+    # A session chosen by topic: the next closest traps ({trap_id, title}); start one by id to switch.
+    alternatives: list[dict[str, str]] = []
 
 
 def checkpointer(settings: Settings) -> Any:
@@ -127,6 +129,7 @@ class Interviewer:
             status=st["status"],
             report=st.get("report"),
             notices=list(dict.fromkeys(notices)),
+            alternatives=st.get("alternatives", []),
         )
 
     def start(

@@ -33,6 +33,12 @@ def chat(
         console.print(f"[bold cyan]interviewer>[/bold cyan] {reply.message}\n")
     else:
         reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
+        if reply.alternatives:
+            others = ", ".join(f"{a['trap_id']} ({a['title']})" for a in reply.alternatives)
+            console.print(
+                f"[dim]Chosen for your topic: {reply.trap_id}. Also close: {others}. "
+                f"To practise one instead: interviewer chat --trap ID[/dim]\n"
+            )
     while reply.status != "finished":
         try:
             message = console.input("[bold green]you> [/bold green]")

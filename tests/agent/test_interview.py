@@ -84,6 +84,12 @@ def test_restart_and_resume(tmp_path: Path, interviewer: Interviewer) -> None:
 
 def test_topic_retrieval_and_next_best(interviewer: Interviewer) -> None:
     assert interviewer.start(topic="uniform sample of an endless event stream").trap_id == "mlsd-33"
+    near_tie = interviewer.start(topic="KV cache memory for long context")
+    assert near_tie.trap_id == "llm-26"
+    assert [a["trap_id"] for a in near_tie.alternatives] == ["llm-41", "llm-28"]
+    assert near_tie.alternatives[0]["title"] == "The Latent Attention Trap"
+    assert interviewer.resume(near_tie.session_id).alternatives == near_tie.alternatives
+    assert interviewer.start(trap_id="llm-26").alternatives == []  # chosen by id: nothing to offer
     first = interviewer.start(user="cara")
     interviewer.reply(first.session_id, "finish")
     second = interviewer.start(user="cara")

@@ -85,4 +85,14 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
         if marks.count():  # evidence is highlighted inside the candidate's own words
             assert marks.first.inner_text() in page.locator(".turn.candidate").first.inner_text()
         page.screenshot(path=str(live_server and "/tmp/interviewer-report.png"), full_page=True)
+
+        # By topic: the closest trap is chosen and the next closest offered; one click switches.
+        page.goto(live_server)
+        page.fill("#topic", "KV cache memory for long context")
+        page.click("#start")
+        expect(page.locator("#alternatives")).to_contain_text("Chosen for your topic: llm-26")
+        page.click("#alternatives button >> text=llm-41")
+        expect(page.locator("#alternatives")).to_have_text("")
+        expect(page.locator(".turn.interviewer")).to_have_count(1)
+        expect(page.locator(".turn.interviewer").first).to_contain_text("Multi-Head Latent Attention")
         browser.close()

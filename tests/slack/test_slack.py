@@ -120,6 +120,10 @@ def test_whole_interview_in_a_thread(tmp_path: Path, settings: Settings, index, 
     final = _SlackAPI.posts[-1]
     assert final["thread_ts"] == thread and final["blocks"][0]["type"] == "header"
     assert final["blocks"][0]["text"]["text"].startswith("mlsd-33: ")
+    assert "Also close" not in opening["text"]  # chosen by id
+    _command(client, "KV cache memory for long context")
+    assert "Interview llm-26" in _SlackAPI.posts[-1]["text"]
+    assert "Also close to your topic: `llm-41` The Latent Attention Trap" in _SlackAPI.posts[-1]["text"]
 
 
 def test_url_verification_and_forged_stale_requests(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]

@@ -114,14 +114,34 @@ function showReport(report) {
   }
 }
 
+async function startSession(body) {
+  const reply = await api("/sessions", { method: "POST", body: JSON.stringify(body) });
+  if (socket) { socket.onclose = null; socket.close(); }  // switching traps: the old session stays saved
+  $("setup").hidden = true; $("chat").hidden = false; $("report").hidden = true; $("composer").hidden = false;
+  showAlternatives(reply);
+  connect(reply.session_id);
+}
+
+// A topic picks the closest trap; the next closest are one click away.
+function showAlternatives(reply) {
+  const box = $("alternatives"); box.textContent = "";
+  if (!reply.alternatives || !reply.alternatives.length) return;
+  box.append(`Chosen for your topic: ${reply.trap_id}. Also close: `);
+  for (const alt of reply.alternatives) {
+    const b = document.createElement("button"); b.type = "button"; b.className = "alt";
+    b.textContent = `${alt.trap_id} — ${alt.title}`;
+    b.onclick = () => startSession({ user: $("user").value || "me", trap_id: alt.trap_id })
+      .catch((e) => ($("chat-error").textContent = e.message));
+    box.append(b, " ");
+  }
+}
+
 $("start").onclick = async () => {
   $("setup-error").textContent = "";
   try {
     const body = { user: $("user").value || "me" };
     if ($("trap").value) body.trap_id = $("trap").value; else if ($("topic").value.trim()) body.topic = $("topic").value;
-    const reply = await api("/sessions", { method: "POST", body: JSON.stringify(body) });
-    $("setup").hidden = true; $("chat").hidden = false;
-    connect(reply.session_id);
+    await startSession(body);
   } catch (e) { $("setup-error").textContent = e.message; }
 };
 
