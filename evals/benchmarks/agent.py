@@ -2,6 +2,10 @@
 
 Runs in llm mode against the loopback stub model (its own process) with a fixed latency, so the model's share of each
 turn is known exactly: overhead = turn wall time - calls x latency.
+
+This machine's speed drifts (the same code has measured 21 and 36 ms minutes apart), so the run also times one
+embedder pass over a fresh 18-token sentence between sessions: the same work an answer turn does twice, as a yardstick
+for comparing runs.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 
 from evals.benchmarks.stats import percentile
 from service import runtime
+from service.embeddings import embed
 from service.llm.stub import StubProcess
 
 LATENCY = 0.05
@@ -40,9 +45,13 @@ def run(sessions: int = 60) -> dict[str, Any]:
         iv.reply(warm.session_id, ANSWERS[0])  # embeds the card once, as a running service has
         runtime.settle()  # as `interviewer serve` does before it listens
         overheads: dict[bool, list[float]] = {False: [], True: []}
+        yardstick: list[float] = []
         rss0 = _rss_mb()
         for i in range(sessions):
             tokens = i % 2 == 1
+            start = time.perf_counter()
+            embed([f"Yardstick {i}: the threshold matters more than the loss for the fraud class."])
+            yardstick.append((time.perf_counter() - start) * 1000)
             reply = iv.start(trap_id="mlsd-35", user=f"bench-{i}")
             # Unseen text in every session, so the embedding memo cannot flatter the figure.
             for answer in (f"In session {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
@@ -59,6 +68,7 @@ def run(sessions: int = 60) -> dict[str, Any]:
         "overhead_p99_ms": round(percentile(overheads[False], 99), 2),
         "streamed_overhead_p50_ms": round(percentile(overheads[True], 50), 2),
         "streamed_overhead_p99_ms": round(percentile(overheads[True], 99), 2),
+        "embed_18_tokens_p50_ms": round(percentile(yardstick, 50), 2),
         "live_sessions": sessions,
         "peak_rss_growth_per_session_kb": round((rss1 - rss0) * 1024 / sessions, 1),
     }
