@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -19,7 +21,14 @@ STATIC = Path(__file__).with_name("static")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Batch jobs a stopped service left running go on where their output file stops.
+        routes_batch.resume_orphans(deps.batch_jobs_for(app), settings)
+        yield
+
+    app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__, lifespan=lifespan)
     app.state.settings = settings
     if settings.cors_origins:
         app.add_middleware(

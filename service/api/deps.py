@@ -12,6 +12,7 @@ from fastapi import HTTPException, Request
 
 from service import runtime
 from service.agent.session import Interviewer
+from service.batch.jobs import BatchJobs
 from service.catalog import Catalog
 from service.config import Settings
 from service.index import TrapIndex
@@ -51,6 +52,18 @@ def turn_pool(app: Any) -> ThreadPoolExecutor:
         if pool is None:
             pool = app.state.turn_pool = ThreadPoolExecutor(app.state.settings.turn_threads, thread_name_prefix="turn")
     return pool  # type: ignore[no-any-return]
+
+
+def batch_jobs_for(app: Any) -> BatchJobs:
+    with _lock:
+        jobs = getattr(app.state, "batch_jobs", None)
+        if jobs is None:
+            jobs = app.state.batch_jobs = BatchJobs(app.state.settings.db_path)
+    return jobs  # type: ignore[no-any-return]
+
+
+def batch_jobs(request: Request) -> BatchJobs:
+    return batch_jobs_for(request.app)
 
 
 def interviewer(request: Request) -> Interviewer:

@@ -1,10 +1,15 @@
-"""POST /batch (a JSON Lines body) → job id; GET /batch/{id} → progress, then the results."""
+"""POST /batch (a JSON Lines body) → job id; GET /batch/{id} → progress, then the results.
+
+Jobs live in the data dir's SQLite file (service/batch/jobs.py): a restarted service still answers
+for them, and resumes the ones it was running when it stopped.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 import uuid
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +17,7 @@ from fastapi.responses import FileResponse
 
 from service import runtime
 from service.api import deps
+from service.batch.jobs import BatchJobs, paths
 from service.batch.output import latest
 from service.batch.runner import Summary, run_batch
 from service.config import Settings
@@ -19,15 +25,14 @@ from service.errors import InvalidInputError, SessionError
 from service.grading.factory import make_grader
 from service.llm.client import run_sync
 
+log = logging.getLogger(__name__)
 router = APIRouter()
-_jobs: dict[str, dict[str, Any]] = {}
-_lock = threading.Lock()
 MAX_UPLOAD = 512 * 1024 * 1024
+PROGRESS_EVERY = 0.5  # seconds between progress writes: one per graded line would be a commit per line
 
 
-def _job(job_id: str) -> dict[str, Any]:
-    with _lock:
-        job = _jobs.get(job_id)
+def _job(jobs: BatchJobs, job_id: str) -> dict[str, Any]:
+    job = jobs.get(job_id)
     if job is None:
         raise SessionError(f"unknown batch job '{job_id}'")
     return job
@@ -37,14 +42,14 @@ def _job(job_id: str) -> dict[str, Any]:
 async def submit(
     request: Request,
     settings: Annotated[Settings, Depends(deps.settings)],
+    jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
     mode: str | None = Query(None, pattern="^(llm|semantic)$"),
     concurrency: int = Query(8, ge=1, le=256),
 ) -> dict[str, Any]:
     """Upload JSON Lines as the request body; grading runs in the background."""
     job_id = uuid.uuid4().hex[:12]
-    folder = settings.data_dir / "batch"
-    folder.mkdir(parents=True, exist_ok=True)
-    source, output = folder / f"{job_id}.in.jsonl", folder / f"{job_id}.out.jsonl"
+    source, _ = paths(settings.data_dir, job_id)
+    source.parent.mkdir(parents=True, exist_ok=True)
     size = 0
     with source.open("wb") as fh:  # streamed to disk: a large upload is never held in memory
         async for chunk in request.stream():
@@ -59,17 +64,32 @@ async def submit(
     if size == 0:
         source.unlink()
         raise InvalidInputError("empty upload: send JSON Lines as the request body")
-    job: dict[str, Any] = {"id": job_id, "state": "running", "graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
-    with _lock:
-        _jobs[job_id] = job
-    own = settings.model_copy(update={"concurrency": concurrency})
-    threading.Thread(target=_work, args=(job, own, source, output, mode, concurrency), daemon=True).start()
+    jobs.add(job_id, mode, concurrency)
+    start(jobs, settings, job_id, mode, concurrency)
     return {"id": job_id, "state": "running", "status_url": f"/batch/{job_id}"}
 
 
-def _work(job: dict[str, Any], settings: Settings, source: Path, output: Path, mode: str | None, n: int) -> None:
-    def progress(s: Summary) -> None:
-        job.update(graded=s.graded, errors=s.errors, skipped=s.skipped, lines_per_s=round(s.rate, 2))
+def start(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, concurrency: int) -> None:
+    own = settings.model_copy(update={"concurrency": concurrency})
+    threading.Thread(target=_work, args=(jobs, own, job_id, mode, concurrency), daemon=True).start()
+
+
+def resume_orphans(jobs: BatchJobs, settings: Settings) -> None:
+    """Restart the jobs a stopped service left running (called once as the service starts)."""
+    for job_id, mode, concurrency in jobs.orphans():
+        log.info("resuming batch job %s", job_id)
+        start(jobs, settings, job_id, mode, concurrency)
+
+
+def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n: int) -> None:
+    source, output = paths(settings.data_dir, job_id)
+    last = 0.0
+
+    def progress(s: Summary, final: bool = False) -> None:
+        nonlocal last
+        if final or time.monotonic() - last >= PROGRESS_EVERY:
+            last = time.monotonic()
+            jobs.update(job_id, graded=s.graded, errors=s.errors, skipped=s.skipped, lines_per_s=round(s.rate, 2))
 
     try:
         grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
@@ -84,26 +104,32 @@ def _work(job: dict[str, Any], settings: Settings, source: Path, output: Path, m
                 progress=progress,
             )
         )
-        progress(summary)
-        job.update(state="done", duplicates=summary.duplicates, output=str(output))
+        progress(summary, final=True)
+        jobs.update(job_id, state="done", duplicates=summary.duplicates)
     except Exception as exc:  # the job reports its failure; the service carries on
-        job.update(state="failed", detail=str(exc))
+        jobs.update(job_id, state="failed", detail=str(exc))
 
 
 @router.get("/batch/{job_id}")
 def status(
-    job_id: str, results: bool = Query(False, description="Include the graded records when done.")
+    job_id: str,
+    settings: Annotated[Settings, Depends(deps.settings)],
+    jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
+    results: bool = Query(False, description="Include the graded records when done."),
 ) -> dict[str, Any]:
-    job = dict(_job(job_id))
+    job = _job(jobs, job_id)
     if results and job["state"] == "done":
-        job["results"] = list(latest(Path(job["output"])).values())
-    job.pop("output", None)
+        job["results"] = list(latest(paths(settings.data_dir, job_id)[1]).values())
     return job
 
 
 @router.get("/batch/{job_id}/results", response_class=FileResponse)
-def results_file(job_id: str) -> FileResponse:
-    job = _job(job_id)
+def results_file(
+    job_id: str,
+    settings: Annotated[Settings, Depends(deps.settings)],
+    jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
+) -> FileResponse:
+    job = _job(jobs, job_id)
     if job["state"] != "done":
         raise InvalidInputError(f"batch job '{job_id}' is {job['state']}; poll /batch/{job_id} until it is done")
-    return FileResponse(job["output"], media_type="application/x-ndjson")
+    return FileResponse(paths(settings.data_dir, job_id)[1], media_type="application/x-ndjson")

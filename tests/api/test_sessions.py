@@ -99,3 +99,37 @@ def test_batch_upload_progress_and_results(client: TestClient) -> None:
     assert len(lines) == 3
     assert client.get("/batch/nope").status_code == 404
     assert client.post("/batch", content="").status_code == 422
+
+
+def test_batch_jobs_survive_a_restart(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    """A job left running by a service that died is resumed by the next one; a finished job still answers."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from service.batch.jobs import BatchJobs, paths
+
+    own = settings.model_copy(update={"data_dir": tmp_path})
+    source, _ = paths(tmp_path, "orphan")
+    source.parent.mkdir(parents=True)
+    records = [
+        {"id": f"a{i}", "trap_id": "mlsd-33", "answer": f"Reservoir sampling keeps k items ({i})."} for i in range(3)
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
+    jobs = BatchJobs(own.db_path)
+    jobs.add("orphan", "semantic", 2)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    jobs._conn.execute("UPDATE batch_jobs SET pid = ?", (dead.pid,))  # as if that process had started it
+    jobs._conn.commit()
+
+    with TestClient(create_app(own)) as client:  # startup resumes it
+        deadline = time.monotonic() + 60
+        while (job := client.get("/batch/orphan").json())["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert (job["state"], job["graded"], job["errors"]) == ("done", 3, 0)
+    again = TestClient(create_app(own))  # another restart: the finished job is still there, not rerun
+    assert again.get("/batch/orphan").json()["state"] == "done"
+    assert len(again.get("/batch/orphan/results").text.splitlines()) == 3

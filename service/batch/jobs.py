@@ -1,0 +1,78 @@
+"""Batch jobs submitted over HTTP, kept in the data dir's SQLite file so a restart loses none.
+
+A job is its id (which names its input and output files under data_dir/batch), its settings and its
+progress. A service that starts finds the jobs a dead process left running and resumes them: the
+batch runner skips the ids already graded in the output, so a resumed job only does what is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from service.db import SqliteStore
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+class BatchJobs(SqliteStore):
+    schema = (
+        "CREATE TABLE IF NOT EXISTS batch_jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL, mode TEXT,"
+        " concurrency INTEGER NOT NULL, pid INTEGER NOT NULL, progress TEXT NOT NULL, created REAL NOT NULL)"
+    )
+
+    def add(self, job_id: str, mode: str | None, concurrency: int) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO batch_jobs VALUES (?, 'running', ?, ?, ?, ?, ?)",
+                (job_id, mode, concurrency, os.getpid(), json.dumps(_EMPTY), time.time()),
+            )
+            self._conn.commit()
+
+    def update(self, job_id: str, state: str | None = None, **progress: Any) -> None:
+        with self._lock:
+            row = self._conn.execute("SELECT state, progress FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                return
+            merged = {**json.loads(row[1]), **progress}
+            self._conn.execute(
+                "UPDATE batch_jobs SET state = ?, progress = ? WHERE id = ?",
+                (state or row[0], json.dumps(merged), job_id),
+            )
+            self._conn.commit()
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT id, state, progress FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else {"id": row[0], "state": row[1], **json.loads(row[2])}
+
+    def orphans(self) -> list[tuple[str, str | None, int]]:
+        """Jobs left running by a process that is gone: (id, mode, concurrency), oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, mode, concurrency, pid FROM batch_jobs WHERE state = 'running' ORDER BY created"
+            ).fetchall()
+            mine = [r for r in rows if r[3] != os.getpid() and not _alive(r[3])]
+            for r in mine:  # claimed by this process, so a second one starting now leaves them alone
+                self._conn.execute("UPDATE batch_jobs SET pid = ? WHERE id = ?", (os.getpid(), r[0]))
+            self._conn.commit()
+        return [(r[0], r[1], r[2]) for r in mine]
+
+
+_EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
+
+
+def paths(data_dir: Path, job_id: str) -> tuple[Path, Path]:
+    folder = data_dir / "batch"
+    return folder / f"{job_id}.in.jsonl", folder / f"{job_id}.out.jsonl"
