@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
@@ -18,6 +18,7 @@ from service.config import Settings
 from service.index import TrapIndex
 
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 def settings(request: Request) -> Settings:
@@ -32,13 +33,17 @@ def index(request: Request) -> TrapIndex:
     return runtime.index(settings(request))
 
 
+def _per_app(app: Any, name: str, build: Callable[[], T]) -> T:
+    """The app's one `name`, built on first use."""
+    with _lock:
+        if getattr(app.state, name, None) is None:
+            setattr(app.state, name, build())
+        return getattr(app.state, name)  # type: ignore[no-any-return]
+
+
 def interviewer_for(app: Any) -> Interviewer:
     """One interviewer per app, built on first use (it may start the local model server)."""
-    with _lock:
-        iv = getattr(app.state, "interviewer", None)
-        if iv is None:
-            iv = app.state.interviewer = Interviewer(app.state.settings)
-    return iv  # type: ignore[no-any-return]
+    return _per_app(app, "interviewer", lambda: Interviewer(app.state.settings))
 
 
 def turn_pool(app: Any) -> ThreadPoolExecutor:
@@ -47,19 +52,13 @@ def turn_pool(app: Any) -> ThreadPoolExecutor:
     asyncio's default pool has min(32, cores + 4) threads (6 here): at 50 live sessions, turns
     queued for a thread while the model sat idle.
     """
-    with _lock:
-        pool = getattr(app.state, "turn_pool", None)
-        if pool is None:
-            pool = app.state.turn_pool = ThreadPoolExecutor(app.state.settings.turn_threads, thread_name_prefix="turn")
-    return pool  # type: ignore[no-any-return]
+    return _per_app(
+        app, "turn_pool", lambda: ThreadPoolExecutor(app.state.settings.turn_threads, thread_name_prefix="turn")
+    )
 
 
 def batch_jobs_for(app: Any) -> BatchJobs:
-    with _lock:
-        jobs = getattr(app.state, "batch_jobs", None)
-        if jobs is None:
-            jobs = app.state.batch_jobs = BatchJobs(app.state.settings.db_path)
-    return jobs  # type: ignore[no-any-return]
+    return _per_app(app, "batch_jobs", lambda: BatchJobs(app.state.settings.db_path))
 
 
 def batch_jobs(request: Request) -> BatchJobs:

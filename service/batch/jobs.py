@@ -15,6 +15,8 @@ from typing import Any
 
 from service.db import SqliteStore
 
+_EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -68,9 +70,6 @@ class BatchJobs(SqliteStore):
                 self._conn.execute("UPDATE batch_jobs SET pid = ? WHERE id = ?", (os.getpid(), r[0]))
             self._conn.commit()
         return [(r[0], r[1], r[2]) for r in mine]
-
-
-_EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
 
 
 def paths(data_dir: Path, job_id: str) -> tuple[Path, Path]:
