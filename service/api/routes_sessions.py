@@ -69,6 +69,7 @@ def session(session_id: str, iv: Annotated[Interviewer, Depends(deps.interviewer
         "coverage": st.get("levels", {}),
         "hints": st.get("hints", []),
         "report": st.get("report"),
+        "alternatives": st.get("alternatives", []),
     }
 
 

@@ -29,6 +29,12 @@ def test_whole_session_over_rest(client: TestClient) -> None:
     assert [t["role"] for t in state["transcript"]][:2] == ["interviewer", "candidate"]
     progress = client.get("/users/eve/progress").json()
     assert progress["finished"] == 1 and progress["seen"] == ["mlsd-33"]
+    assert res.json()["alternatives"] == state["alternatives"] == []  # chosen by id
+    by_topic = client.post("/sessions", json={"topic": "uniform sample of an endless event stream"}).json()
+    assert len(by_topic["alternatives"]) == 2 and by_topic["trap_id"] not in {
+        a["trap_id"] for a in by_topic["alternatives"]
+    }
+    assert client.get(f"/sessions/{by_topic['session_id']}").json()["alternatives"] == by_topic["alternatives"]
 
 
 def test_session_errors(client: TestClient) -> None:
