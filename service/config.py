@@ -85,6 +85,17 @@ class Settings(BaseSettings):
     # HTTP service.
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 4),
+        ge=1,
+        description="Service processes (default: one per core, at most 4). A turn is ~30 ms of Python; "
+        "in one process concurrent turns share one interpreter lock.",
+    )
+    local_servers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Local model name -> base URL of its running server. `interviewer serve` sets it for "
+        "its worker processes, so they share the model servers it started instead of each starting its own.",
+    )
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_answer_chars: int = 20_000

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from service import runtime
 from service.cli.main import app
-from service.config import get_settings
+from service.config import Settings, get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -68,36 +77,73 @@ def test_chat_by_topic_offers_the_next_closest_traps() -> None:
     assert f"Chosen for your topic: {first.trap_id}. Also close: {second.trap_id} ({second.title})" in shown
 
 
-def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # Exit status 143 is sys.exit(128 + SIGTERM): atexit ran (it stops the model servers we started).
-    # Killed by the signal instead, the status would be -15 and the model servers orphaned.
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    import httpx
-
+def _serve(tmp_path: Path, settings: Settings, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`interviewer serve` in its own process on the shared test index, semantic mode; returns once it answers."""
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "INTERVIEWER_DATA_DIR": str(tmp_path), "INTERVIEWER_MODE": "semantic"}
     cli = str(Path(sys.executable).with_name("interviewer"))
-    proc = subprocess.Popen([cli, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    args = [cli, "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise AssertionError(f"interviewer serve did not come up (exit code {proc.poll()})")
+
+
+def _state(pid: str) -> str | None:
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return None
+    return status.split("State:")[1].split()[0]
+
+
+def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Exit status 143 is sys.exit(128 + SIGTERM): atexit ran (it stops the model servers we started).
+    # Killed by the signal instead, the status would be -15 and the model servers orphaned.
+    proc, _ = _serve(tmp_path, settings, workers=1)
+    try:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+
+
+def test_serve_with_workers_runs_interviews_and_stops_them_all(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    proc, base = _serve(tmp_path, settings, workers=2)
+    try:
+        workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(workers) >= 2  # the two workers (multiprocessing may add its resource tracker)
+
+        # Every request on a fresh connection, so one session's turns go to whichever worker the kernel picks.
+        def post(path: str, body: dict[str, str]) -> dict[str, Any]:
+            res = httpx.post(f"{base}{path}", json=body, timeout=60)
+            assert res.status_code in (200, 201), res.text
+            return res.json()  # type: ignore[no-any-return]
+
+        ids = [post("/sessions", {"trap_id": "mlsd-33"})["session_id"] for _ in range(6)]
+        for sid in ids:
+            assert (
+                post(f"/sessions/{sid}/messages", {"message": "Reservoir sampling keeps k items."})["status"]
+                == "active"
+            )
+        for sid in ids:
+            assert post(f"/sessions/{sid}/messages", {"message": "finish"})["report"]
+        assert all(httpx.get(f"{base}/sessions/{sid}").json()["status"] == "finished" for sid in ids)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0  # uvicorn's supervisor stops the workers, then returns
+        # Exited: gone, or a zombie where this sandbox's init does not reap orphans.
+        running = [pid for pid in workers if _state(pid) not in (None, "Z")]
+        assert not running, running
     finally:
         proc.kill()
 

@@ -6,6 +6,9 @@ model's share (stub calls made x latency, spread over the turns). Candidates thi
 the first think time: that is the load the target is stated for. A second run with no think time
 at all measures saturation: how many turns per second the service can take, and what queueing
 then does to latency.
+
+The service runs as deployed (`interviewer serve`, its default worker count) and, in the same run
+for comparison, in one process.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from service.llm.stub import StubProcess
 LATENCY = 0.2
 SESSIONS = (50, 100)
 THINK = (2.0, 6.0)
-MESSAGES = ["I would weight the positive class heavily in the loss.", "What do you mean?", "finish"]
+# An answer (assessed, then a follow-up from the model), a clarification (the model), the end (the report).
+MESSAGES = {
+    "answer": "I would weight the positive class heavily in the loss.",
+    "clarify": "What do you mean?",
+    "finish": "finish",
+}
 
 
 def _healthy(port: int) -> bool:
@@ -44,7 +52,7 @@ def _healthy(port: int) -> bool:
 
 
 @contextmanager
-def _service(stub: StubProcess, data_dir: Path, sessions: int) -> Iterator[int]:
+def _service(stub: StubProcess, data_dir: Path, sessions: int, workers: int) -> Iterator[int]:
     """`interviewer serve` in its own process, as deployed: the load generator must not share its GIL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -60,7 +68,7 @@ def _service(stub: StubProcess, data_dir: Path, sessions: int) -> Iterator[int]:
         "INTERVIEWER_CONCURRENCY": str(sessions),
     }
     proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("interviewer")), "serve", "--port", str(port)],
+        [str(Path(sys.executable).with_name("interviewer")), "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -77,7 +85,10 @@ def _service(stub: StubProcess, data_dir: Path, sessions: int) -> Iterator[int]:
         proc.wait(timeout=30)
 
 
-async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[tuple[float, bool]], int]:
+Turn = tuple[float, bool, str]  # wall seconds, whether the model streamed, message kind
+
+
+async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[Turn], int]:
     import websockets
 
     rng = random.Random(i)
@@ -89,7 +100,7 @@ async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[
     walls, errors = [], 0
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/sessions/{sid}", max_size=None) as ws:
         json.loads(await ws.recv())  # state
-        for message in MESSAGES:
+        for kind, message in MESSAGES.items():
             await asyncio.sleep(rng.uniform(*think))
             start = time.perf_counter()
             await ws.send(json.dumps({"message": f"{message} ({i})" if message != "finish" else message}))
@@ -102,7 +113,7 @@ async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[
                     break
                 if event["type"] == "final":
                     break
-            walls.append((time.perf_counter() - start, streamed))
+            walls.append((time.perf_counter() - start, streamed, kind))
     return walls, errors
 
 
@@ -118,8 +129,9 @@ def _load(port: int, stub: StubProcess, sessions: int, think: tuple[float, float
     failed = [r for r in results if isinstance(r, BaseException)]
     ok = [r for r in results if not isinstance(r, BaseException)]
     turns = [t for r in ok for t in r[0]]
-    walls = [w for w, _ in turns]
-    overhead = [max(0.0, w - (LATENCY if streamed else 0.0)) * 1000 for w, streamed in turns]
+    walls = [w for w, _, _ in turns]
+    overhead = [max(0.0, w - (LATENCY if streamed else 0.0)) * 1000 for w, streamed, _ in turns]
+    by_kind = {k: [o for o, (_, _, kind) in zip(overhead, turns, strict=True) if kind == k] for k in MESSAGES}
     return {
         "sessions": sessions,
         "think_s": f"{think[0]}-{think[1]}",
@@ -127,25 +139,39 @@ def _load(port: int, stub: StubProcess, sessions: int, think: tuple[float, float
         "turns_per_s": round(len(turns) / elapsed, 1),
         # Each streamed turn is charged one model call; this says whether that accounts for all calls.
         "model_calls": calls,
-        "model_calls_attributed": sum(streamed for _, streamed in turns),
+        "model_calls_attributed": sum(streamed for _, streamed, _ in turns),
         "turn_p50_ms": round(percentile([w * 1000 for w in walls], 50), 1),
         "turn_p99_ms": round(percentile([w * 1000 for w in walls], 99), 1),
         "overhead_p50_ms": round(percentile(overhead, 50), 1),
         "overhead_p99_ms": round(percentile(overhead, 99), 1),
+        "overhead_p50_p99_ms_by_kind": {
+            k: [round(percentile(v, 50), 1), round(percentile(v, 99), 1)] for k, v in by_kind.items() if v
+        },
         "errors": len(failed) + sum(r[1] for r in ok),
         "first_error": repr(failed[0])[:200] if failed else None,
     }
 
 
-def run() -> dict[str, Any]:
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        StubProcess(LATENCY) as stub,
-        _service(stub, Path(tmp), max(SESSIONS)) as port,
-    ):
-        asyncio.run(_session(port, -1, (0.0, 0.0)))  # warm: index, embedder and card vectors loaded once
-        out: dict[str, Any] = {"stub_latency_s": LATENCY}
-        for n in SESSIONS:
+async def _load_warm(port: int, sessions: int) -> None:
+    await asyncio.gather(*(_session(port, -1 - i, (0.0, 0.0)) for i in range(sessions)))
+
+
+def _measure(stub: StubProcess, data_dir: Path, workers: int, sessions: tuple[int, ...]) -> dict[str, Any]:
+    with _service(stub, data_dir, max(sessions), workers) as port:
+        # Warm: each worker embeds the card once. Concurrent sessions, so the connections spread over the workers.
+        asyncio.run(_load_warm(port, 4 * workers))
+        out: dict[str, Any] = {"workers": workers}
+        for n in sessions:
             out[f"think_{n}"] = _load(port, stub, n, THINK)
         out["saturation_50"] = _load(port, stub, 50, (0.0, 0.0))
+    return out
+
+
+def run() -> dict[str, Any]:
+    from service.config import Settings
+
+    with tempfile.TemporaryDirectory() as tmp, StubProcess(LATENCY) as stub:
+        out: dict[str, Any] = {"stub_latency_s": LATENCY}
+        out |= _measure(stub, Path(tmp) / "deployed", Settings().workers, SESSIONS)
+        out["one_process"] = _measure(stub, Path(tmp) / "one", 1, SESSIONS[:1])
     return out

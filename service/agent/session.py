@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections import deque
 from typing import Any
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 
 from service import runtime
 from service.agent.graph import Deps, Listener, Sink, State, build
+from service.agent.locks import SessionLocks
 from service.agent.moves import classify
 from service.agent.store import open_store
 from service.config import Settings
@@ -84,18 +84,12 @@ class Interviewer:
         index = runtime.index(settings)
         deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)
         self.graph = build(deps, checkpointer(settings))
-        # One run at a time per session (a double-click must not fork a transcript); sessions run in
-        # parallel, and the SQLite checkpointer serialises its own writes.
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        # Sessions run in parallel; one session runs one turn at a time, whichever worker has it.
+        self._locks = SessionLocks(settings.data_dir / "locks")
 
     @property
     def mode(self) -> str:
         return "semantic" if self._notice or self.settings.mode == "semantic" else "llm"
-
-    def _session_lock(self, session_id: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(session_id, threading.Lock())
 
     def _config(self, session_id: str) -> dict[str, Any]:
         return {"configurable": {"thread_id": session_id}}
@@ -147,7 +141,7 @@ class Interviewer:
             raise InvalidInputError("empty topic: say what to practise, e.g. 'GPU memory'")
         session_id = uuid.uuid4().hex[:12]
         start = {"session_id": session_id, "user": user or "anonymous", "trap_id": trap_id, "topic": topic}
-        with self._session_lock(session_id):
+        with self._locks.hold(session_id):
             return self._run(start, session_id, on_event)
 
     def reply(self, session_id: str, message: str, on_event: Sink | None = None) -> Reply:
@@ -160,7 +154,7 @@ class Interviewer:
         st = self.state(session_id)
         if st.get("status") == "finished":
             raise SessionError(f"session '{session_id}' has finished; start a new one")
-        with self._session_lock(session_id):
+        with self._locks.hold(session_id):
             return self._run(Command(resume=message), session_id, on_event)
 
     def _run(self, payload: Any, session_id: str, on_event: Sink | None) -> Reply:

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from service import __version__
+from service import __version__, runtime
 from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
@@ -62,3 +62,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
+
+
+def warm(app: FastAPI) -> FastAPI:
+    """Load what the first request would otherwise wait for: the index (built if the cards changed),
+    the interviewer and the model servers it needs; then take it all out of the collector's sight."""
+    runtime.index(app.state.settings)
+    deps.interviewer_for(app)
+    runtime.settle()
+    return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process of `interviewer serve --workers N` (uvicorn's factory)."""
+    return warm(create_app())

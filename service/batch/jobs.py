@@ -60,16 +60,23 @@ class BatchJobs(SqliteStore):
         return None if row is None else {"id": row[0], "state": row[1], **json.loads(row[2])}
 
     def orphans(self) -> list[tuple[str, str | None, int]]:
-        """Jobs left running by a process that is gone: (id, mode, concurrency), oldest first."""
+        """Jobs left running by a process that is gone, now claimed by this one: (id, mode, concurrency), oldest first."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id, mode, concurrency, pid FROM batch_jobs WHERE state = 'running' ORDER BY created"
             ).fetchall()
-            mine = [r for r in rows if r[3] != os.getpid() and not _alive(r[3])]
-            for r in mine:  # claimed by this process, so a second one starting now leaves them alone
-                self._conn.execute("UPDATE batch_jobs SET pid = ? WHERE id = ?", (os.getpid(), r[0]))
+        dead = [r for r in rows if r[3] != os.getpid() and not _alive(r[3])]
+        return [(r[0], r[1], r[2]) for r in dead if self.claim(r[0], r[3])]
+
+    def claim(self, job_id: str, owner: int) -> bool:
+        """Take over a job from its dead owner; False when another process took it first (the service's
+        workers start together, and each looks for orphans)."""
+        with self._lock:
+            taken = self._conn.execute(
+                "UPDATE batch_jobs SET pid = ? WHERE id = ? AND pid = ?", (os.getpid(), job_id, owner)
+            ).rowcount
             self._conn.commit()
-        return [(r[0], r[1], r[2]) for r in mine]
+        return taken == 1
 
 
 def paths(data_dir: Path, job_id: str) -> tuple[Path, Path]:

@@ -28,8 +28,7 @@ def endpoints_for(settings: Settings, role: Role) -> list[Endpoint]:
         from service.llm.local import server_for
 
         name = settings.local_grader_model if role == "grade" else settings.local_model
-        server = server_for(settings, name)
-        primary = Endpoint(served(name), server.api_base, "sk-local", "schema_object")
+        primary = Endpoint(served(name), server_for(settings, name), "sk-local", "schema_object")
     fallbacks = [Endpoint(m, None, None, _json_mode(settings, m, local=False)) for m in settings.fallback_models]
     return [primary, *fallbacks]
 

@@ -132,8 +132,12 @@ class LocalServer:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self) -> str:
-        if self._proc and self._proc.poll() is None:
+        if self.running:
             return self.api_base
         path = prepare(self.model, self.settings.models_dir)  # verifies the checksum before this load
         if importlib.util.find_spec("llama_cpp") is None:
@@ -197,11 +201,20 @@ _servers: dict[str, LocalServer] = {}
 _lock = threading.Lock()
 
 
-def server_for(settings: Settings, name: str) -> LocalServer:
-    """The process-wide server of one local model, started if needed."""
+def running_json() -> str:
+    """This process's model servers that are up, as INTERVIEWER_LOCAL_SERVERS reads them: what
+    `interviewer serve` hands its workers."""
+    with _lock:
+        return json.dumps({name: s.api_base for name, s in _servers.items() if s.running})
+
+
+def server_for(settings: Settings, name: str) -> str:
+    """The base URL of one local model's server: the one `interviewer serve` started for its workers
+    (settings.local_servers), else this process's own, started if needed."""
+    if name in settings.local_servers:
+        return settings.local_servers[name]
     with _lock:
         server = _servers.get(name)
         if server is None:
             server = _servers[name] = LocalServer(settings, MODELS[name])
-        server.start()
-        return server
+        return server.start()

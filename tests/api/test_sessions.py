@@ -139,3 +139,20 @@ def test_batch_jobs_survive_a_restart(tmp_path: Path, settings: Settings, index)
     again = TestClient(create_app(own))  # another restart: the finished job is still there, not rerun
     assert again.get("/batch/orphan").json()["state"] == "done"
     assert len(again.get("/batch/orphan/results").text.splitlines()) == 3
+
+
+def test_an_orphaned_job_is_claimed_by_one_worker_only(tmp_path: Path) -> None:
+    """The workers of one service start together and each looks for orphans: only the first takes a job."""
+    import subprocess
+    import sys
+
+    from service.batch.jobs import BatchJobs
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    first, second = BatchJobs(tmp_path / "db.sqlite3"), BatchJobs(tmp_path / "db.sqlite3")
+    first.add("orphan", "semantic", 2)
+    first._conn.execute("UPDATE batch_jobs SET pid = ?", (dead.pid,))
+    first._conn.commit()
+    assert first.claim("orphan", dead.pid)
+    assert not second.claim("orphan", dead.pid)  # it read the dead owner too, but too late
