@@ -60,7 +60,7 @@ class BatchJobs(SqliteStore):
         return None if row is None else {"id": row[0], "state": row[1], **json.loads(row[2])}
 
     def orphans(self) -> list[tuple[str, str | None, int]]:
-        """Jobs left running by a process that is gone, now claimed by this one: (id, mode, concurrency), oldest first."""
+        """Jobs left running by a process that is gone, claimed by this one: (id, mode, concurrency), oldest first."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id, mode, concurrency, pid FROM batch_jobs WHERE state = 'running' ORDER BY created"
