@@ -36,12 +36,15 @@ from service.llm.stub import StubProcess
 LATENCY = 0.2
 SESSIONS = (50, 100)
 THINK = (2.0, 6.0)
-# An answer (assessed, then a follow-up from the model), a clarification (the model), the end (the report).
-MESSAGES = {
-    "answer": "I would weight the positive class heavily in the loss.",
-    "clarify": "What do you mean?",
-    "finish": "finish",
-}
+# A whole interview: answers (each assessed, then a follow-up from the model), a clarification (the
+# model), and the end (the report). Five turns a candidate, so 50 candidates give 250 turns to a p99.
+MESSAGES = [
+    ("answer", "I would weight the positive class heavily in the loss."),
+    ("clarify", "What do you mean?"),
+    ("answer", "Then I would recalibrate the scores on a held-out month before picking a threshold."),
+    ("answer", "Uniform downsampling of negatives leaves the ranking alone; only the probabilities shift."),
+    ("finish", "finish"),
+]
 
 
 def _healthy(port: int) -> bool:
@@ -100,7 +103,7 @@ async def _session(port: int, i: int, think: tuple[float, float]) -> tuple[list[
     walls, errors = [], 0
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/sessions/{sid}", max_size=None) as ws:
         json.loads(await ws.recv())  # state
-        for kind, message in MESSAGES.items():
+        for kind, message in MESSAGES:
             await asyncio.sleep(rng.uniform(*think))
             start = time.perf_counter()
             await ws.send(json.dumps({"message": f"{message} ({i})" if message != "finish" else message}))
@@ -131,7 +134,7 @@ def _load(port: int, stub: StubProcess, sessions: int, think: tuple[float, float
     turns = [t for r in ok for t in r[0]]
     walls = [w for w, _, _ in turns]
     overhead = [max(0.0, w - (LATENCY if streamed else 0.0)) * 1000 for w, streamed, _ in turns]
-    by_kind = {k: [o for o, (_, _, kind) in zip(overhead, turns, strict=True) if kind == k] for k in MESSAGES}
+    by_kind = {k: [o for o, (_, _, kind) in zip(overhead, turns, strict=True) if kind == k] for k in dict(MESSAGES)}
     return {
         "sessions": sessions,
         "think_s": f"{think[0]}-{think[1]}",
