@@ -209,3 +209,48 @@ def embed(texts: list[str]) -> np.ndarray:
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return out
+
+
+def memo_size() -> int:
+    with _lock:
+        return len(_memo)
+
+
+def vectors_path() -> Path:
+    """Where a warmed process leaves the vectors it has embedded, named for the export that made them."""
+    return onnx_path().with_name(f"{onnx_path().stem}-vectors.npz")
+
+
+def load_vectors(path: Path) -> int:
+    """Put vectors saved by save_vectors into the memo; returns how many. A damaged file is ignored."""
+    try:
+        with np.load(path) as saved:
+            texts, vectors = saved["texts"].tobytes().decode().split("\0"), saved["vectors"]
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("ignoring the saved vectors at %s (%s); they will be embedded again", path, exc)
+        return 0
+    if vectors.shape != (len(texts), DIM):
+        log.warning("ignoring the saved vectors at %s (shape %s)", path, vectors.shape)
+        return 0
+    with _lock:
+        for text, vec in zip(texts, vectors, strict=True):
+            _memo.setdefault(text, vec)
+    return len(texts)
+
+
+def save_vectors(path: Path) -> None:
+    """Write the memo's vectors (texts included) for load_vectors, whole or not at all."""
+    with _lock:
+        texts = [t for t in _memo if "\0" not in t]  # the separator below
+        vectors = np.stack([_memo[t] for t in texts])
+    # One NUL-separated UTF-8 buffer: a numpy string array pads every text to the longest (14 MB, not 1).
+    joined = np.frombuffer("\0".join(texts).encode(), dtype=np.uint8)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
+        np.savez(partial, texts=joined, vectors=vectors)
+        os.replace(partial, path)
+    except OSError as exc:
+        log.warning("could not save the vectors at %s (%s)", path, exc)

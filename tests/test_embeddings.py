@@ -60,3 +60,25 @@ def test_a_damaged_cached_export_is_replaced(tmp_path: Path, caplog: pytest.LogC
     assert "does not load" in caplog.text
     again = embeddings.OnnxEncoder(embeddings.model_dir(), embeddings._cached_session(path))  # the replacement
     np.testing.assert_allclose(again.encode(TEXTS[:1]), _encoder().encode(TEXTS[:1]), atol=1e-6)
+
+
+def test_saved_vectors_come_back_without_running_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["Saved vector one: reservoir slot 17.", "Saved vector two: the tail of the stream."]
+    before = embed(texts)
+    embeddings.save_vectors(tmp_path / "vectors.npz")
+    for t in texts:
+        del embeddings._memo[t]
+
+    def no_model() -> None:
+        raise AssertionError("the model ran")
+
+    monkeypatch.setattr(embeddings, "_encoder", no_model)
+    assert embeddings.load_vectors(tmp_path / "vectors.npz") >= 2
+    assert np.array_equal(embed(texts), before)
+
+
+def test_a_damaged_vectors_file_is_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "vectors.npz").write_bytes(b"not a numpy archive")
+    assert embeddings.load_vectors(tmp_path / "vectors.npz") == 0
+    assert "ignoring the saved vectors" in caplog.text
+    assert embeddings.load_vectors(tmp_path / "absent.npz") == 0

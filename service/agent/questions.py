@@ -39,6 +39,12 @@ def _answer_vectors(trap: Trap) -> np.ndarray:
     return _answers[trap.id]
 
 
+def warm(trap: Trap) -> None:
+    """Embed what this trap's follow-ups and leak checks read, before a candidate waits for it."""
+    _follow_up_fit(trap)
+    _answer_vectors(trap)
+
+
 def target_criterion(trap: Trap, levels: dict[str, int], asked: list[str]) -> Criterion | None:
     """The highest-weight criterion not fully covered, preferring ones not probed yet."""
     open_ = [c for c in trap.rubric.criteria if levels.get(c.id, 0) < 2]

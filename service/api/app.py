@@ -66,8 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def warm(app: FastAPI) -> FastAPI:
     """Load what the first request would otherwise wait for: the index (built if the cards changed),
-    the interviewer and the model servers it needs; then take it all out of the collector's sight."""
+    the cards' vectors, the interviewer and the model servers it needs; then take it all out of the
+    collector's sight."""
     runtime.index(app.state.settings)
+    runtime.warm_cards(app.state.settings)
     deps.interviewer_for(app)
     runtime.settle()
     return app
