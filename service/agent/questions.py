@@ -40,9 +40,14 @@ def _answer_vectors(trap: Trap) -> np.ndarray:
 
 
 def warm(trap: Trap) -> None:
-    """Embed what this trap's follow-ups and leak checks read, before a candidate waits for it."""
+    """Embed what this trap's follow-ups and leak checks read, before a candidate waits for it.
+
+    The card's own follow-up sentences too: the embedded 0.5B mostly asks them word for word (76 of
+    its 89 sentences in the recorded interviewer eval), and the leak check then finds them embedded.
+    """
     _follow_up_fit(trap)
     _answer_vectors(trap)
+    embed([s for f in trap.card.follow_ups for s in sentences(unwrap(f.question))])
 
 
 def target_criterion(trap: Trap, levels: dict[str, int], asked: list[str]) -> Criterion | None:
