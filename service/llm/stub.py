@@ -238,14 +238,16 @@ class StubProcess(_StubBase):
     stub's own JSON work in it. Only latency is configurable here; faults are for StubServer tests.
     """
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, reply: str | None = None) -> None:
         self.latency = latency
+        self.reply = reply  # the same text every time, instead of numbered replies
         self._proc: subprocess.Popen[str] | None = None
         self.api_base = ""
 
     def __enter__(self) -> StubProcess:
+        fixed = ["--reply", self.reply] if self.reply is not None else []
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "service.llm.stub", "--latency", str(self.latency)],
+            [sys.executable, "-m", "service.llm.stub", "--latency", str(self.latency), *fixed],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -265,8 +267,11 @@ class StubProcess(_StubBase):
 def main() -> None:
     parser = argparse.ArgumentParser(description="A stand-in OpenAI-compatible model server on loopback.")
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--reply", default=None, help="Reply with this text every time.")
     args = parser.parse_args()
-    server = _Server(StubConfig(latency=args.latency))
+    reply: str | None = args.reply
+    fixed: Responder | None = None if reply is None else (lambda body: reply)
+    server = _Server(StubConfig(latency=args.latency, responder=fixed))
     print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
     server.serve_forever()
 
