@@ -27,8 +27,9 @@ def serve(
     if workers == 1:
         uvicorn.run(service_app.warm(service_app.create_app(settings)), host=host, port=port, log_level="info")
         return
-    # Before the workers start: the index is built and the embedder exported once, and the model
-    # servers are started once, here, then shared by every worker (see Settings.local_servers).
+    # Before the workers start, once, here: the index built, the embedder exported and the cards
+    # embedded (the workers load both files), and the model servers started, which every worker
+    # then shares (see Settings.local_servers).
     service_app.warm(service_app.create_app(settings))
     os.environ["INTERVIEWER_LOCAL_SERVERS"] = local.running_json()
     uvicorn.run("service.api.app:worker_app", factory=True, host=host, port=port, workers=workers, log_level="info")

@@ -235,7 +235,7 @@ class StubProcess(_StubBase):
     """The stub in a child process, for benchmarks: its threads must not share the measured process's GIL.
 
     A real model server is another process too, so the service's overhead is measured without the
-    stub's own JSON work in it. Only latency is configurable here; faults are for StubServer tests.
+    stub's own JSON work in it. Latency and a fixed reply are configurable here; faults are for StubServer tests.
     """
 
     def __init__(self, latency: float, reply: str | None = None) -> None:
