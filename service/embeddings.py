@@ -19,6 +19,7 @@ import tempfile
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib.metadata import version
@@ -130,14 +131,20 @@ def _cached_session(path: Path) -> Any:
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
             log.warning("the cached embedder %s does not load (%s); exporting it again", path, exc)
     model = export_onnx()
+    _write_whole(path, lambda partial: partial.write_bytes(model), "the exported embedder")
+    return _session(model)
+
+
+def _write_whole(path: Path, write: Callable[[Path], object], what: str) -> None:
+    """Write a cache file under a process-own name, then move it in place: a concurrent process reads
+    it whole or not at all. A cache that cannot be written is only logged: it is made again later."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        partial.write_bytes(model)
-        os.replace(partial, path)  # whole or absent: a concurrent process never reads half a file
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial{path.suffix}")
+        write(partial)
+        os.replace(partial, path)
     except OSError as exc:
-        log.warning("could not cache the exported embedder at %s (%s); it will be exported again", path, exc)
-    return _session(model)
+        log.warning("could not cache %s at %s (%s); it will be made again", what, path, exc)
 
 
 class OnnxEncoder:
@@ -218,7 +225,8 @@ def memo_size() -> int:
 
 def vectors_path() -> Path:
     """Where a warmed process leaves the vectors it has embedded, named for the export that made them."""
-    return onnx_path().with_name(f"{onnx_path().stem}-vectors.npz")
+    export = onnx_path()
+    return export.with_name(f"{export.stem}-vectors.npz")
 
 
 def load_vectors(path: Path) -> int:
@@ -247,10 +255,4 @@ def save_vectors(path: Path) -> None:
         vectors = np.stack([_memo[t] for t in texts])
     # One NUL-separated UTF-8 buffer: a numpy string array pads every text to the longest (14 MB, not 1).
     joined = np.frombuffer("\0".join(texts).encode(), dtype=np.uint8)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
-        np.savez(partial, texts=joined, vectors=vectors)
-        os.replace(partial, path)
-    except OSError as exc:
-        log.warning("could not save the vectors at %s (%s)", path, exc)
+    _write_whole(path, lambda partial: np.savez(partial, texts=joined, vectors=vectors), "the cards' vectors")
