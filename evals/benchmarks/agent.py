@@ -6,6 +6,10 @@ turn is known exactly: overhead = turn wall time - calls x latency.
 This machine's speed drifts (the same code has measured 21 and 36 ms minutes apart), so the run also times one
 embedder pass over a fresh 18-token sentence between sessions: the same work an answer turn does twice, as a yardstick
 for comparing runs.
+
+It also prints the floor under an answer turn, in the same run: litellm's own work for one call (against the stub
+with no latency, so all of it is client side), the yardstick (embedding the candidate's sentence), and a hint turn
+(LangGraph's steps and the checkpoint, with neither model nor embedder in it). An answer turn needs all three.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evals.benchmarks.stats import percentile
+from evals.benchmarks.stats import percentile, time_ms
 from service import runtime
 from service.embeddings import embed
+from service.llm.client import LLM, run_sync
+from service.llm.factory import endpoints_for
 from service.llm.stub import StubProcess
 
 LATENCY = 0.05
@@ -27,16 +33,17 @@ ANSWERS = [
     "The threshold matters more than the loss; I would calibrate it on a validation set.",
     "Can I get a hint?",
 ]
+HINT = len(ANSWERS) - 1
+Overheads = dict[tuple[bool, bool], list[float]]  # (tokens streamed, a hint turn) -> overhead per turn, ms
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _measure(
-    stub: StubProcess, sessions: int, yardstick: list[float], tag: str
-) -> tuple[dict[bool, list[float]], float]:
-    """Per-turn overheads by whether the tokens streamed, and the RSS growth per live session (KB)."""
+def _measure(stub: StubProcess, sessions: int, yardstick: list[float], tag: str) -> tuple[Overheads, float]:
+    """Per-turn overheads by whether the tokens streamed and whether it was a hint, and the RSS growth per live
+    session (KB)."""
     from service.agent.session import Interviewer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,7 +52,7 @@ def _measure(
         warm = iv.start(trap_id="mlsd-35")
         iv.reply(warm.session_id, ANSWERS[0])
         runtime.settle()  # as `interviewer serve` does before it listens
-        overheads: dict[bool, list[float]] = {False: [], True: []}
+        overheads: Overheads = {(t, h): [] for t in (False, True) for h in (False, True)}
         rss0 = _rss_mb()
         for i in range(sessions):
             tokens = i % 2 == 1
@@ -54,13 +61,31 @@ def _measure(
             yardstick.append((time.perf_counter() - start) * 1000)
             reply = iv.start(trap_id="mlsd-35", user=f"bench-{i}")
             # Unseen text in every session, so the embedding memo cannot flatter the figure.
-            for answer in (f"In session {tag} {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
+            for n, answer in enumerate(f"In session {tag} {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
                 before = stub.request_count()
                 start = time.perf_counter()
                 iv.reply(reply.session_id, answer, on_event=(lambda ev: None) if tokens else None)
                 wall = time.perf_counter() - start
-                overheads[tokens].append((wall - (stub.request_count() - before) * LATENCY) * 1000)
+                overheads[tokens, n == HINT].append((wall - (stub.request_count() - before) * LATENCY) * 1000)
         return overheads, (_rss_mb() - rss0) * 1024 / sessions
+
+
+def _client_ms(calls: int = 100) -> dict[str, float]:
+    """litellm's own work for one call, whole and streamed: the stub answers at once, so the time is client side."""
+    messages = [{"role": "user", "content": "Ask one question about the fraud model's threshold."}]
+    with StubProcess(0.0) as stub, tempfile.TemporaryDirectory() as tmp:
+        settings = stub.settings(Path(tmp))
+        llm = LLM(settings, endpoints_for(settings, "ask"), "ask")  # as the interviewer builds it
+
+        async def streamed() -> None:
+            async for _ in llm.astream(messages):
+                pass
+
+        out = {}
+        for name, call in (("whole", lambda: llm.text(messages)), ("streamed", lambda: run_sync(streamed()))):
+            call()  # the first call opens the connection
+            out[name] = percentile(time_ms(call, calls), 50)
+        return out
 
 
 def run(sessions: int = 60) -> dict[str, Any]:
@@ -82,20 +107,31 @@ def run(sessions: int = 60) -> dict[str, Any]:
     with StubProcess(LATENCY, reply=card_reply) as stub:
         verbatim, _ = _measure(stub, sessions, yardstick, "B")
 
+    client = _client_ms()
+
     def p(values: list[float], q: float) -> float:
         return round(percentile(values, q), 2)
+
+    def turns(by: Overheads, streamed: bool, hint: bool | None = None) -> list[float]:
+        return [o for (t, h), v in by.items() if t == streamed and hint in (None, h) for o in v]
 
     return {
         "stub_latency_ms": LATENCY * 1000,
         "turns": sum(len(v) for v in (*fresh.values(), *verbatim.values())),
-        "overhead_p50_ms": p(fresh[False], 50),
-        "overhead_p99_ms": p(fresh[False], 99),
-        "streamed_overhead_p50_ms": p(fresh[True], 50),
-        "streamed_overhead_p99_ms": p(fresh[True], 99),
-        "card_reply_overhead_p50_ms": p(verbatim[False], 50),
-        "card_reply_overhead_p99_ms": p(verbatim[False], 99),
-        "card_reply_streamed_overhead_p50_ms": p(verbatim[True], 50),
-        "card_reply_streamed_overhead_p99_ms": p(verbatim[True], 99),
+        "overhead_p50_ms": p(turns(fresh, False), 50),
+        "overhead_p99_ms": p(turns(fresh, False), 99),
+        "streamed_overhead_p50_ms": p(turns(fresh, True), 50),
+        "streamed_overhead_p99_ms": p(turns(fresh, True), 99),
+        "card_reply_overhead_p50_ms": p(turns(verbatim, False), 50),
+        "card_reply_overhead_p99_ms": p(turns(verbatim, False), 99),
+        "card_reply_streamed_overhead_p50_ms": p(turns(verbatim, True), 50),
+        "card_reply_streamed_overhead_p99_ms": p(turns(verbatim, True), 99),
+        "answer_turn_overhead_p50_ms": p(turns(fresh, False, hint=False), 50),
+        "answer_turn_streamed_overhead_p50_ms": p(turns(fresh, True, hint=False), 50),
+        # The floor under an answer turn, same run: each part is work the turn cannot skip.
+        "floor_litellm_call_p50_ms": round(client["whole"], 2),
+        "floor_litellm_streamed_call_p50_ms": round(client["streamed"], 2),
+        "floor_hint_turn_p50_ms": p(turns(fresh, False, hint=True) + turns(verbatim, False, hint=True), 50),
         "embed_18_tokens_p50_ms": p(yardstick, 50),
         "live_sessions": sessions,
         "peak_rss_growth_per_session_kb": round(rss_kb, 1),
