@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +76,47 @@ def fit(catalog: Catalog, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
     best = best.model_copy(update={"relevant": round(float(rel), 2)})
 
     out: dict[str, Any] = {"thresholds": best.model_dump(), "gold": str(gold.name)}
+    out["trap_recall_tradeoff"] = _recall_tradeoff(rows, analysed, best, grid_flags)
     for name, keep in (("fit_odd_traps", True), ("test_even_traps", False)):
         sel_rows = [r for r, s in zip(rows, split, strict=True) if s == keep]
         sel = [a for a, s in zip(analysed, split, strict=True) if s == keep]
         out[name] = metrics(sel_rows, *_predict(sel, best))
+    return out
+
+
+def _recall_tradeoff(
+    rows: list[dict[str, Any]],
+    analysed: list[tuple[Subject, semantic.Evidence]],
+    best: semantic.Thresholds,
+    grid: list[tuple[float, float]],
+) -> list[dict[str, Any]]:
+    """What a looser flag threshold would cost, on every gold answer: for each recall worth asking for,
+    the most precise flag threshold and margin that reach it, and whom its false flags land on.
+
+    Not a fit (the fitted thresholds above balance recall against precision); it shows why recall is
+    not simply turned up: similarity flags answers that name the trap to reject it.
+    """
+    points = []
+    for flag, margin in grid:
+        th = best.model_copy(update={"flag": round(float(flag), 2), "flag_margin": round(float(margin), 2)})
+        scores, flagged = _predict(analysed, th)
+        points.append((th, metrics(rows, scores, flagged), flagged))
+    out = []
+    for goal in (0.85, 0.90, 0.95):
+        reaching = [p for p in points if p[1]["trap_recall"] >= goal]
+        if not reaching:
+            continue
+        th, m, flagged = max(reaching, key=lambda p: (p[1]["trap_precision"], p[1]["band_accuracy"]))
+        wrong = Counter(r["kind"] for r, f in zip(rows, flagged, strict=True) if f and not r["fell_into_trap"])
+        out.append(
+            {
+                "recall_at_least": goal,
+                "flag": th.flag,
+                "flag_margin": th.flag_margin,
+                **{k: m[k] for k in ("trap_recall", "trap_precision", "band_accuracy", "spearman")},
+                "false_flags_by_kind": dict(sorted(wrong.items())),
+            }
+        )
     return out
 
 

@@ -60,3 +60,33 @@ def test_repository_queries_cover_every_trap(catalog) -> None:  # type: ignore[n
     rows = [json.loads(line) for line in retrieval.DEFAULT_QUERIES.read_text().splitlines()]
     per_trap = {t: sum(r["trap_id"] == t for r in rows) for t in catalog.ids}
     assert min(per_trap.values()) >= 3 and len(rows) >= 147
+
+
+def test_recall_tradeoff_reaches_each_goal_at_the_best_precision_the_grid_offers(catalog) -> None:  # type: ignore[no-untyped-def]
+    from evals.calibrate import _predict, _recall_tradeoff
+    from evals.grading import DEFAULT_GOLD, load_gold
+    from service.grading import semantic
+    from service.grading.subject import Subject
+
+    rows = load_gold(DEFAULT_GOLD, catalog, {"mlsd-32", "adl-19"})
+    th = semantic.thresholds("trap")
+    analysed = [
+        (s, semantic.analyse(s, r["answer"], th))
+        for s, r in ((Subject.from_trap(catalog.get(r["trap_id"])), r) for r in rows)
+    ]
+    grid = [(f, m) for f in (0.3, 0.45, 0.6, 0.75) for m in (-0.1, 0.0, 0.1)]
+    points = _recall_tradeoff(rows, analysed, th, grid)
+    assert points, "the loosest point of this grid flags every trap answer"
+    for p in points:
+        assert p["trap_recall"] >= p["recall_at_least"]
+        flagged = _predict(analysed, th.model_copy(update={"flag": p["flag"], "flag_margin": p["flag_margin"]}))[1]
+        wrong = [r["kind"] for r, f in zip(rows, flagged, strict=True) if f and not r["fell_into_trap"]]
+        assert sum(p["false_flags_by_kind"].values()) == len(wrong)
+        others = [
+            metrics(rows, *_predict(analysed, th.model_copy(update={"flag": f, "flag_margin": m}))) for f, m in grid
+        ]
+        assert all(
+            b["trap_precision"] <= p["trap_precision"] for b in others if b["trap_recall"] >= p["recall_at_least"]
+        )
+    # Asking for more recall can only cost precision.
+    assert [p["trap_precision"] for p in points] == sorted((p["trap_precision"] for p in points), reverse=True)
