@@ -66,6 +66,12 @@ class SlackState(SqliteStore):
         return row[0] if row else None
 
 
+def escape(text: str) -> str:
+    """Text from a candidate, a card or a model, made inert for Slack: its markup reads <…> as links
+    and mentions, so "<!channel>" in an answer would otherwise ping everyone when the report quotes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def verified(settings: Settings, body: bytes, headers: dict[str, str]) -> bool:
     """Slack's v0 HMAC over the raw body, within its five-minute window; unsigned means no."""
     if not settings.slack_signing_secret:
@@ -103,11 +109,11 @@ class SlackBot:
         try:
             reply = self.interviewer.start(trap_id=trap_id, topic=None if trap_id or not arg else arg, user=user)
         except InterviewerError as exc:
-            self._post(channel, APOLOGY.format(why=exc.message))
+            self._post(channel, APOLOGY.format(why=escape(exc.message)))
             return
-        text = f"*Interview {reply.trap_id}* (reply in this thread)\n\n{reply.message}"
+        text = f"*Interview {reply.trap_id}* (reply in this thread)\n\n{escape(reply.message)}"
         if reply.alternatives:
-            others = ", ".join(f"`{a['trap_id']}` {a['title']}" for a in reply.alternatives)
+            others = ", ".join(f"`{a['trap_id']}` {escape(a['title'])}" for a in reply.alternatives)
             text += f"\n\n_Also close to your topic: {others}. `/interview ID` practises one instead._"
         ts = self._post(channel, text)
         if ts:
@@ -120,22 +126,28 @@ class SlackBot:
         try:
             reply = self.interviewer.reply(session_id, text)
         except InterviewerError as exc:
-            self._post(channel, APOLOGY.format(why=exc.message), thread_ts)
+            self._post(channel, APOLOGY.format(why=escape(exc.message)), thread_ts)
             return
-        text = "\n".join([reply.message, *(f"_Note: {n}_" for n in reply.notices)])
+        text = "\n".join([escape(reply.message), *(f"_Note: {escape(n)}_" for n in reply.notices)])
         if reply.status == "finished" and reply.report:
             self._post(channel, text, thread_ts, report_blocks(reply))
         else:
             self._post(channel, text, thread_ts)
 
 
+def _clip(quote: str, limit: int = 300) -> str:
+    """A quote on one line, cut at a word, so a long one does not push the report past Slack's limits."""
+    flat = " ".join(quote.split())
+    return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
 def report_blocks(reply: Reply) -> list[dict[str, Any]]:
     """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap."""
     rep = reply.report or {}
-    grade = rep.get("grade") or {"criteria": [], "red_flags": []}
+    grade = rep.get("grade") or {"criteria": []}
     lines = [
         f"{'●' * c['score']}{'○' * (c['max'] - c['score'])} *{c['id']}*"
-        + (f" — _“{c['evidence'][:150]}”_" if c.get("evidence") else "")
+        + (f" — _“{escape(_clip(c['evidence']))}”_" if c.get("evidence") else "")
         for c in grade["criteria"]
     ]
     blocks: list[dict[str, Any]] = [
@@ -148,14 +160,10 @@ def report_blocks(reply: Reply) -> list[dict[str, Any]]:
         },
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines) or "No answer to grade."}},
     ]
-    if grade.get("red_flags"):
-        blocks.append(
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": ":warning: Fell into the trap: " + ", ".join(grade["red_flags"])},
-            }
-        )
-    blocks.append(
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*The trap:* {rep.get('trap_explained', '')[:2500]}"}}
-    )
+    for flag in rep.get("red_flags", []):
+        said = f"\nYou said: _“{escape(_clip(flag['evidence']))}”_" if flag.get("evidence") else ""
+        text = f":warning: *Fell into the trap:* {escape(flag['statement'])}{said}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    trap = escape(rep.get("trap_explained", ""))[:2900]  # a section holds 3,000 characters
+    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*The trap:* {trap}"}})
     return blocks

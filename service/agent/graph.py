@@ -270,6 +270,8 @@ def build(deps: Deps, checkpointer: Any) -> Any:
 
         names = {c.id: c.description for c in trap.rubric.criteria}
         crit = grade_dict["criteria"] if grade_dict else []
+        statements = {f.id: f.statement for f in trap.rubric.red_flags}
+        raised = grade_dict["flag_evidence"] if grade_dict else {}
         rep = {
             "trap_id": trap.id,
             "title": trap.card.title,
@@ -280,8 +282,11 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             "verdict": verdict(final, trap.rubric.pass_mark),
             "strong": [names[c["id"]] for c in crit if c["score"] == 2],
             "missing": [names[c["id"]] for c in crit if c["score"] < 2] if crit else list(names.values()),
-            "model_answer": trap.card.correct_answer.strip(),
-            "trap_explained": trap.card.trap.strip(),
+            # The trap each raised flag stands for, and the candidate's words that raised it.
+            "red_flags": [{"id": f, "statement": statements[f], "evidence": quote} for f, quote in raised.items()],
+            # Cards are hard-wrapped YAML; every interface wraps text itself.
+            "model_answer": unwrap(trap.card.correct_answer),
+            "trap_explained": unwrap(trap.card.trap),
             "notices": notices,
         }
         deps.store.finished(state["session_id"], final, verdict(final, trap.rubric.pass_mark))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -30,13 +31,13 @@ def chat(
     console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
     if resume:
         reply = interviewer.resume(resume)
-        console.print(f"[bold cyan]interviewer>[/bold cyan] {reply.message}\n")
+        console.print(f"[bold cyan]interviewer>[/bold cyan] {escape(reply.message)}\n")
     else:
         reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
         if reply.alternatives:
             others = ", ".join(f"{a['trap_id']} ({a['title']})" for a in reply.alternatives)
             console.print(
-                f"[dim]Chosen for your topic: {reply.trap_id}. Also close: {others}. "
+                f"[dim]Chosen for your topic: {reply.trap_id}. Also close: {escape(others)}. "
                 f"To practise one instead: interviewer chat --trap ID[/dim]\n"
             )
     while reply.status != "finished":
@@ -62,17 +63,17 @@ class _Printer:
             if not self.streaming:
                 console.print("[bold cyan]interviewer>[/bold cyan] ", end="")
                 self.streaming = True
-            console.print(ev["text"], end="", soft_wrap=True)
+            console.print(escape(ev["text"]), end="", soft_wrap=True)
         elif self.streaming:  # the whole turn, already shown word by word
             console.print("\n")
             self.streaming = False
         else:
-            console.print(f"[bold cyan]interviewer>[/bold cyan] {ev['text']}\n")
+            console.print(f"[bold cyan]interviewer>[/bold cyan] {escape(ev['text'])}\n")
 
 
 def _notices(reply: Reply) -> Reply:
     for notice in reply.notices:
-        console.print(f"[yellow]note: {notice}[/yellow]")
+        console.print(f"[yellow]note: {escape(notice)}[/yellow]")
     return reply
 
 
@@ -80,16 +81,17 @@ def _report(rep: dict[str, Any]) -> None:
     grade = rep.get("grade") or {}
     table = Table("criterion", "score", "evidence (your words)", title=f"{rep.get('trap_id')} — {rep.get('title')}")
     for c in grade.get("criteria", []):
-        table.add_row(c["id"], f"{c['score']}/{c['max']}", (c.get("evidence") or "—")[:120])
+        table.add_row(c["id"], f"{c['score']}/{c['max']}", escape(" ".join((c.get("evidence") or "—").split())))
     console.print(table)
     console.print(
         f"[bold]Score {rep.get('score')}/100 — {rep.get('verdict')}[/bold]"
         f" (hints cost {rep.get('hint_penalty', 0)} points)"
     )
-    if grade.get("red_flags"):
-        console.print(f"[red]Fell into the trap: {', '.join(grade['red_flags'])}[/red]")
+    for flag in rep.get("red_flags", []):
+        console.print(f"[red]Fell into the trap: {escape(flag['statement'])}[/red]")
+        console.print(f"[red]  You said: “{escape(' '.join(flag['evidence'].split()))}”[/red]")
     for label, key in (("Strong", "strong"), ("Missing", "missing")):
         for item in rep.get(key, []):
-            console.print(f"{label}: {item}")
-    console.print(Panel(rep.get("trap_explained", ""), title="The trap"))
-    console.print(Panel(rep.get("model_answer", ""), title="Model answer"))
+            console.print(f"{label}: {escape(item)}")
+    console.print(Panel(escape(rep.get("trap_explained", "")), title="The trap"))
+    console.print(Panel(escape(rep.get("model_answer", "")), title="Model answer"))

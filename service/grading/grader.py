@@ -17,7 +17,7 @@ from service.llm.client import LLM, run_sync
 from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
-GRADER_VERSION = "1.1"  # 1.1: reference claims also count the claim's own words
+GRADER_VERSION = "1.2"  # 1.1: reference claims also count the claim's own words; 1.2: red flags carry a quote
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 
@@ -91,20 +91,21 @@ class Grader:
         key: str,
         subject: Subject,
         scores: list[CriterionScore],
-        flags: list[str],
-        feedback: str,
+        flags: dict[str, str],
         guard: str | None,
         th: semantic.Thresholds,
     ) -> Grade:
-        score = guarded(final_score(subject.rubric, scores, flags), guard, th.guard_cap, subject.rubric.pass_mark)
+        """flags: each red flag raised, with the quote that raised it."""
+        score = guarded(final_score(subject.rubric, scores, list(flags)), guard, th.guard_cap, subject.rubric.pass_mark)
         grade = Grade(
             trap_id=subject.trap_id,
             score=score,
             verdict=verdict(score, subject.rubric.pass_mark),
             fell_into_trap=bool(flags),
             criteria=scores,
-            red_flags=flags,
-            feedback=feedback,
+            red_flags=list(flags),
+            flag_evidence=flags,
+            feedback=_feedback(subject, scores, list(flags), guard),
             grader=self.info,
             guard=guard,
         )
@@ -125,8 +126,7 @@ class Grader:
             return key, th, decision.guard
         # Semantic mode, or an answer no model should be asked about.
         scores = self._semantic(subject, answer, ev, decision, th)
-        feedback = _feedback(subject, scores, decision.flags, decision.guard)
-        return self._finish(key, subject, scores, decision.flags, feedback, decision.guard, th)
+        return self._finish(key, subject, scores, self._flag_quotes(subject, answer, ev, decision), decision.guard, th)
 
     async def agrade(self, subject: Subject, answer: str) -> Grade:
         first = await asyncio.to_thread(self._grade_from_evidence, subject, answer)
@@ -134,8 +134,7 @@ class Grader:
             return first
         key, th, guard = first
         scores, flags = await self._judge(subject, answer)
-        feedback = _feedback(subject, scores, flags, guard)
-        return self._finish(key, subject, scores, flags, feedback, guard, th)
+        return self._finish(key, subject, scores, flags, guard, th)
 
     def grade(self, subject: Subject, answer: str) -> Grade:
         """Sync grading; no event loop at all unless a model has to be asked."""
@@ -186,7 +185,15 @@ class Grader:
             )
         return scores
 
-    async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], list[str]]:
+    @staticmethod
+    def _flag_quotes(
+        subject: Subject, answer: str, ev: semantic.Evidence, decision: semantic.Decision
+    ) -> dict[str, str]:
+        """The sentence (or pair) closest to each raised flag: what the similarity was measured on."""
+        units = {f.id: unit for f, unit in zip(subject.rubric.red_flags, ev.flag_unit, strict=True)}
+        return {f: verify_quote(units[f], answer) or units[f] or "" for f in decision.flags}
+
+    async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], dict[str, str]]:
         """One call per rubric point and per red flag, in order, so the prefix cache serves the answer.
 
         The shared prefix (instructions, question, answer) is identical across the calls for one
@@ -212,10 +219,10 @@ class Grader:
             scores.append(
                 CriterionScore(id=c.id, score=points, evidence=quote if points else None, rationale=rationale)
             )
-        flags = []
+        flags = {}
         for f in subject.rubric.red_flags:
             h = await self.llm.astructured(ask("grade_flag.jinja", flag=f), FlagJudgement)
             # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
-            if h.asserts and verify_quote(h.quote, answer):
-                flags.append(f.id)
+            if h.asserts and (quote := verify_quote(h.quote, answer)):
+                flags[f.id] = quote
         return scores, flags

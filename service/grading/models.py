@@ -32,6 +32,10 @@ class Grade(BaseModel):
     fell_into_trap: bool
     criteria: list[CriterionScore]
     red_flags: list[str]
+    # Beside DESIGN.md's shape: an accusation is explained like a score, by the candidate's own words.
+    flag_evidence: dict[str, str] = Field(
+        default_factory=dict, description="For each red flag raised, the quote from the answer that raised it."
+    )
     feedback: str
     grader: GraderInfo
     score_scaled: float | None = None

@@ -10,6 +10,7 @@ from service import runtime
 from service.agent.session import Interviewer
 from service.config import Settings
 from service.errors import InvalidInputError, SessionError, UnknownTrapError
+from service.grading.text import unwrap
 
 STRONG = [
     "Reservoir sampling, Algorithm R: keep the first k events, then for the n-th event draw j uniformly in 1..n "
@@ -36,11 +37,38 @@ def test_whole_interview_ends_with_report(interviewer: Interviewer) -> None:
     assert reply.status == "finished"
     report = reply.report
     assert report is not None and report["trap_id"] == "mlsd-33"
-    assert report["grade"]["criteria"] and report["model_answer"].startswith("Use reservoir sampling") is not None
+    assert report["grade"]["criteria"] and report["red_flags"] == []
     assert report["score"] == report["grade"]["score"] and report["hint_penalty"] == 0
     for c in report["grade"]["criteria"]:
         assert c["evidence"] is None or c["evidence"] in "\n\n".join(STRONG)
     assert interviewer.store.progress("ann")["finished"] == 1
+
+
+def test_report_names_the_trap_fallen_into_in_the_candidates_words(interviewer: Interviewer) -> None:
+    trap = interviewer.catalog.get("mlsd-33")
+    answer = (
+        "Since we don't know how many events there will be, I'd keep each event with a fixed probability, say 1%, "
+        "with a random-number check as it arrives. That gives every event exactly the same chance of being "
+        "selected, so it's uniform by construction."
+    )
+    reply = interviewer.start(trap_id=trap.id)
+    reply = interviewer.reply(reply.session_id, answer)
+    report = interviewer.reply(reply.session_id, "finish").report
+    assert report is not None and report["red_flags"], "keeping each event with a fixed probability is the trap"
+    statements = {f.id: f.statement for f in trap.rubric.red_flags}
+    for flag in report["red_flags"]:
+        assert flag["statement"] == statements[flag["id"]] and flag["evidence"] in answer
+    assert [f["id"] for f in report["red_flags"]] == report["grade"]["red_flags"]
+
+
+def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
+    card = interviewer.catalog.get("llm-42").card
+    assert "\n" in card.correct_answer.strip().split("\n\n")[0]  # hard-wrapped in its YAML
+    reply = interviewer.start(trap_id="llm-42")
+    report = interviewer.reply(reply.session_id, "finish").report
+    assert report is not None and report["model_answer"] == unwrap(card.correct_answer)
+    assert report["trap_explained"] == unwrap(card.trap)
+    assert all("\n" not in paragraph for paragraph in report["model_answer"].split("\n\n"))
 
 
 def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> None:

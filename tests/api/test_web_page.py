@@ -83,9 +83,12 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
             expect(page.locator(".turn.interviewer")).to_have_count(count + 1, timeout=30_000)
         expect(page.locator("#report .verdict")).to_contain_text("Score", timeout=30_000)
         assert page.locator("#report .bar").count() == 5  # one bar per criterion of mlsd-35
-        marks = page.locator(".turn.candidate mark")
-        if marks.count():  # evidence is highlighted inside the candidate's own words
-            assert marks.first.inner_text() in page.locator(".turn.candidate").first.inner_text()
+        # The first answer is mlsd-35's trap: the report says which, and marks the words that fell into it.
+        expect(page.locator("#report .flag")).to_contain_text("Fell into the trap: Just weight the fraud class")
+        flagged = page.locator(".turn.candidate mark.flagged")
+        expect(flagged).to_have_count(1)
+        assert "weighted cross-entropy with weight 10,000" in flagged.inner_text()
+        assert flagged.inner_text() in page.locator(".turn.candidate").first.inner_text()
         page.screenshot(path=str(live_server and "/tmp/interviewer-report.png"), full_page=True)
 
         # By topic: the closest trap is chosen and the next closest offered; one click switches.

@@ -48,3 +48,34 @@ def test_rubric_derived_by_llm_is_valid(recorded) -> None:  # type: ignore[no-un
     assert 1 <= len(rubric.criteria) <= 6 and sum(c.weight for c in rubric.criteria) == 100
     for c in rubric.criteria:
         assert " ".join(c.anchor.split()) in " ".join(REFERENCE.split())
+
+
+def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
+    """Against the stub judge: no point met, every flag asserted; the first flag's quote is in the answer,
+    the others' are invented. The invented ones are dropped; the kept one carries its quote."""
+    import json
+
+    from service.llm.stub import StubConfig, StubServer
+
+    trap = catalog.get("mlsd-33")
+    first = trap.rubric.red_flags[0]
+    answer = (
+        "Since we don't know how many events there will be, I'd keep each event with a fixed probability, say 1%, "
+        "with a random-number check as it arrives. When the buffer hits 100,000, I'd start overwriting a random "
+        "slot with each accepted event so the memory stays fixed."
+    )
+    said = "I'd keep each event with a fixed probability, say 1%"
+
+    def judge(body: dict) -> str:  # type: ignore[type-arg]
+        asked = body["messages"][-1]["content"]
+        if "asserts" not in json.dumps(body.get("response_format")):
+            return json.dumps({"reasoning": "Not covered.", "level": "none", "quote": None})
+        quote = said if first.statement in asked else "a sentence it never wrote"
+        return json.dumps({"reasoning": "It says so.", "asserts": True, "quote": quote})
+
+    with StubServer(StubConfig(responder=judge)) as stub:
+        grader = make_grader(settings=stub.settings(tmp_path, mode="llm"), mode="llm", use_cache=False)
+        grade = grader.grade(Subject.from_trap(trap), answer)
+    assert len(stub.config.requests) == len(trap.rubric.criteria) + len(trap.rubric.red_flags)  # the judge ran
+    assert grade.red_flags == [first.id] and grade.fell_into_trap
+    assert grade.flag_evidence == {first.id: said}

@@ -33,11 +33,17 @@ def test_expert_answer_passes_with_verbatim_evidence(grader: Grader, catalog: Ca
     assert grade.grader.mode == "semantic" and grade.grader.model == "all-MiniLM-L6-v2"
     for c in grade.criteria:
         assert c.evidence is None or c.evidence in answer  # every point is a quote from the answer
+    assert not grade.fell_into_trap and grade.flag_evidence == {}
 
 
 def test_trap_answer_is_flagged_and_capped(grader: Grader, catalog: Catalog) -> None:
-    grade = grader.grade(_subject(catalog, "mlsd-35"), GOLD[("mlsd-35", "trap")]["answer"])
+    answer = GOLD[("mlsd-35", "trap")]["answer"]
+    grade = grader.grade(_subject(catalog, "mlsd-35"), answer)
     assert grade.score <= 40 and grade.verdict == "fail"
+    assert grade.fell_into_trap and grade.red_flags == ["inverse-frequency-weight-default-threshold"]
+    # The accusation is explained like a score: by the candidate's own words.
+    assert list(grade.flag_evidence) == grade.red_flags
+    assert all(quote and quote in answer for quote in grade.flag_evidence.values())
 
 
 def test_off_topic_answer_cannot_pass(grader: Grader, catalog: Catalog) -> None:

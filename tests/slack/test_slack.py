@@ -190,3 +190,24 @@ def test_a_failed_post_is_retried(tmp_path: Path, settings: Settings, index, sla
     _SlackAPI.fail_next = 2  # Slack's API has a bad moment as the scenario is posted
     assert _command(client, "mlsd-33").status_code == 200
     assert _SlackAPI.fail_next == 0 and len(_SlackAPI.posts) == 1 and "mlsd-33" in _SlackAPI.posts[0]["text"]
+
+
+def test_report_quotes_the_trap_and_the_words_that_fell_into_it_inertly(
+    tmp_path: Path, settings: Settings, index, slack_api: str
+) -> None:  # type: ignore[no-untyped-def]
+    client = _client(tmp_path, settings, slack_api)
+    _command(client, "mlsd-33")
+    thread = "1700000001.0001"
+    answer = (
+        "Since we don't know how many events there will be, I'd keep each event with a fixed probability, "
+        "say 1%, with a random-number check as it arrives <!channel>. That gives every event exactly the same "
+        "chance of being selected, so it's uniform by construction."
+    )
+    for event_id, text in (("Ev1", answer), ("Ev2", "finish")):
+        _event(client, event_id, {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": text})
+    final = _SlackAPI.posts[-1]
+    flags = [b["text"]["text"] for b in final["blocks"] if "Fell into the trap" in b["text"].get("text", "")]
+    assert flags, "keeping each event with a fixed probability is mlsd-33's trap"
+    assert "Keep each event with a fixed probability" in flags[0]  # the flag's statement, not its id
+    assert "You said: _“Since we don't know" in flags[0] and "as it arrives &lt;!channel&gt;." in flags[0]
+    assert all("<!channel>" not in json.dumps(post) for post in _SlackAPI.posts)  # nobody is pinged

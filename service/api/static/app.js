@@ -64,20 +64,31 @@ function connect(sessionId) {
   };
 }
 
-function highlight(quote) {
+const marks = new WeakMap();  // candidate turn -> its original text and the ranges marked in it
+
+// Marks a quote inside the candidate's own words; every quote found in a turn stays marked.
+function highlight(quote, className = "") {
   if (!quote) return;
   const norm = (s) => s.replace(/\s+/g, " ").toLowerCase();
   for (const div of candidateTurns) {
-    const text = div.textContent, idx = norm(text).indexOf(norm(quote).slice(0, 60));
+    const entry = marks.get(div) || { text: div.textContent, ranges: [] };
+    const text = entry.text, idx = norm(text).indexOf(norm(quote).slice(0, 60));
     if (idx < 0) continue;
     // Map the normalised index back onto the original text (whitespace runs collapsed).
     let seen = 0, start = 0;
     for (; start < text.length && seen < idx; start++) if (!(/\s/.test(text[start]) && /\s/.test(text[start - 1] || ""))) seen++;
-    const end = Math.min(text.length, start + quote.length);
-    div.innerHTML = "";
-    div.append(text.slice(0, start));
-    const mark = document.createElement("mark"); mark.textContent = text.slice(start, end); div.append(mark);
-    div.append(text.slice(end));
+    entry.ranges.push([start, Math.min(text.length, start + quote.length), className]);
+    marks.set(div, entry);
+    div.textContent = "";
+    let at = 0;
+    for (const [from, to, cls] of [...entry.ranges].sort((a, b) => a[0] - b[0])) {
+      if (to <= at) continue;  // inside a quote already marked
+      div.append(text.slice(at, Math.max(from, at)));
+      const mark = document.createElement("mark"); mark.className = cls; mark.textContent = text.slice(Math.max(from, at), to);
+      div.append(mark);
+      at = to;
+    }
+    div.append(text.slice(at));
     return;
   }
 }
@@ -89,7 +100,7 @@ function showReport(report) {
   const v = document.createElement("p"); v.className = "verdict";
   v.textContent = `Score ${report.score}/100 — ${report.verdict}` + (report.hint_penalty ? ` (hints cost ${report.hint_penalty})` : "");
   box.append(v);
-  const grade = report.grade || { criteria: [], red_flags: [] };
+  const grade = report.grade || { criteria: [] };
   for (const c of grade.criteria) {
     const row = document.createElement("div"); row.className = "bar";
     row.innerHTML = `<span></span><div class="track"><div class="fill s${c.score}"></div></div><span></span>`;
@@ -102,8 +113,10 @@ function showReport(report) {
       highlight(c.evidence);
     }
   }
-  for (const f of grade.red_flags) {
-    const p = document.createElement("p"); p.className = "flag"; p.textContent = `Fell into the trap: ${f}`; box.append(p);
+  for (const f of report.red_flags || []) {
+    const p = document.createElement("p"); p.className = "flag"; p.textContent = `Fell into the trap: ${f.statement}`; box.append(p);
+    const ev = document.createElement("p"); ev.className = "evidence flag-evidence"; ev.textContent = `You said: “${f.evidence}”`; box.append(ev);
+    highlight(f.evidence, "flagged");
   }
   for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
     for (const item of items || []) { const p = document.createElement("p"); p.textContent = `${label}: ${item}`; box.append(p); }
