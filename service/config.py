@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     local_context: int = 4096
     local_threads: int = 1
     local_start_timeout: float = 180.0
+    local_watch_seconds: float = Field(
+        default=5.0, gt=0, description="How often a started model server is checked, and restarted if it died."
+    )
 
     # HTTP service.
     host: str = "127.0.0.1"

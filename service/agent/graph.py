@@ -192,7 +192,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         heard = listener(runtime)
         delta = heard.tokens()
 
-        notices = list(state.get("notices", []))
+        notices: list[str] = []  # this turn's: a model that failed once may answer the next turn
         used = list(state.get("used_follow_ups", []))
         hints = list(state.get("hints", []))
         follow_ups = state.get("follow_ups", 0)
@@ -205,7 +205,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         if action == "off_topic":
             text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
             heard("interviewer", text)
-            return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}]}
+            return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}], "notices": []}
         crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
         if action == "hint":  # points at the area through a card question; never states the answer
             idx, pointer = questions.card_follow_up(trap, crit, used)
@@ -251,7 +251,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
     def report(state: State, runtime: Runtime[Listener]) -> State:
         trap = trap_of(state)
         text = candidate_text(state)
-        notices = list(state.get("notices", []))
+        notices: list[str] = []
         subject = Subject.from_trap(trap)
         if text.strip():
             try:

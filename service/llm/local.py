@@ -120,13 +120,20 @@ def _free_port() -> int:
 
 
 class LocalServer:
-    """One llama.cpp server process per model; started on first use, stopped with the service."""
+    """One llama.cpp server process per model; started on first use, stopped with the service.
+
+    A server that dies (the OOM killer, a crash in llama.cpp) is started again on the same port by a
+    watcher thread, so every endpoint already pointing at it works again; until then its calls fail
+    as transient errors and the interviewer falls back to the card's own questions, saying so.
+    """
 
     def __init__(self, settings: Settings, model: LocalModel) -> None:
         self.settings = settings
         self.model = model
         self.port = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     @property
     def api_base(self) -> str:
@@ -136,13 +143,24 @@ class LocalServer:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def _command(self, config_file: Path) -> list[str]:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise LocalModelError("llama-cpp-python is not installed; run `pip install -e '.[local]'` (or `make run`)")
+        return [sys.executable, "-m", "llama_cpp.server", "--config_file", str(config_file)]
+
     def start(self) -> str:
         if self.running:
             return self.api_base
+        self.port = self.port or _free_port()  # a restart keeps the port the endpoints name
+        self._launch()
+        if self._watcher is None:
+            atexit.register(self.stop)
+            self._watcher = threading.Thread(target=self._watch, name=f"watch-{self.model.name}", daemon=True)
+            self._watcher.start()
+        return self.api_base
+
+    def _launch(self) -> None:
         path = prepare(self.model, self.settings.models_dir)  # verifies the checksum before this load
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise LocalModelError("llama-cpp-python is not installed; run `pip install -e '.[local]'` (or `make run`)")
-        self.port = _free_port()
         config = {
             "host": "127.0.0.1",
             "port": self.port,
@@ -163,31 +181,48 @@ class LocalServer:
             ],
         }
         cfg_path = self.settings.data_dir / f"llama-server-{self.model.name}.json"
+        command = self._command(cfg_path)
         cfg_path.write_text(json.dumps(config))
-        logfile = (self.settings.data_dir / f"llama-server-{self.model.name}.log").open("ab")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--config_file", str(cfg_path)],
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-        )
-        atexit.register(self.stop)
+        logpath = self.settings.data_dir / f"llama-server-{self.model.name}.log"
+        with logpath.open("ab") as logfile:  # the child keeps its own copy of the handle
+            self._proc = subprocess.Popen(command, stdout=logfile, stderr=subprocess.STDOUT)
+        if self._stopping.is_set():  # stopped while the watcher was restarting it: leave nothing behind
+            self._terminate()
+            return
         deadline = time.monotonic() + self.settings.local_start_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise LocalModelError(
-                    f"the local model server exited (code {self._proc.returncode}); see {logfile.name}"
-                )
+                raise LocalModelError(f"the local model server exited (code {self._proc.returncode}); see {logpath}")
             try:
                 if httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200:
                     log.info("local model %s serving on %s", self.model.name, self.api_base)
-                    return self.api_base
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.3)
-        self.stop()
+        self._terminate()
         raise LocalModelError(f"the local model server did not start within {self.settings.local_start_timeout:.0f} s")
 
-    def stop(self) -> None:
+    def _watch(self) -> None:
+        """Start the server again when it has died, backing off while it keeps failing to start."""
+        pause = self.settings.local_watch_seconds
+        while not self._stopping.wait(pause):
+            if self.running:
+                pause = self.settings.local_watch_seconds
+                continue
+            code = self._proc.returncode if self._proc is not None else None
+            log.error(
+                "local model %s stopped (exit code %s); starting it again on %s", self.model.name, code, self.api_base
+            )
+            try:
+                self._launch()
+            except LocalModelError as exc:
+                if self._stopping.is_set():
+                    return
+                pause = min(max(2 * pause, 1.0), 300.0)
+                log.error("restarting local model %s failed (%s); next try in %.0f s", self.model.name, exc, pause)
+
+    def _terminate(self) -> None:
         if self._proc and self._proc.poll() is None:
             self._proc.terminate()
             try:
@@ -195,6 +230,10 @@ class LocalServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
         self._proc = None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._terminate()
 
 
 _servers: dict[str, LocalServer] = {}

@@ -182,8 +182,10 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the default backlog of 5 refuses connections under benchmark concurrency
 
-    def __init__(self, config: StubConfig) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    allow_reuse_address = True  # a stand-in started again on the port of one that died
+
+    def __init__(self, config: StubConfig, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.config = config
         self.lock = threading.Lock()
         self.rng = random.Random(config.seed)
@@ -268,10 +270,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="A stand-in OpenAI-compatible model server on loopback.")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--reply", default=None, help="Reply with this text every time.")
+    parser.add_argument("--port", type=int, default=0, help="Listen here (default: a free port).")
     args = parser.parse_args()
     reply: str | None = args.reply
     fixed: Responder | None = None if reply is None else (lambda body: reply)
-    server = _Server(StubConfig(latency=args.latency, responder=fixed))
+    server = _Server(StubConfig(latency=args.latency, responder=fixed), port=args.port)
     print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
     server.serve_forever()
 

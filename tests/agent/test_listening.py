@@ -34,3 +34,19 @@ def test_listener_hears_the_words_and_a_whole_reply_is_fetched_whole(
         deltas = [e["text"] for e in events if e["type"] == "delta"]
         assert "".join(deltas).strip() == SAID == reply.message
         assert events[-1] == {"type": "interviewer", "text": SAID}
+
+
+def test_a_model_failure_is_said_on_its_own_turn_only(tmp_path: Path, settings: Settings, index: Any) -> None:
+    """The first turn's model call fails (the card's question stands in, with a notice); the next is
+    answered, and its reply carries no notice: a notice is about the turn it comes with."""
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    with StubServer(StubConfig(fail_first=1, responder=lambda body: SAID)) as stub:
+        iv = Interviewer(stub.settings(tmp_path, mode="llm", retries=0))
+        reply = iv.start(trap_id="mlsd-35")
+        failed = iv.reply(reply.session_id, ANSWER)
+        assert failed.message != SAID and failed.notices == [
+            "The interviewer model could not be reached, so this turn uses the card's own question."
+        ]
+        answered = iv.reply(reply.session_id, "Then I would recalibrate the scores on a held-out month.")
+        assert answered.message == SAID and answered.notices == []
+        assert iv.resume(reply.session_id).notices == []  # nor does the session, read back

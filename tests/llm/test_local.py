@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 
@@ -56,3 +57,40 @@ def test_a_worker_uses_the_model_server_its_parent_started(tmp_path: Path) -> No
         assert llm.text([{"role": "user", "content": "Ask me something."}])
         assert stub.config.requests[-1]["model"] == "qwen2.5-coder-0.5b"
     assert "qwen2.5-coder-0.5b" not in local._servers  # attached, not started
+
+
+def test_a_model_server_that_dies_is_started_again_on_its_port(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watcher brings a dead server back where every endpoint already points; a stopped one stays stopped.
+    The stub model server stands in for llama.cpp's (same readiness check, same port handling)."""
+    import sys
+    import time
+
+    import httpx
+
+    content = b"GGUF" + b"\x00" * 100
+    model = _model(content)
+    settings = Settings(data_dir=tmp_path, local_watch_seconds=0.2, local_start_timeout=30)
+    settings.models_dir.mkdir(parents=True)
+    (settings.models_dir / model.filename).write_bytes(content)
+    monkeypatch.setattr(
+        LocalServer, "_command", lambda self, cfg: [sys.executable, "-m", "service.llm.stub", "--port", str(self.port)]
+    )
+    server = LocalServer(settings, model)
+    base = server.start()
+    try:
+        assert server._proc is not None
+        first = server._proc.pid
+        server._proc.kill()
+        server._proc.wait()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{base}/models", timeout=5)
+        deadline, answered = time.monotonic() + 30, False
+        while not answered and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with contextlib.suppress(httpx.ConnectError):
+                answered = httpx.get(f"{base}/models", timeout=5).status_code == 200
+        assert answered and server.running and server._proc.pid != first  # a new server at the same address
+    finally:
+        server.stop()
+    time.sleep(1.0)  # five watch periods
+    assert not server.running and server._proc is None
