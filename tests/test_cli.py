@@ -69,12 +69,13 @@ def test_chat_shows_the_scenario_then_the_report() -> None:
     assert "Also close" not in res.output  # chosen by id
 
 
-def test_chat_prints_brackets_as_written() -> None:
+def test_terminal_prints_brackets_as_written() -> None:
     """Cards index tensors as W[o,i,k]: the terminal must not take that for its own markup, which
     silently dropped it (and stops with an error on a stray closing tag in a model's words)."""
-    res = runner.invoke(app, ["chat", "--trap", "adl-17"], input="finish\n")
-    assert res.exit_code == 0, res.output
-    assert "[o,i,k]" in " ".join(res.output.split())
+    for args, given in ((["chat", "--trap", "adl-17"], "finish\n"), (["traps", "show", "adl-17"], None)):
+        res = runner.invoke(app, args, input=given)
+        assert res.exit_code == 0, res.output
+        assert "W[o,i,k]" in " ".join(res.output.split()), args
 
 
 def test_chat_by_topic_offers_the_next_closest_traps() -> None:

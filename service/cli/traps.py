@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from service import runtime
 from service.checks import check_content
 from service.cli.common import console, emit_json, fail
 from service.config import get_settings
+from service.grading.text import unwrap
 from service.index import TrapIndex
 
 app = typer.Typer(help="Browse, search and check the trap catalog.", no_args_is_help=True)
@@ -43,17 +45,21 @@ def show(trap_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
         emit_json({"card": trap.card.model_dump(), "rubric": trap.rubric.model_dump()})
         return
     c = trap.card
-    console.print(f"[bold]{c.id} — {c.title}[/bold]  ({c.setting}; {c.difficulty}; {', '.join(c.tags)})\n")
+    # Card text is hard-wrapped YAML and writes tensors as W[o,i,k]: unwrapped for the terminal to wrap,
+    # and escaped so rich does not take the brackets for its markup.
+    console.print(
+        f"[bold]{c.id} — {escape(c.title)}[/bold]  ({escape(c.setting)}; {c.difficulty}; {', '.join(c.tags)})\n"
+    )
     for label, text in (("Question", c.question), ("The trap", c.trap), ("Correct answer", c.correct_answer)):
-        console.print(f"[bold]{label}[/bold]\n{text.strip()}\n")
+        console.print(f"[bold]{label}[/bold]\n{escape(unwrap(text))}\n")
     console.print("[bold]Follow-ups[/bold]")
     for f in c.follow_ups:
-        console.print(f"- {f.question}\n  [dim]{f.good_answer}[/dim]")
+        console.print(f"- {escape(unwrap(f.question))}\n  [dim]{escape(unwrap(f.good_answer))}[/dim]")
     console.print(f"\n[bold]Rubric[/bold] (pass mark {trap.rubric.pass_mark})")
     for cr in trap.rubric.criteria:
-        console.print(f"- [{cr.weight}] {cr.id}: {cr.description}")
+        console.print(f"- \\[{cr.weight}] {cr.id}: {escape(cr.description)}")
     for rf in trap.rubric.red_flags:
-        console.print(f"- red flag (cap {rf.cap}): {rf.statement}")
+        console.print(f"- red flag (cap {rf.cap}): {escape(rf.statement)}")
 
 
 @app.command("search")
