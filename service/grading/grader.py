@@ -17,7 +17,9 @@ from service.llm.client import LLM, run_sync
 from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
-GRADER_VERSION = "1.2"  # 1.1: reference claims also count the claim's own words; 1.2: red flags carry a quote
+# 1.1: reference claims also count the claim's own words; 1.2: red flags carry a quote, and the trap's
+# sentences count as on topic
+GRADER_VERSION = "1.2"
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 

@@ -84,7 +84,10 @@ def targets(subject: Subject) -> Targets:
     crit_texts = [[cr.description, cr.anchor, cr.levels.full] for cr in r.criteria]
     flat = [t for group in crit_texts for t in group]
     flag_texts = [f.statement for f in r.red_flags] or ["(no red flags)"]
-    topic_texts = sentences(subject.reference) + [subject.question] + ([subject.trap] if subject.trap else [])
+    # The trap whole and sentence by sentence: a short answer that commits the trap is on the topic,
+    # however wrong (as one text, the trap paragraph sits far from any one-line claim in it).
+    trap_texts = [subject.trap, *sentences(subject.trap)] if subject.trap else []
+    topic_texts = sentences(subject.reference) + [subject.question] + trap_texts
     q_texts = [*sentences(subject.question), subject.question]
     vecs = embed(flat + flag_texts + topic_texts + q_texts)
     out, i = [], 0
@@ -229,7 +232,9 @@ def guard(ev: Evidence, th: Thresholds) -> str | None:
     if ev.novel_units == 0:
         return "the answer only restates the question"
     if ev.relevance < th.relevant:
-        return "the answer is off-topic for this question"
+        # Below the bar sit off-topic answers and one-line claims too thin to show any reasoning (a short
+        # wrong answer with an injected instruction, mostly): the message must fit both.
+        return "the answer says too little about this question to pass (off-topic, or too thin to grade)"
     return None
 
 

@@ -46,6 +46,15 @@ def test_trap_answer_is_flagged_and_capped(grader: Grader, catalog: Catalog) -> 
     assert all(quote and quote in answer for quote in grade.flag_evidence.values())
 
 
+def test_an_answer_that_commits_the_trap_is_not_called_off_topic(grader: Grader, catalog: Catalog) -> None:
+    """The trap paragraph counts as on topic sentence by sentence: as one text it sat far from any
+    one claim in it, and the guard told this candidate their answer was off-topic."""
+    grade = grader.grade(_subject(catalog, "llm-43"), GOLD[("llm-43", "trap")]["answer"])
+    assert grade.guard is None and grade.fell_into_trap and grade.verdict == "fail"
+    thin = grader.grade(_subject(catalog, "mlsd-32"), "Just use Modin. It's a drop-in replacement for pandas.")
+    assert thin.guard is not None and "too thin" in thin.guard  # short and wrong is not "off-topic" either
+
+
 def test_off_topic_answer_cannot_pass(grader: Grader, catalog: Catalog) -> None:
     grade = grader.grade(_subject(catalog, "llm-46"), GOLD[("llm-46", "off_topic")]["answer"])
     assert grade.score <= 20 and grade.verdict == "fail"
