@@ -151,6 +151,10 @@ class LocalServer:
     def start(self) -> str:
         if self.running:
             return self.api_base
+        if self._stopping.is_set() and self._watcher is not None:  # started again after stop()
+            self._watcher.join()  # it wakes at once on stop and ends
+            self._watcher = None
+        self._stopping.clear()
         self.port = self.port or _free_port()  # a restart keeps the port the endpoints name
         self._launch()
         if self._watcher is None:
@@ -185,14 +189,14 @@ class LocalServer:
         cfg_path.write_text(json.dumps(config))
         logpath = self.settings.data_dir / f"llama-server-{self.model.name}.log"
         with logpath.open("ab") as logfile:  # the child keeps its own copy of the handle
-            self._proc = subprocess.Popen(command, stdout=logfile, stderr=subprocess.STDOUT)
+            proc = self._proc = subprocess.Popen(command, stdout=logfile, stderr=subprocess.STDOUT)
         if self._stopping.is_set():  # stopped while the watcher was restarting it: leave nothing behind
             self._terminate()
             return
         deadline = time.monotonic() + self.settings.local_start_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise LocalModelError(f"the local model server exited (code {self._proc.returncode}); see {logpath}")
+        while time.monotonic() < deadline:  # `proc`, not self._proc, which stop() may clear meanwhile
+            if proc.poll() is not None:
+                raise LocalModelError(f"the local model server exited (code {proc.returncode}); see {logpath}")
             try:
                 if httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200:
                     log.info("local model %s serving on %s", self.model.name, self.api_base)

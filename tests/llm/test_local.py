@@ -94,3 +94,13 @@ def test_a_model_server_that_dies_is_started_again_on_its_port(tmp_path: Path, m
         server.stop()
     time.sleep(1.0)  # five watch periods
     assert not server.running and server._proc is None
+    try:  # a stopped server can be started again, and is watched again
+        assert server.start() == base
+        server._proc.kill()
+        server._proc.wait()
+        deadline = time.monotonic() + 30
+        while not server.running and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.running
+    finally:
+        server.stop()
