@@ -30,7 +30,7 @@ def chat(
     interviewer = Interviewer(get_settings())
     console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
     if resume:
-        reply = interviewer.resume(resume)
+        reply = _notices(interviewer.resume(resume))
         console.print(f"[bold cyan]interviewer>[/bold cyan] {escape(reply.message)}\n")
     else:
         reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
