@@ -32,6 +32,11 @@ def check_answer(answer: str, max_chars: int) -> str:
     return answer
 
 
+def _unit_quote(unit: str, answer: str) -> str:
+    """A semantic unit as the candidate wrote it (their spacing and case); units are drawn from the answer."""
+    return verify_quote(unit, answer) or unit
+
+
 def _feedback(subject: Subject, scores: list[CriterionScore], flags: list[str], guard: str | None) -> str:
     names = {c.id: c.description for c in subject.rubric.criteria}
     got = [s.id for s in scores if s.score == 2]
@@ -181,7 +186,7 @@ class Grader:
                 CriterionScore(
                     id=c.id,
                     score=lv,
-                    evidence=(verify_quote(unit, answer) or unit) if lv and unit else None,
+                    evidence=_unit_quote(unit, answer) if lv and unit else None,
                     rationale=f"{why}; full at {th.full:.2f}, partial at {th.partial:.2f}",
                 )
             )
@@ -193,7 +198,7 @@ class Grader:
     ) -> dict[str, str]:
         """The sentence (or pair) closest to each raised flag: what the similarity was measured on."""
         units = {f.id: unit for f, unit in zip(subject.rubric.red_flags, ev.flag_unit, strict=True)}
-        return {f: verify_quote(units[f], answer) or units[f] or "" for f in decision.flags}
+        return {f: _unit_quote(units[f] or "", answer) for f in decision.flags}
 
     async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], dict[str, str]]:
         """One call per rubric point and per red flag, in order, so the prefix cache serves the answer.
