@@ -16,7 +16,7 @@ import numpy as np
 
 from evals.grading import DEFAULT_GOLD, load_gold, metrics
 from service.catalog import Catalog
-from service.grading import semantic
+from service.grading import decisions, semantic
 from service.grading.models import CriterionScore
 from service.grading.scoring import final_score, guarded
 from service.grading.subject import Subject
@@ -169,3 +169,68 @@ def fit_reference(items: list[Any]) -> dict[str, Any]:
         "semeval_fit_fold0": f1_report(gold[0], predict(fold[0], best)),
         "semeval_test_fold1": f1_report(gold[1], predict(fold[1], best)),
     }
+
+
+K_MAX = 4  # candidates judged per target while fitting; the fit picks how many the grader sends
+
+
+def _judged_gold(catalog: Catalog, rows: list[dict[str, Any]], th: semantic.Thresholds) -> list[Any]:
+    from service.grading.entailment import cross_encoder
+
+    out = []
+    for r in rows:
+        s = Subject.from_trap(catalog.get(r["trap_id"]))
+        ev = semantic.analyse(s, r["answer"], th)
+        out.append((s, ev, decisions.judge(s, ev, cross_encoder(), K_MAX)))
+    return out
+
+
+def _predict_entailment(
+    items: list[Any], th: semantic.Thresholds, et: decisions.EntailmentThresholds
+) -> tuple[list[int], list[bool]]:
+    scores, flagged = [], []
+    for subject, ev, judged in items:
+        d = decisions.decide(subject, ev, judged, th, et)
+        crit = [
+            CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
+            for c, lv in zip(subject.rubric.criteria, d.levels, strict=True)
+        ]
+        scores.append(
+            guarded(final_score(subject.rubric, crit, d.flags), d.guard, th.guard_cap, subject.rubric.pass_mark)
+        )
+        flagged.append(bool(d.flags))
+    return scores, flagged
+
+
+def _grid(lo: float, hi: float, step: float) -> list[float]:
+    return [round(float(x), 2) for x in np.arange(lo, hi + 1e-9, step)]
+
+
+def fit_entailment(catalog: Catalog, th: semantic.Thresholds, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
+    """The entailment stage's thresholds on the odd-numbered traps' gold answers, the guards as fitted
+    for the similarity rule; both halves reported for the new rule and the old side by side."""
+    rows = load_gold(gold, catalog)
+    items = _judged_gold(catalog, rows, th)
+    split = [int(r["trap_id"].split("-")[1]) % 2 == 1 for r in rows]
+    fit_rows = [r for r, f in zip(rows, split, strict=True) if f]
+    fit_items = [a for a, f in zip(items, split, strict=True) if f]
+
+    def score(et: decisions.EntailmentThresholds) -> float:
+        return _objective(metrics(fit_rows, *_predict_entailment(fit_items, th, et)))
+
+    off = decisions.EntailmentThresholds(flag=2.0)
+    grid = [
+        off.model_copy(update={"candidates": k, "full": f, "partial": p})
+        for k in range(1, K_MAX + 1)
+        for f in _grid(0.2, 0.9, 0.05)
+        for p in _grid(0.1, 0.9, 0.05)
+    ]
+    best = max(grid, key=score)
+    best = max((best.model_copy(update={"flag": f}) for f in _grid(0.2, 0.95, 0.05)), key=score)
+    out: dict[str, Any] = {"entailment": best.model_dump()}
+    for name, keep in (("fit_odd_traps", True), ("test_even_traps", False)):
+        sel_rows = [r for r, s in zip(rows, split, strict=True) if s == keep]
+        sel = [a for a, s in zip(items, split, strict=True) if s == keep]
+        out[f"entailment_{name}"] = metrics(sel_rows, *_predict_entailment(sel, th, best))
+    out["entailment_all"] = metrics(rows, *_predict_entailment(items, th, best))
+    return out

@@ -12,6 +12,7 @@ from scipy.stats import spearmanr
 
 from evals import EVALS_DIR
 from evals.common import read_jsonl
+from evals.polarity_data import is_training_trap
 from service.catalog import Catalog
 from service.errors import InterviewerError
 from service.grading.grader import Grader
@@ -53,6 +54,12 @@ def metrics(rows: list[dict[str, Any]], scores: list[int], flagged: list[bool]) 
     }
 
 
+def _partial_band(graded: list[tuple[dict[str, Any], Any]]) -> float:
+    """Band accuracy on the answers that are right as far as they go: where similarity did worst."""
+    sel = [(r, g) for r, g in graded if r.get("kind") in ("partial", "short")]
+    return metrics([r for r, _ in sel], [g.score for _, g in sel], [False] * len(sel))["band_accuracy"]
+
+
 async def _grade_all(
     grader: Grader, catalog: Catalog, rows: list[dict[str, Any]], progress: Callable[[], None] | None
 ) -> list[Any]:
@@ -86,6 +93,10 @@ def run(
     ]
     ok = [(r, g) for r, g in zip(rows, grades, strict=True) if not isinstance(g, Exception)]
     result = metrics([r for r, _ in ok], [g.score for _, g in ok], [g.fell_into_trap for _, g in ok])
+    held = [(r, g) for r, g in ok if not is_training_trap(r["trap_id"])]
+    result["held_out"] = metrics([r for r, _ in held], [g.score for _, g in held], [g.fell_into_trap for _, g in held])
+    for part in (result, result["held_out"]):
+        part["band_accuracy_partial"] = _partial_band(ok if part is result else held)
     result.update(mode=grader.mode, model=grader.info.model, file=str(gold), errors=errors)
     if retest_grader is not None:  # a second, uncached pass: does the same input give the same grade?
         again = asyncio.run(_grade_all(retest_grader, catalog, [r for r, _ in ok], None))

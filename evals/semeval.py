@@ -28,6 +28,7 @@ class Item:
     answer: str
     correct: bool
     fold: int  # 0 = fit, 1 = held out
+    label: str  # the 3-way label: correct, contradictory or incorrect
 
 
 def load(directory: Path = DEFAULT_DIR) -> list[Item]:
@@ -54,6 +55,7 @@ def load(directory: Path = DEFAULT_DIR) -> list[Item]:
                         text,
                         sa.get("accuracy") == "correct",
                         n % 2,
+                        sa.get("accuracy", "incorrect"),
                     )
                 )
     return items

@@ -21,7 +21,7 @@ from service.agent.store import SessionStore
 from service.catalog import Catalog, Trap
 from service.config import Settings
 from service.errors import ModelError
-from service.grading import semantic
+from service.grading import decisions, semantic
 from service.grading.grader import Grader
 from service.grading.subject import Subject
 from service.grading.text import unwrap
@@ -166,7 +166,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         if move == "answer" and last["content"].strip():
             th = semantic.thresholds_for(subject)
             ev = semantic.analyse(subject, last["content"], th)
-            decided = semantic.decide(subject, ev, th)
+            decided = decisions.entailment_decision(subject, ev, th)
             levels = {
                 c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)
             }

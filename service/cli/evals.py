@@ -72,7 +72,11 @@ def grading(
     retest: bool = typer.Option(True, help="Grade twice without the cache and report agreement."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Spearman, band accuracy, trap precision/recall, injection robustness and test-retest on the gold set."""
+    """Spearman, band accuracy, trap precision/recall, injection robustness and test-retest on the gold set.
+
+    In semantic mode the old similarity rule is measured beside the entailment stage, on every
+    answer and on the held-out (even-numbered) traps.
+    """
     from evals import grading as ev
     from service.grading.factory import make_grader
 
@@ -80,30 +84,77 @@ def grading(
         raise typer.BadParameter("mode is semantic or llm")
     settings = get_settings()
     ids = _ids(sample)
+    deciders = ("entailment", "similarity") if mode == "semantic" else ("entailment",)
+    results: dict[str, Any] = {}
     with _maybe_cassette(cassette, settings, record) as active:
         cat = runtime.catalog(active)
         rows = ev.load_gold(gold or ev.DEFAULT_GOLD, cat, ids)
-        bar, tick = _progress(len(rows) * (2 if retest else 1), f"grading ({mode})")
+        bar, tick = _progress(len(rows) * (2 if retest else 1) * len(deciders), f"grading ({mode})")
         with bar:
-            result = ev.run(
-                make_grader(settings=active, mode=mode, use_cache=False),  # type: ignore[arg-type]
-                make_grader(settings=active, mode=mode, use_cache=False) if retest else None,  # type: ignore[arg-type]
-                cat,
-                gold or ev.DEFAULT_GOLD,
-                ids,
-                tick,
-            )
+            for decider in deciders:
+
+                def grader(decider: str = decider) -> Any:
+                    return make_grader(settings=active, mode=mode, use_cache=False, decider=decider)  # type: ignore[arg-type]
+
+                results[decider] = ev.run(
+                    grader(), grader() if retest else None, cat, gold or ev.DEFAULT_GOLD, ids, tick
+                )
+    result = results["entailment"] | ({"old_similarity": results["similarity"]} if "similarity" in results else {})
     if as_json:
         emit_json(result)
         return
-    table = Table("figure", "value", title=f"grading: {result['answers']} gold answers, {mode} ({result['model']})")
-    for key in ("spearman", "band_accuracy", "trap_precision", "trap_recall", "injection_robustness", "test_retest"):
-        if key in result:
-            table.add_row(key, str(result[key]))
-    for kind, mean in result["mean_score_by_kind"].items():
-        table.add_row(f"mean score: {kind}", str(mean))
-    table.add_row("errors", str(len(result["errors"])))
+    columns = {"entailment: all": result, "entailment: held-out": result["held_out"]}
+    if "old_similarity" in result:
+        columns |= {
+            "similarity (old): all": result["old_similarity"],
+            "old: held-out": result["old_similarity"]["held_out"],
+        }
+    table = Table("figure", *columns, title=f"grading: {result['answers']} gold answers, {mode} ({result['model']})")
+    keys = ["spearman", "band_accuracy", "band_accuracy_partial", "trap_precision", "trap_recall"]
+    for key in [*keys, "injection_robustness", "test_retest"]:
+        table.add_row(key, *(str(c.get(key, "")) for c in columns.values()))
+    for kind in result["mean_score_by_kind"]:
+        table.add_row(f"mean score: {kind}", *(str(c["mean_score_by_kind"].get(kind, "")) for c in columns.values()))
+    table.add_row("errors", *(str(len(c.get("errors", []))) for c in columns.values()))
     console.print(table)
+
+
+@app.command("polarity")
+def polarity(
+    data: Path | None = typer.Option(None, help="Folder of polarity *.jsonl files; default evals/polarity."),
+    all_traps: bool = typer.Option(False, "--all", help="Every trap, not only the held-out (even-numbered) ones."),
+    llm: bool = typer.Option(False, help="Also ask the configured model (replays --cassette when given)."),
+    cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
+    record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
+    sample: int = typer.Option(0, help="With --llm: a label-balanced sample of this many pairs (0 = all)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Accuracy, per-class precision and recall, and the confusion matrix of each decision method."""
+    from evals import polarity as ev
+    from evals.polarity_data import DEFAULT_DIR
+
+    with _maybe_cassette(cassette, get_settings(), record) as active:
+        extra = {"llm": ev.llm_method(active, sample)} if llm else None
+        result = ev.run(data or DEFAULT_DIR, held_out_only=not all_traps, extra=extra)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"polarity: {result['pairs']} pairs over {result['traps']} traps ({result['split']})")
+    summary = Table("method", "pairs", "accuracy", "macro-F1", "rejections read as assertions", *ev.LABELS)
+    for name, m in result["methods"].items():
+        per = [
+            f"P {c['precision']:.2f} / R {c['recall']:.2f}" if (c := m["per_class"].get(label)) else "-"
+            for label in ev.LABELS
+        ]
+        summary.add_row(
+            name, str(m["n"]), str(m["accuracy"]), str(m["macro_f1"]), str(m["rejections_read_as_assertions"]), *per
+        )
+    console.print(summary)
+    for name, m in result["methods"].items():
+        matrix = Table("gold \\ predicted", *ev.LABELS, title=f"{name}: confusion")
+        for gold_label, row in m["confusion"].items():
+            matrix.add_row(gold_label, *(str(row[p]) for p in ev.LABELS))
+        console.print(matrix)
 
 
 @app.command("calibrate")

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from service.cli import chat, evals, grade, model, rubrics, serve, traps
+from service.cli import chat, evals, grade, model, rubrics, serve, train, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -22,6 +22,7 @@ app.add_typer(traps.app, name="traps")
 app.add_typer(evals.app, name="eval")
 app.add_typer(rubrics.app, name="rubrics")
 app.add_typer(model.app, name="model")
+app.add_typer(train.app, name="train")
 app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)

@@ -6,7 +6,7 @@ from service.config import Settings
 from service.errors import ModelError
 from service.grading.cache import GradeCache
 from service.grading.grader import Grader
-from service.grading.models import Mode
+from service.grading.models import Decider, Mode
 
 _caches: dict[str, GradeCache] = {}
 
@@ -20,7 +20,9 @@ def default_mode(settings: Settings) -> Mode:
     return "llm" if (settings.grader_model or settings.model) else "semantic"
 
 
-def make_grader(*, settings: Settings, mode: Mode | None = None, use_cache: bool = True) -> Grader:
+def make_grader(
+    *, settings: Settings, mode: Mode | None = None, use_cache: bool = True, decider: Decider = "entailment"
+) -> Grader:
     """A grader for `mode` (default: from settings). LLM mode needs a reachable model."""
     from service.llm.factory import make_llm
 
@@ -30,7 +32,7 @@ def make_grader(*, settings: Settings, mode: Mode | None = None, use_cache: bool
         key = str(settings.db_path)
         cache = _caches.get(key) or _caches.setdefault(key, GradeCache(settings.db_path))
     llm = make_llm(settings=settings, role="grade") if mode == "llm" else None
-    return Grader(settings=settings, mode=mode, llm=llm, cache=cache)
+    return Grader(settings=settings, mode=mode, llm=llm, cache=cache, decider=decider)
 
 
 def make_grader_or_semantic(*, settings: Settings) -> tuple[Grader, str | None]:

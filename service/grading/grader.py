@@ -5,21 +5,23 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from service.catalog import Criterion, RedFlag
 from service.config import Settings
 from service.embeddings import MODEL_NAME
 from service.errors import InvalidInputError, TooLargeError
-from service.grading import semantic
+from service.grading import decisions, semantic
 from service.grading.cache import GradeCache, cache_key
-from service.grading.models import CriterionJudgement, CriterionScore, FlagJudgement, Grade, GraderInfo, Mode
-from service.grading.scoring import LEVEL_POINTS, final_score, guarded, verdict, verify_quote
+from service.grading.entailment import cross_encoder
+from service.grading.models import CriterionJudgement, CriterionScore, Decider, FlagJudgement, Grade, GraderInfo, Mode
+from service.grading.scoring import DECISION_POINTS, final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
 from service.llm.client import LLM, run_sync
 from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
 # 1.1: reference claims also count the claim's own words; 1.2: red flags carry a quote, and the trap's
-# sentences count as on topic
-GRADER_VERSION = "1.2"
+# sentences count as on topic; 2.0: an entailment stage decides, similarity only picks candidates
+GRADER_VERSION = "2.0"
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 
@@ -38,37 +40,53 @@ def _unit_quote(unit: str, answer: str) -> str:
 
 
 def _feedback(subject: Subject, scores: list[CriterionScore], flags: list[str], guard: str | None) -> str:
-    names = {c.id: c.description for c in subject.rubric.criteria}
-    got = [s.id for s in scores if s.score == 2]
-    missing = [names[s.id] for s in scores if s.score == 0]
+    """In the criteria's own words: what was covered, what only in part, and what has no support."""
+    names = {c.id: c.description.rstrip(".") + "." for c in subject.rubric.criteria}
+    by_level = {lv: [names[s.id] for s in scores if s.score == lv] for lv in (2, 1, 0)}
     parts = []
     if guard:
         parts.append(f"This answer cannot pass: {guard}.")
     if flags:
         statements = {f.id: f.statement for f in subject.rubric.red_flags}
-        parts.append("It falls into the trap: " + "; ".join(statements[f] for f in flags))
-    if got:
-        parts.append(f"Covered well: {', '.join(got)}.")
-    if missing:
-        parts.append("Missing: " + " ".join(m.rstrip(".") + "." for m in missing[:3]))
-    return " ".join(parts) or "Partly covered; add the mechanisms and numbers."
+        parts.append("It falls into the trap: " + " ".join(statements[f] for f in flags))
+    if by_level[2]:
+        parts.append("Covered well: " + " ".join(by_level[2]))
+    if by_level[1]:
+        parts.append("Covered in part: " + " ".join(by_level[1]))
+    if by_level[0]:
+        parts.append("Missing: " + " ".join(by_level[0]))
+    return " ".join(parts)
 
 
 class Grader:
     """Grades answers against a Subject; built by `make_grader` only."""
 
-    def __init__(self, *, settings: Settings, mode: Mode, llm: LLM | None, cache: GradeCache | None) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        mode: Mode,
+        llm: LLM | None,
+        cache: GradeCache | None,
+        decider: Decider = "entailment",
+    ) -> None:
         if mode == "llm" and llm is None:
             raise ValueError("llm mode needs an LLM")
         self.settings = settings
         self.mode = mode
+        self.decider = decider
         self.llm = llm
         self.cache = cache
         self.prompt_hash = prompt_hash(settings.prompts_dir, *PROMPTS) if mode == "llm" else "semantic"
 
     @property
     def info(self) -> GraderInfo:
-        model = self.llm.model_name if self.llm else MODEL_NAME
+        if self.llm:
+            model = self.llm.model_name
+        elif self.decider == "entailment":
+            model = f"{MODEL_NAME} + {cross_encoder().name}"
+        else:
+            model = MODEL_NAME
         return GraderInfo(mode=self.mode, model=model, prompt_hash=self.prompt_hash, version=GRADER_VERSION)
 
     def _key(self, subject: Subject, answer: str) -> str:
@@ -80,6 +98,7 @@ class Grader:
             s.temperature,
             s.seed,
             semantic.thresholds_for(subject).model_dump_json(),
+            decisions.thresholds_for(subject).model_dump_json() if self.decider == "entailment" else "",
         )
 
     def _evidence(
@@ -128,12 +147,17 @@ class Grader:
         if hit is not None:
             return hit
         assert ev is not None
-        decision = semantic.decide(subject, ev, th)
-        if self.mode == "llm" and decision.guard is None:
-            return key, th, decision.guard
+        if self.mode == "llm" and (guard := semantic.guard(ev, th)) is None:
+            return key, th, guard
         # Semantic mode, or an answer no model should be asked about.
-        scores = self._semantic(subject, answer, ev, decision, th)
-        return self._finish(key, subject, scores, self._flag_quotes(subject, answer, ev, decision), decision.guard, th)
+        decision = self._decide(subject, ev, th)
+        flag_quotes = {f: _unit_quote(u, answer) for f, u in decision.flag_evidence.items()}
+        return self._finish(key, subject, self._scores(subject, answer, decision), flag_quotes, decision.guard, th)
+
+    def _decide(self, subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
+        if self.decider == "similarity":
+            return semantic.decide(subject, ev, th)
+        return decisions.entailment_decision(subject, ev, th)
 
     async def agrade(self, subject: Subject, answer: str) -> Grade:
         first = await asyncio.to_thread(self._grade_from_evidence, subject, answer)
@@ -150,74 +174,27 @@ class Grader:
             return first
         return run_sync(self.agrade(subject, answer))
 
-    def _semantic(
-        self,
-        subject: Subject,
-        answer: str,
-        ev: semantic.Evidence,
-        decision: semantic.Decision,
-        th: semantic.Thresholds,
-    ) -> list[CriterionScore]:
-        scores = []
-        rel = semantic.criterion_scores(ev, th)
-        for c, sim, r, unit, lv, words in zip(
-            subject.rubric.criteria,
-            ev.criterion_sim,
-            rel,
-            ev.criterion_unit,
-            decision.levels,
-            ev.criterion_words,
-            strict=True,
-        ):
-            if th.floor_weight is None and th.word_weight:
-                why = (
-                    f"closest sentence matches this criterion at cosine {sim:.2f}, and the answer uses {words:.0%} "
-                    f"of the claim's own words (not the question's): {sim:.2f} + {th.word_weight:g} x {words:.2f} "
-                    f"= {r:.2f}"
-                )
-            elif th.floor_weight is None:
-                why = f"closest sentence matches this criterion at cosine {sim:.2f}"
-            else:
-                why = (
-                    f"closest sentence matches this criterion at cosine {sim:.2f}, {r:.2f} on the card's scale "
-                    f"(0 = {th.floor_weight:g} x the trap's wording, 1 = the model answer)"
-                )
-            scores.append(
-                CriterionScore(
-                    id=c.id,
-                    score=lv,
-                    evidence=_unit_quote(unit, answer) if lv and unit else None,
-                    rationale=f"{why}; full at {th.full:.2f}, partial at {th.partial:.2f}",
-                )
-            )
-        return scores
-
     @staticmethod
-    def _flag_quotes(
-        subject: Subject, answer: str, ev: semantic.Evidence, decision: semantic.Decision
-    ) -> dict[str, str]:
-        """The sentence (or pair) closest to each raised flag: what the similarity was measured on."""
-        units = {f.id: unit for f, unit in zip(subject.rubric.red_flags, ev.flag_unit, strict=True)}
-        return {f: _unit_quote(units[f] or "", answer) for f in decision.flags}
+    def _scores(subject: Subject, answer: str, decision: semantic.Decision) -> list[CriterionScore]:
+        return [
+            CriterionScore(
+                id=c.id,
+                score=lv,
+                evidence=_unit_quote(unit, answer) if lv and unit else None,
+                rationale=why,
+            )
+            for c, lv, unit, why in zip(
+                subject.rubric.criteria, decision.levels, decision.evidence, decision.why, strict=True
+            )
+        ]
 
     async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], dict[str, str]]:
-        """One call per rubric point and per red flag, in order, so the prefix cache serves the answer.
-
-        The shared prefix (instructions, question, answer) is identical across the calls for one
-        answer; only the point asked about changes at the end.
-        """
+        """One call per rubric point and per red flag, in order, so the prefix cache serves the answer."""
         assert self.llm is not None
-        d = self.settings.prompts_dir
-        system = {"role": "system", "content": render(d, "grade_system.jinja")}
-        shared = render(d, "grade_user.jinja", question=subject.question, answer=answer)
-
-        def ask(template: str, **values: object) -> list[dict[str, str]]:
-            return [system, {"role": "user", "content": shared + "\n\n" + render(d, template, **values)}]
-
         scores = []
         for c in subject.rubric.criteria:
-            j = await self.llm.astructured(ask("grade_criterion.jinja", criterion=c), CriterionJudgement)
-            points = LEVEL_POINTS[j.level]
+            j = await judge_statement(self.llm, self.settings, subject.question, answer, c)
+            points = DECISION_POINTS[j.decision]
             quote = verify_quote(j.quote, answer)
             rationale = j.reasoning
             if points and quote is None:
@@ -228,8 +205,30 @@ class Grader:
             )
         flags = {}
         for f in subject.rubric.red_flags:
-            h = await self.llm.astructured(ask("grade_flag.jinja", flag=f), FlagJudgement)
+            h = await judge_statement(self.llm, self.settings, subject.question, answer, f)
             # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
-            if h.asserts and (quote := verify_quote(h.quote, answer)):
+            if h.decision == "entails" and (quote := verify_quote(h.quote, answer)):
                 flags[f.id] = quote
         return scores, flags
+
+
+async def judge_statement(
+    llm: LLM, settings: Settings, question: str, answer: str, target: Criterion | RedFlag
+) -> CriterionJudgement | FlagJudgement:
+    """The per-decision question the cross-encoder answers, asked of a model, with a quote.
+
+    The shared prefix (instructions, question, answer) is byte-identical across the calls for one
+    answer; only the statement asked about comes last, so the server's prefix cache serves the rest.
+    """
+    d = settings.prompts_dir
+    shared = render(d, "grade_user.jinja", question=question, answer=answer)
+    if isinstance(target, RedFlag):
+        asked, schema = render(d, "grade_flag.jinja", flag=target), FlagJudgement
+    else:
+        asked = render(d, "grade_criterion.jinja", criterion=target, statement=decisions.claim(target))
+        schema = CriterionJudgement
+    messages = [
+        {"role": "system", "content": render(d, "grade_system.jinja")},
+        {"role": "user", "content": shared + "\n\n" + asked},
+    ]
+    return await llm.astructured(messages, schema)  # type: ignore[return-value]

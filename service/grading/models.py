@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 Verdict = Literal["strong", "pass", "borderline", "fail"]
 Mode = Literal["llm", "semantic"]
+Decider = Literal["entailment", "similarity"]  # semantic mode's decision stage; similarity is the old one
 
 
 class CriterionScore(BaseModel):
@@ -42,18 +43,18 @@ class Grade(BaseModel):
     guard: str | None = Field(default=None, description="Why a guard capped the score, when one did.")
 
 
-# What the LLM judge returns for one rubric point or one red flag: reasoning first, then the
-# decision (openevals style). One small decision per call suits a small model and lets the
+# What the LLM judge returns for one rubric point or one red flag: reasoning first, then the same
+# decision the cross-encoder makes (openevals style). One small decision per call suits a small model and lets the
 # server's prefix cache reuse the question and answer across the calls for one answer.
 # No maxLength in the schema: llama.cpp turns bounded strings into grammar rules that made a
 # 1.5B judge time out; brevity is asked in the prompt.
 class CriterionJudgement(BaseModel):
-    reasoning: str = Field(description="One short sentence: what the answer says on this point.")
-    level: Literal["none", "partial", "full"]
-    quote: str | None = Field(description="The exact words from the answer that support the level, or null.")
+    reasoning: str = Field(description="One short sentence: what the answer says about the statement.")
+    decision: Literal["entails", "partial", "contradicts", "neither"]
+    quote: str | None = Field(description="The exact words from the answer that decide it, or null.")
 
 
 class FlagJudgement(BaseModel):
     reasoning: str = Field(description="One short sentence: does the answer assert this, as its own claim?")
-    asserts: bool
-    quote: str | None = Field(description="The exact words that assert it, or null.")
+    decision: Literal["entails", "contradicts", "neither"]
+    quote: str | None = Field(description="The exact words from the answer that decide it, or null.")

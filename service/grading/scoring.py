@@ -7,7 +7,8 @@ import re
 from service.catalog import Rubric
 from service.grading.models import CriterionScore, Verdict
 
-LEVEL_POINTS = {"none": 0, "partial": 1, "full": 2}
+# A criterion's points from the decision on its claim: full for entailed, half for partly entailed.
+DECISION_POINTS = {"entails": 2, "partial": 1, "contradicts": 0, "neither": 0}
 STRONG_MARK = 85
 BORDERLINE_MARGIN = 15
 

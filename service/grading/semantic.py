@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -22,6 +22,7 @@ from service.grading.subject import Subject
 from service.grading.text import content_words, sentences, wordiness
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+WHOLE_ANSWER_WORDS = 80
 
 
 class Thresholds(BaseModel):
@@ -120,15 +121,23 @@ def _units(sv: np.ndarray) -> np.ndarray:
     return np.vstack([sv, pairs])
 
 
+def _matrix(
+    criteria: list[np.ndarray], uv: np.ndarray, question: np.ndarray, restate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's cosine to each criterion (agreeing with its description, anchor and full level
+    together), -1 for a unit that restates the question; and which units are usable."""
+    usable = (uv @ question.T).max(axis=1) < restate if len(question) else np.ones(len(uv), bool)
+    sims = np.stack([np.where(usable, (uv @ tv.T).mean(axis=1), -1.0) for tv in criteria], axis=1)
+    return sims, usable
+
+
 def _best(
     criteria: list[np.ndarray], uv: np.ndarray, question: np.ndarray, restate: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per criterion: the best cosine over the units, and which unit; plus the usable-unit mask."""
     if not len(uv):
         return np.zeros(len(criteria)), np.zeros(len(criteria), dtype=int), np.zeros(0, bool)
-    usable = (uv @ question.T).max(axis=1) < restate if len(question) else np.ones(len(uv), bool)
-    # Agreeing with the description, anchor and full level together; restated question never counts.
-    sims = np.stack([np.where(usable, (uv @ tv.T).mean(axis=1), -1.0) for tv in criteria], axis=1)
+    sims, usable = _matrix(criteria, uv, question, restate)
     best = sims.argmax(axis=0)
     return np.maximum(sims.max(axis=0), 0.0), best, usable
 
@@ -146,6 +155,11 @@ class Evidence:
     novel_units: int  # sentences that are not restatements of the question
     targets: Targets
     criterion_words: list[float]  # per criterion: share of its own content words the answer uses
+    # Every unit and its cosine to every criterion (-1 for a restated question) and red flag: where the
+    # entailment stage draws its candidate passages from.
+    units: list[str] = field(default_factory=list)
+    unit_criterion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    unit_flag: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def prepare(answer: str) -> None:
@@ -165,17 +179,24 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
         )
     sv = embed(sents)
     uv = _units(sv)
-    crit, best, usable = _best(t.criteria, uv, t.question, th.restate)
+    n_units = len(us)  # the cosine figures below are over sentences and pairs only
+    if len(sents) > 2 and len(answer.split()) <= WHOLE_ANSWER_WORDS:
+        # A short answer is also a candidate whole: its point can take three sentences to make.
+        whole = sv.sum(axis=0)
+        uv = np.vstack([uv, whole / max(float(np.linalg.norm(whole)), 1e-9)])
+        us.append(" ".join(sents))
+    unit_criterion, usable = _matrix(t.criteria, uv, t.question, th.restate)
+    best = unit_criterion[:n_units].argmax(axis=0)
+    crit = np.maximum(unit_criterion[:n_units].max(axis=0), 0.0)
     crit_unit = [us[j] if crit[k] > 0 else None for k, j in enumerate(best)]
     flag_sim: list[float] = []
     flag_unit: list[str | None] = []
-    if n_flag:
-        fs = uv @ t.flags.T
-        for k in range(n_flag):
-            j = int(fs[:, k].argmax())
-            flag_sim.append(float(fs[j, k]))
-            flag_unit.append(us[j])
-    relevance = float((uv @ t.topic.T).max(axis=1).max())
+    fs = uv @ t.flags.T if n_flag else np.zeros((len(us), 0))
+    for k in range(n_flag):
+        j = int(fs[:n_units, k].argmax())
+        flag_sim.append(float(fs[j, k]))
+        flag_unit.append(us[j])
+    relevance = float((uv[:n_units] @ t.topic.T).max(axis=1).max())
     n_sentences = len(sents)  # the single sentences come first in `us`
     return Evidence(
         [float(x) for x in crit],
@@ -187,6 +208,9 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
         int(usable[:n_sentences].sum()),
         t,
         word_recall(subject, answer),
+        us,
+        unit_criterion,
+        np.where(usable[:, None], fs, -1.0),
     )
 
 
@@ -240,12 +264,44 @@ def guard(ev: Evidence, th: Thresholds) -> str | None:
 
 @dataclass
 class Decision:
-    """What semantic evidence decides: a level per criterion, the flags raised, and any guard."""
+    """What a decision stage settles: a level per criterion with the unit it was judged on and why,
+    the red flags raised with the unit that raised each, and any guard."""
 
     levels: list[int]
     flags: list[str]
     guard: str | None
+    evidence: list[str | None]
+    why: list[str]
+    flag_evidence: dict[str, str]
 
 
 def decide(subject: Subject, ev: Evidence, th: Thresholds) -> Decision:
-    return Decision([level(s, th) for s in criterion_scores(ev, th)], flags_raised(subject, ev, th), guard(ev, th))
+    """The similarity rule (the grader before the entailment stage; kept to measure against it)."""
+    rel = criterion_scores(ev, th)
+    levels = [level(s, th) for s in rel]
+    why = []
+    for sim, r, words in zip(ev.criterion_sim, rel, ev.criterion_words, strict=True):
+        if th.floor_weight is None and th.word_weight:
+            text = (
+                f"closest sentence matches this criterion at cosine {sim:.2f}, and the answer uses {words:.0%} "
+                f"of the claim's own words (not the question's): {sim:.2f} + {th.word_weight:g} x {words:.2f} "
+                f"= {r:.2f}"
+            )
+        elif th.floor_weight is None:
+            text = f"closest sentence matches this criterion at cosine {sim:.2f}"
+        else:
+            text = (
+                f"closest sentence matches this criterion at cosine {sim:.2f}, {r:.2f} on the card's scale "
+                f"(0 = {th.floor_weight:g} x the trap's wording, 1 = the model answer)"
+            )
+        why.append(f"{text}; full at {th.full:.2f}, partial at {th.partial:.2f}")
+    flags = flags_raised(subject, ev, th)
+    units = {f.id: unit for f, unit in zip(subject.rubric.red_flags, ev.flag_unit, strict=True)}
+    return Decision(
+        levels,
+        flags,
+        guard(ev, th),
+        [u if lv else None for u, lv in zip(ev.criterion_unit, levels, strict=True)],
+        why,
+        {f: units[f] or "" for f in flags},
+    )

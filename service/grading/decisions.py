@@ -1,0 +1,134 @@
+"""The entailment stage's rule: the bi-encoder picks candidate passages, the cross-encoder decides.
+
+For each criterion the few answer units closest to it (by cosine, already computed as evidence)
+are paired with the criterion's claim; for each red flag, with the flag's statement. A criterion is
+full when some candidate entails its claim, partial when one entails part of it, zero otherwise. A
+red flag is raised only when a candidate entails its statement: a passage that names the trap to
+reject it contradicts the statement and raises nothing. The evidence is the passage that was judged.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from service.catalog import Criterion
+from service.grading import semantic
+from service.grading.entailment import CONTRADICTS, ENTAILS, LABELS, PARTIAL, Entailer, cross_encoder
+from service.grading.subject import Subject
+
+
+class EntailmentThresholds(BaseModel):
+    """Probability thresholds over the best candidate; fitted by `interviewer eval calibrate`."""
+
+    candidates: int = 3  # units per criterion or flag sent to the cross-encoder
+    full: float = 0.5  # P(entails)
+    partial: float = 0.5  # P(entails) + P(partial)
+    flag: float = 0.5  # P(entails) of a red flag's statement
+
+
+@lru_cache(maxsize=2)
+def thresholds(kind: Literal["trap", "reference"] = "trap") -> EntailmentThresholds:
+    """Fitted per kind of subject, as the similarity thresholds are: trap rubrics on the gold set,
+    reference claims on SemEval fold 0."""
+    if semantic.CALIBRATION_PATH.exists():
+        data = json.loads(semantic.CALIBRATION_PATH.read_text())
+        key = "entailment" if kind == "trap" else "reference_entailment"
+        if key in data:
+            return EntailmentThresholds.model_validate(data[key])
+    return EntailmentThresholds()
+
+
+def thresholds_for(subject: Subject) -> EntailmentThresholds:
+    return thresholds("trap" if subject.trap_id else "reference")
+
+
+def claim(c: Criterion) -> str:
+    """What a passage must assert to earn the criterion: its claim, or its anchor in the card's words."""
+    return c.claim or c.anchor
+
+
+Candidates = list[tuple[int, np.ndarray]]  # (unit index, probabilities over LABELS), closest unit first
+
+
+@dataclass
+class Judged:
+    """The cross-encoder's reading of every candidate pair of one answer."""
+
+    criteria: list[Candidates]
+    flags: list[Candidates]
+
+
+def _closest(column: np.ndarray, k: int) -> list[int]:
+    """The k units closest to one target, skipping units that restate the question (cosine -1)."""
+    order = np.argsort(-column, kind="stable")[:k]
+    return [int(j) for j in order if column[j] > -1.0]
+
+
+def judge(subject: Subject, ev: semantic.Evidence, entailer: Entailer, k: int) -> Judged:
+    """One model pass over the distinct (statement, unit) pairs the k closest units make."""
+    statements = [claim(c) for c in subject.rubric.criteria] + [f.statement for f in subject.rubric.red_flags]
+    n_crit = len(subject.rubric.criteria)
+    picks: list[list[int]] = []
+    for i in range(len(statements)):
+        matrix = ev.unit_criterion if i < n_crit else ev.unit_flag
+        col = i if i < n_crit else i - n_crit
+        picks.append(_closest(matrix[:, col], k) if matrix.size else [])
+    pairs = list(dict.fromkeys((statements[i], ev.units[j]) for i, js in enumerate(picks) for j in js))
+    probs = entailer.probabilities(pairs) if pairs else np.zeros((0, len(LABELS)))
+    row = {pair: probs[n] for n, pair in enumerate(pairs)}
+    judged = [[(j, row[(statements[i], ev.units[j])]) for j in js] for i, js in enumerate(picks)]
+    return Judged(judged[:n_crit], judged[n_crit:])
+
+
+def _level(cands: Candidates, th: EntailmentThresholds) -> tuple[int, int | None, str]:
+    """Level, the unit that earned it, and why, in words."""
+    if not cands:
+        return 0, None, "no passage of the answer bears on this point"
+    j_full, p_full = max(cands, key=lambda c: c[1][ENTAILS])
+    if p_full[ENTAILS] >= th.full:
+        return 2, j_full, f"this passage entails the point (p {p_full[ENTAILS]:.2f}; full at {th.full:.2f})"
+    j_part, p_part = max(cands, key=lambda c: c[1][ENTAILS] + c[1][PARTIAL])
+    some = p_part[ENTAILS] + p_part[PARTIAL]
+    if some >= th.partial:
+        return 1, j_part, f"this passage states part of the point (p {some:.2f}; partial at {th.partial:.2f})"
+    _, p_near = cands[0]
+    reading = LABELS[int(p_near.argmax())]
+    said = "contradicts it" if reading == "contradicts" else "does not state it"
+    return 0, None, f"no passage supports it: the closest {said} (p {float(p_near.max()):.2f})"
+
+
+def _flag(cands: Candidates, th: EntailmentThresholds) -> int | None:
+    """The unit that asserts the flag's statement, or None. Never a unit that contradicts it."""
+    if not cands:
+        return None
+    j, p = max(cands, key=lambda c: c[1][ENTAILS])
+    return j if p[ENTAILS] >= th.flag and p[ENTAILS] > p[CONTRADICTS] else None
+
+
+def decide(
+    subject: Subject, ev: semantic.Evidence, judged: Judged, th: semantic.Thresholds, et: EntailmentThresholds
+) -> semantic.Decision:
+    levels, evidence, why = [], [], []
+    for cands in judged.criteria:
+        lv, j, text = _level(cands[: et.candidates], et)
+        levels.append(lv)
+        evidence.append(ev.units[j] if j is not None else None)
+        why.append(text)
+    flag_evidence = {}
+    for f, cands in zip(subject.rubric.red_flags, judged.flags, strict=True):
+        j = _flag(cands[: et.candidates], et)
+        if j is not None:
+            flag_evidence[f.id] = ev.units[j]
+    return semantic.Decision(levels, list(flag_evidence), semantic.guard(ev, th), evidence, why, flag_evidence)
+
+
+def entailment_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
+    """The shipped cross-encoder with the fitted thresholds: what the grader and the interviewer use."""
+    et = thresholds_for(subject)
+    return decide(subject, ev, judge(subject, ev, cross_encoder(), et.candidates), th, et)

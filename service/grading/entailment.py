@@ -1,0 +1,76 @@
+"""The decision stage: does this answer passage assert a statement, part of it, its negation, or neither?
+
+A cross-encoder reads the statement and the passage together, which a pair of sentence vectors
+cannot: "X fixes it" and "X will not fix it" sit close in embedding space and far apart here. The
+model is MiniLM-L6 fine-tuned in this project (`interviewer train polarity`), exported to int8 ONNX
+and shipped beside this file with its model card; it runs under onnxruntime, without torch.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+LABELS = ("entails", "partial", "contradicts", "neither")
+ENTAILS, PARTIAL, CONTRADICTS, NEITHER = range(4)
+MODEL_DIR = Path(__file__).with_name("polarity")
+MAX_TOKENS = 192  # statement + passage; longer passages are cut from the end
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class Entailer(Protocol):
+    """Anything that turns (statement, passage) pairs into probabilities over LABELS, one row a pair."""
+
+    name: str
+
+    def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray: ...
+
+
+class CrossEncoder:
+    """The shipped cross-encoder under onnxruntime: one pair per run, so nothing is padded."""
+
+    def __init__(self, directory: Path = MODEL_DIR) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads((directory / "labels.json").read_text())
+        if tuple(meta["labels"]) != LABELS:
+            raise RuntimeError(f"{directory}: the model's labels {meta['labels']} are not {LABELS}")
+        self.name = meta["name"]
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        self.session: Any = ort.InferenceSession(
+            str(directory / "model.onnx"), opts, providers=["CPUExecutionProvider"]
+        )
+
+    def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        out = np.empty((len(pairs), len(LABELS)), dtype=np.float32)
+        for i, (statement, passage) in enumerate(pairs):
+            enc = self.tokenizer.encode(statement, passage)
+            feed = {
+                name: np.asarray([ids], dtype=np.int64)
+                for name, ids in zip(_INPUTS, (enc.ids, enc.attention_mask, enc.type_ids), strict=True)
+            }
+            logits = self.session.run(None, feed)[0][0]
+            e = np.exp(logits - logits.max())
+            out[i] = e / e.sum()
+        return out
+
+
+@lru_cache(maxsize=1)
+def cross_encoder() -> CrossEncoder:
+    """Loaded once per process (~0.2 s)."""
+    return CrossEncoder()
+
+
+def decide(probs: np.ndarray) -> list[str]:
+    """The most probable label of each row."""
+    return [LABELS[int(i)] for i in probs.argmax(axis=1)]
