@@ -123,6 +123,12 @@ def _recall_tradeoff(
 def write(result: dict[str, Any], path: Path = semantic.CALIBRATION_PATH) -> None:
     path.write_text(json.dumps(result, indent=2) + "\n")
     semantic.thresholds.cache_clear()
+    decisions.thresholds.cache_clear()
+
+
+def guard_thresholds(result: dict[str, Any]) -> semantic.Thresholds:
+    """The trap-path thresholds just fitted: the entailment stage keeps their guards."""
+    return semantic.Thresholds.model_validate(result["thresholds"])
 
 
 def fit_reference(items: list[Any]) -> dict[str, Any]:
@@ -234,3 +240,43 @@ def fit_entailment(catalog: Catalog, th: semantic.Thresholds, gold: Path = DEFAU
         out[f"entailment_{name}"] = metrics(sel_rows, *_predict_entailment(sel, th, best))
     out["entailment_all"] = metrics(rows, *_predict_entailment(items, th, best))
     return out
+
+
+def fit_reference_entailment(items: list[Any]) -> dict[str, Any]:
+    """The entailment thresholds for reference claims, fitted on SemEval fold 0 (2-way macro-F1),
+    reported on fold 1: the reference path's figures for the new decision stage."""
+    from evals.semeval import f1_report
+    from service.grading.entailment import cross_encoder
+    from service.grading.reference import claims_rubric
+
+    th = semantic.thresholds("reference")  # the guards as fit_reference left them
+    subjects: dict[tuple[str, str], Subject] = {}
+    judged = []
+    for it in items:
+        key = (it.question, it.reference)
+        if key not in subjects:
+            subjects[key] = Subject.from_reference(it.question, it.reference, claims_rubric(it.reference))
+        ev = semantic.analyse(subjects[key], it.answer, th)
+        judged.append((subjects[key], ev, decisions.judge(subjects[key], ev, cross_encoder(), K_MAX)))
+    fold = {k: [i for i, it in enumerate(items) if it.fold == k] for k in (0, 1)}
+    gold = {k: [items[i].correct for i in fold[k]] for k in (0, 1)}
+
+    def predict(sel: list[int], et: decisions.EntailmentThresholds) -> list[bool]:
+        scores, _ = _predict_entailment([judged[i] for i in sel], th, et)
+        return [s >= judged[i][0].rubric.pass_mark for s, i in zip(scores, sel, strict=True)]
+
+    def f1(et: decisions.EntailmentThresholds) -> float:
+        return float(f1_report(gold[0], predict(fold[0], et))["macro_f1"])
+
+    grid = [
+        decisions.EntailmentThresholds(candidates=k, full=f, partial=p, flag=2.0)
+        for k in range(1, K_MAX + 1)
+        for f in _grid(0.1, 0.9, 0.05)
+        for p in _grid(0.1, 0.9, 0.1)
+    ]
+    best = max(grid, key=f1)
+    return {
+        "reference_entailment": best.model_dump(),
+        "semeval_entailment_fit_fold0": f1_report(gold[0], predict(fold[0], best)),
+        "semeval_entailment_test_fold1": f1_report(gold[1], predict(fold[1], best)),
+    }

@@ -91,8 +91,8 @@ class Levels(_Strict):
 class Criterion(_Strict):
     id: str
     description: str = Field(min_length=10)
-    claim: str | None = Field(
-        default=None, min_length=10, description="What a full answer asserts, in one statement: the entailment target."
+    claim: str = Field(
+        min_length=10, description="What a full answer asserts, as one statement: the entailment target."
     )
     weight: int = Field(gt=0, le=100)
     anchor: str = Field(min_length=10, description="Verbatim span of the card's correct answer.")

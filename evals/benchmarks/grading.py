@@ -1,4 +1,7 @@
-"""Semantic grading latency per answer (warm): the target is p50 under 50 ms."""
+"""Semantic grading cost per answer (warm), the entailment stage beside the similarity rule it replaced.
+
+Targets for the entailment stage: p50 at most 150 ms, p99 at most 400 ms.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +24,15 @@ def run(n: int = 120) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), mode="semantic")
         catalog = runtime.catalog(settings)
-        grader = make_grader(settings=settings, mode="semantic", use_cache=False)
         subjects = {r["trap_id"]: Subject.from_trap(catalog.get(r["trap_id"])) for r in rows}
-        for subject in subjects.values():  # warm: card targets embedded once per trap, as in a running service
-            grader.grade(subject, "A warm-up answer that is not one of the timed ones.")
-        lat = [time_ms(partial(grader.grade, subjects[r["trap_id"]], r["answer"]), 1)[0] for r in rows]
+        lat: dict[str, list[float]] = {}
+        # The similarity pass runs second, its answers' sentences already in the embedder's memo: the gap
+        # between the two is the cross-encoder's cost plus one embedding pass.
+        for decider in ("entailment", "similarity"):
+            grader = make_grader(settings=settings, mode="semantic", use_cache=False, decider=decider)  # type: ignore[arg-type]
+            for subject in subjects.values():  # warm: card targets embedded once per trap, as in a running service
+                grader.grade(subject, "A warm-up answer that is not one of the timed ones.")
+            lat[decider] = [time_ms(partial(grader.grade, subjects[r["trap_id"]], r["answer"]), 1)[0] for r in rows]
         cached = make_grader(settings=settings, mode="semantic")
         for r in rows:
             cached.grade(subjects[r["trap_id"]], r["answer"])
@@ -34,7 +41,9 @@ def run(n: int = 120) -> dict[str, Any]:
     return {
         "answers": len(rows),
         "mean_words": round(words, 1),
-        "semantic_p50_ms": round(percentile(lat, 50), 2),
-        "semantic_p99_ms": round(percentile(lat, 99), 2),
+        "entailment_p50_ms": round(percentile(lat["entailment"], 50), 2),
+        "entailment_p99_ms": round(percentile(lat["entailment"], 99), 2),
+        "similarity_p50_ms": round(percentile(lat["similarity"], 50), 2),
+        "similarity_p99_ms": round(percentile(lat["similarity"], 99), 2),
         "cache_hit_p50_ms": round(percentile(hit, 50), 3),
     }

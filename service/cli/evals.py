@@ -168,8 +168,13 @@ def calibrate(
     from evals import calibrate as cal
     from evals import semeval
 
+    items = semeval.load(semeval_dir or semeval.DEFAULT_DIR)
     result = cal.fit(runtime.catalog(), gold or cal.DEFAULT_GOLD)
-    result.update(cal.fit_reference(semeval.load(semeval_dir or semeval.DEFAULT_DIR)))
+    result.update(cal.fit_reference(items))
+    if write:  # the entailment fits below read the guards' thresholds just fitted
+        cal.write(result)
+    result.update(cal.fit_entailment(runtime.catalog(), cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
+    result.update(cal.fit_reference_entailment(items))
     if write:
         cal.write(result)
     if as_json:

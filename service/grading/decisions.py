@@ -17,7 +17,6 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from service.catalog import Criterion
 from service.grading import semantic
 from service.grading.entailment import CONTRADICTS, ENTAILS, LABELS, PARTIAL, Entailer, cross_encoder
 from service.grading.subject import Subject
@@ -48,11 +47,6 @@ def thresholds_for(subject: Subject) -> EntailmentThresholds:
     return thresholds("trap" if subject.trap_id else "reference")
 
 
-def claim(c: Criterion) -> str:
-    """What a passage must assert to earn the criterion: its claim, or its anchor in the card's words."""
-    return c.claim or c.anchor
-
-
 Candidates = list[tuple[int, np.ndarray]]  # (unit index, probabilities over LABELS), closest unit first
 
 
@@ -72,7 +66,7 @@ def _closest(column: np.ndarray, k: int) -> list[int]:
 
 def judge(subject: Subject, ev: semantic.Evidence, entailer: Entailer, k: int) -> Judged:
     """One model pass over the distinct (statement, unit) pairs the k closest units make."""
-    statements = [claim(c) for c in subject.rubric.criteria] + [f.statement for f in subject.rubric.red_flags]
+    statements = [c.claim for c in subject.rubric.criteria] + [f.statement for f in subject.rubric.red_flags]
     n_crit = len(subject.rubric.criteria)
     picks: list[list[int]] = []
     for i in range(len(statements)):
@@ -104,11 +98,13 @@ def _level(cands: Candidates, th: EntailmentThresholds) -> tuple[int, int | None
 
 
 def _flag(cands: Candidates, th: EntailmentThresholds) -> int | None:
-    """The unit that asserts the flag's statement, or None. Never a unit that contradicts it."""
+    """The unit that asserts the flag's statement, or None. The answer's stance is its strongest
+    reading: a passage that rejects the trap outweighs a weaker one that seems to assert it."""
     if not cands:
         return None
     j, p = max(cands, key=lambda c: c[1][ENTAILS])
-    return j if p[ENTAILS] >= th.flag and p[ENTAILS] > p[CONTRADICTS] else None
+    against = max(c[1][CONTRADICTS] for c in cands)
+    return j if p[ENTAILS] >= th.flag and p[ENTAILS] > against else None
 
 
 def decide(

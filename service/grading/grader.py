@@ -225,7 +225,7 @@ async def judge_statement(
     if isinstance(target, RedFlag):
         asked, schema = render(d, "grade_flag.jinja", flag=target), FlagJudgement
     else:
-        asked = render(d, "grade_criterion.jinja", criterion=target, statement=decisions.claim(target))
+        asked = render(d, "grade_criterion.jinja", criterion=target)
         schema = CriterionJudgement
     messages = [
         {"role": "system", "content": render(d, "grade_system.jinja")},

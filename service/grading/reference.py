@@ -38,6 +38,7 @@ def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
             Criterion(
                 id=f"claim-{i}",
                 description=text if len(text) >= 10 else f"States: {text}",
+                claim=text if len(text) >= 10 else f"The answer is: {text}",
                 weight=weight,
                 anchor=text if len(text) >= 10 else reference[:200],
                 levels=Levels(none="Does not state this, or contradicts it.", partial=f"Part of: {text}", full=text),
@@ -105,6 +106,7 @@ async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str
             Criterion(
                 id=cid,
                 description=c.description if len(c.description) >= 10 else anchor,
+                claim=anchor,  # the reference's own words: what a passage must entail
                 weight=w,
                 anchor=anchor,
                 levels=Levels(none=c.none, partial=c.partial, full=c.full),

@@ -48,11 +48,32 @@ def examples(
     for it in semeval.load(semeval_dir) if semeval_dir else semeval.load():
         if it.fold == 0:
             rows.append((it.reference, it.answer, LABELS.index(SEMEVAL_LABELS[it.label])))
-    pairs = polarity_data.load(polarity_dir) if polarity_dir else polarity_data.load()
-    own = [(p.statement, p.passage, LABELS.index(p.label)) for p in pairs if polarity_data.is_training_trap(p.trap_id)]
+    pairs = [
+        p
+        for p in (polarity_data.load(polarity_dir) if polarity_dir else polarity_data.load())
+        if polarity_data.is_training_trap(p.trap_id)
+    ]
+    own = [(p.statement, p.passage, LABELS.index(p.label)) for p in pairs] + _other_claims(pairs)
     rows += own * recipe.polarity_repeats
     random.Random(recipe.seed).shuffle(rows)
     return rows
+
+
+def _other_claims(pairs: list[Any]) -> list[tuple[str, str, int]]:
+    """A passage that states one criterion's claim, paired with the next criterion's claim of the same
+    trap: "neither". It teaches that sharing a topic's words is not taking a stand on every claim."""
+    claims: dict[str, list[str]] = {}
+    for p in pairs:
+        if not p.is_flag and p.statement not in claims.setdefault(p.trap_id, []):
+            claims[p.trap_id].append(p.statement)
+    out = []
+    for p in pairs:
+        own = claims.get(p.trap_id, [])
+        if p.is_flag or p.label != "entails" or len(own) < 2:
+            continue
+        other = own[(own.index(p.statement) + 1) % len(own)]
+        out.append((other, p.passage, LABELS.index("neither")))
+    return out
 
 
 def held_out(

@@ -68,10 +68,10 @@ def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -
 
     def judge(body: dict) -> str:  # type: ignore[type-arg]
         asked = body["messages"][-1]["content"]
-        if "asserts" not in json.dumps(body.get("response_format")):
-            return json.dumps({"reasoning": "Not covered.", "level": "none", "quote": None})
+        if "FlagJudgement" not in json.dumps(body.get("response_format")):
+            return json.dumps({"reasoning": "Not covered.", "decision": "neither", "quote": None})
         quote = said if first.statement in asked else "a sentence it never wrote"
-        return json.dumps({"reasoning": "It says so.", "asserts": True, "quote": quote})
+        return json.dumps({"reasoning": "It says so.", "decision": "entails", "quote": quote})
 
     with StubServer(StubConfig(responder=judge)) as stub:
         grader = make_grader(settings=stub.settings(tmp_path, mode="llm"), mode="llm", use_cache=False)
@@ -79,3 +79,36 @@ def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -
     assert len(stub.config.requests) == len(trap.rubric.criteria) + len(trap.rubric.red_flags)  # the judge ran
     assert grade.red_flags == [first.id] and grade.fell_into_trap
     assert grade.flag_evidence == {first.id: said}
+
+
+def test_the_model_answers_the_same_per_statement_questions(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
+    """LLM mode asks what the cross-encoder decides: entails / partial / contradicts / neither, with a
+    quote. Entailed is full credit, partly entailed half; a flag the answer contradicts is not raised."""
+    import json
+
+    from service.llm.stub import StubConfig, StubServer
+
+    trap = catalog.get("mlsd-35")
+    first, second = trap.rubric.criteria[0], trap.rubric.criteria[1]
+    answer = "Weighting by 10,000 is wrong: it only multiplies the odds by w. One positive dominates the batch."
+    decided = {
+        first.claim: ("entails", "it only multiplies the odds by w"),
+        second.claim: ("partial", "One positive dominates the batch"),
+    }
+
+    def judge(body: dict) -> str:  # type: ignore[type-arg]
+        asked = body["messages"][-1]["content"]
+        if "FlagJudgement" in json.dumps(body.get("response_format")):
+            return json.dumps(
+                {"reasoning": "It rejects it.", "decision": "contradicts", "quote": "Weighting by 10,000 is wrong"}
+            )
+        decision, quote = next((d for claim, d in decided.items() if claim in asked), ("neither", None))
+        return json.dumps({"reasoning": "As read.", "decision": decision, "quote": quote})
+
+    with StubServer(StubConfig(responder=judge)) as stub:
+        grader = make_grader(settings=stub.settings(tmp_path, mode="llm"), mode="llm", use_cache=False)
+        grade = grader.grade(Subject.from_trap(trap), answer)
+    scores = {c.id: c.score for c in grade.criteria}
+    assert scores[first.id] == 2 and scores[second.id] == 1
+    assert sum(scores.values()) == 3
+    assert not grade.fell_into_trap and grade.red_flags == []
