@@ -14,6 +14,7 @@ with no latency, so all of it is client side), the yardstick (embedding the cand
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import tempfile
 import time
@@ -23,7 +24,7 @@ from typing import Any
 from evals.benchmarks.stats import percentile, time_ms
 from service import runtime
 from service.embeddings import embed
-from service.llm.client import LLM, run_sync
+from service.llm.client import LLM
 from service.llm.factory import endpoints_for
 from service.llm.stub import StubProcess
 
@@ -82,7 +83,10 @@ def _client_ms(calls: int = 100) -> dict[str, float]:
                 pass
 
         out = {}
-        for name, call in (("whole", lambda: llm.text(messages)), ("streamed", lambda: run_sync(streamed()))):
+        for name, call in (
+            ("whole", lambda: asyncio.run(llm.atext(messages))),
+            ("streamed", lambda: asyncio.run(streamed())),
+        ):
             call()  # the first call opens the connection
             out[name] = percentile(time_ms(call, calls), 50)
         return out

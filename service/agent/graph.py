@@ -6,6 +6,7 @@ of the service and continues where it stopped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,8 +216,8 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             text = f"A hint (it costs {HINT_PENALTY} points in the report): ask yourself this. {pointer}"
             hints.append({"criterion": crit.id, "text": text, "penalty": HINT_PENALTY})
         elif action == "clarify":
-            text, notice = questions.phrase(
-                deps.llm, s, trap, crit, last_question, transcript, kind="clarify", emit=delta
+            text, notice = asyncio.run(
+                questions.phrase(deps.llm, s, trap, crit, last_question, transcript, kind="clarify", emit=delta)
             )
             if notice:
                 notices.append(notice)
@@ -227,7 +228,7 @@ def build(deps: Deps, checkpointer: Any) -> Any:
             prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" else ""
             if prefix and delta:
                 delta(prefix)
-            text, notice = questions.phrase(deps.llm, s, trap, crit, draft, transcript, emit=delta)
+            text, notice = asyncio.run(questions.phrase(deps.llm, s, trap, crit, draft, transcript, emit=delta))
             text = prefix + text
             if notice:
                 notices.append(notice)

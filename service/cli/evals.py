@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -139,7 +140,6 @@ def semeval_cmd(
     """2-way macro-F1 and accuracy through the reference-answer path (fit fold and held-out fold)."""
     from evals import semeval
     from service.grading.factory import make_grader
-    from service.llm.client import run_sync
 
     items = semeval.load(data or semeval.DEFAULT_DIR)
     if sample:
@@ -149,7 +149,7 @@ def semeval_cmd(
         grader = make_grader(settings=active, mode=mode, use_cache=False)  # type: ignore[arg-type]
         bar, tick = _progress(len(items), f"semeval ({mode})")
         with bar:
-            preds = run_sync(_grade_semeval(items, grader, active, tick))
+            preds = asyncio.run(_grade_semeval(items, grader, active, tick))
     result: dict[str, Any] = {"mode": mode, "model": grader.info.model}
     for fold, name in ((0, "fit_fold0"), (1, "heldout_fold1")):
         sel = [(it, p) for it, p in zip(items, preds, strict=True) if it.fold == fold]

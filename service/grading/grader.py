@@ -13,7 +13,7 @@ from service.grading.cache import GradeCache, cache_key
 from service.grading.models import CriterionJudgement, CriterionScore, FlagJudgement, Grade, GraderInfo, Mode
 from service.grading.scoring import LEVEL_POINTS, final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
-from service.llm.client import LLM, run_sync
+from service.llm.client import LLM
 from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
@@ -144,11 +144,8 @@ class Grader:
         return self._finish(key, subject, scores, flags, guard, th)
 
     def grade(self, subject: Subject, answer: str) -> Grade:
-        """Sync grading; no event loop at all unless a model has to be asked."""
-        first = self._grade_from_evidence(subject, answer)
-        if isinstance(first, Grade):
-            return first
-        return run_sync(self.agrade(subject, answer))
+        """Sync grading, for scripts and tests outside any event loop."""
+        return asyncio.run(self.agrade(subject, answer))
 
     def _semantic(
         self,
