@@ -10,7 +10,7 @@ import numpy as np
 
 from service.catalog import Criterion, Trap
 from service.config import Settings
-from service.embeddings import embed
+from service.embeddings import embed, offload
 from service.errors import ModelError
 from service.grading.text import sentences, unwrap
 from service.llm.client import LLM
@@ -112,15 +112,21 @@ async def phrase(
     shown: list[str] = []
     buffer = ""
 
-    def accept(sentence: str) -> bool:
+    async def accept(sentence: str) -> bool:
         sentence = sentence.strip().strip('"')
         if not sentence:
             return True
-        if leaks(trap, sentence) or sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS:
+        if sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS or await offload(leaks, trap, sentence):
             return False
         shown.append(sentence)
         if emit:
             emit(sentence + " ")
+        return True
+
+    async def accept_all(sentences: list[str]) -> bool:
+        for sentence in sentences:  # in order, stopping at the first that cannot be shown
+            if not await accept(sentence):
+                return False
         return True
 
     async def whole(model: LLM) -> AsyncIterator[str]:
@@ -131,11 +137,11 @@ async def phrase(
         async for piece in pieces:
             buffer += piece
             *complete, buffer = _SENTENCE_END.split(buffer)
-            if not all(accept(sentence) for sentence in complete):
+            if not await accept_all(complete):
                 buffer = ""
                 break
         else:
-            accept(buffer)
+            await accept(buffer)
     except ModelError as exc:
         log.warning("interviewer model failed: %s", exc.message)
         if shown:

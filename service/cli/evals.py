@@ -210,10 +210,14 @@ def interviewer_cmd(
     settings = get_settings()
     with tempfile.TemporaryDirectory() as tmp, _maybe_cassette(cassette, settings, record) as active:
         active = active.model_copy(update={"mode": mode, "data_dir": Path(tmp)})
-        iv = Interviewer(active)
         bar, tick = _progress(len(ids) * 6, f"interviews ({mode})")
+
+        async def interviews() -> dict[str, Any]:
+            async with Interviewer.open(active) as iv:
+                return await ev.run(iv, runtime.catalog(active), ids, tick)
+
         with bar:
-            result = ev.run(iv, runtime.catalog(active), ids, tick)
+            result = asyncio.run(interviews())
     if as_json:
         emit_json(result)
         return

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from service.embeddings import embed, embed_ahead
+from service.embeddings import embed
 from service.grading.subject import Subject
 from service.grading.text import content_words, sentences, wordiness
 
@@ -146,11 +146,6 @@ class Evidence:
     novel_units: int  # sentences that are not restatements of the question
     targets: Targets
     criterion_words: list[float]  # per criterion: share of its own content words the answer uses
-
-
-def prepare(answer: str) -> None:
-    """Start embedding what analyse(answer) will need, before the caller gets there."""
-    embed_ahead(sentences(answer))
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
