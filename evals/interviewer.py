@@ -71,19 +71,21 @@ def scripts(trap_id: str) -> dict[str, Callable[[], Iterator[str]]]:
     }
 
 
-def play(
+async def play(
     interviewer: Interviewer, catalog: Catalog, trap_id: str, name: str, script: Callable[[], Iterator[str]]
 ) -> dict[str, Any]:
     trap = catalog.get(trap_id)
-    reply = interviewer.start(trap_id=trap_id, user=f"eval-{name}")
+    reply = await interviewer.start(trap_id=trap_id, user=f"eval-{name}")
     messages = script()
     sent = 0
     while reply.status != "finished" and sent < MAX_MESSAGES:
         # Listening as the web and terminal chats do, so the model's words stream through the
         # sentence-by-sentence leak check that candidates actually face.
-        reply = interviewer.reply(reply.session_id, next(messages), on_event=lambda event: None)
+        async for event in interviewer.stream_reply(reply.session_id, next(messages)):
+            if event["type"] == "final":
+                reply = event["reply"]
         sent += 1
-    st = interviewer.state(reply.session_id)
+    st = await interviewer.state(reply.session_id)
     turns = [t for t in st["turns"] if t["role"] == "interviewer" and t["kind"] != "report"]
     from service import runtime
 
@@ -109,7 +111,7 @@ def play(
     }
 
 
-def run(
+async def run(
     interviewer: Interviewer,
     catalog: Catalog,
     trap_ids: list[str] | None = None,
@@ -118,7 +120,7 @@ def run(
     rows = []
     for trap_id in trap_ids or DEFAULT_TRAPS:
         for name, script in scripts(trap_id).items():
-            rows.append(play(interviewer, catalog, trap_id, name, script))
+            rows.append(await play(interviewer, catalog, trap_id, name, script))
             if progress:
                 progress()
     turns = sum(r["turns"] for r in rows)

@@ -106,26 +106,31 @@ def run(
 def llm_method(settings: Any, sample: int = 0) -> Callable[[list[Pair]], list[str | None]]:
     """The LLM grader's per-decision question, asked of each pair: the passage stands as the answer
     to the trap's question, the statement as the point (criterion) or red flag."""
+    import asyncio
+
     from service import runtime
     from service.grading.grader import judge_statement
-    from service.llm.client import run_sync
     from service.llm.factory import make_llm
 
-    llm = make_llm(settings=settings, role="grade")
     catalog = runtime.catalog(settings)
+
+    async def ask(pairs: list[Pair], chosen: list[int]) -> list[str]:
+        llm = make_llm(settings=settings, role="grade")
+        out = []
+        for i in chosen:  # in order: the local server serves one request at a time anyway
+            p = pairs[i]
+            trap = catalog.get(p.trap_id)
+            kind, target_id = p.target.split(":", 1)
+            targets = trap.rubric.criteria if kind == "criterion" else trap.rubric.red_flags
+            target = next(t for t in targets if t.id == target_id)
+            out.append((await judge_statement(llm, settings, trap.card.question, p.passage, target)).decision)
+        return out
 
     def method(pairs: list[Pair]) -> list[str | None]:
         chosen = balanced(pairs, sample) if sample else list(range(len(pairs)))
         out: list[str | None] = [None] * len(pairs)
-        for i in chosen:
-            p = pairs[i]
-            rubric = catalog.get(p.trap_id).rubric
-            kind, target_id = p.target.split(":", 1)
-            target = next(
-                c for c in (rubric.criteria if kind == "criterion" else rubric.red_flags) if c.id == target_id
-            )
-            question = catalog.get(p.trap_id).card.question
-            out[i] = run_sync(judge_statement(llm, settings, question, p.passage, target)).decision
+        for i, decision in zip(chosen, asyncio.run(ask(pairs, chosen)), strict=True):
+            out[i] = decision
         return out
 
     return method

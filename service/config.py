@@ -71,9 +71,6 @@ class Settings(BaseSettings):
     seed: int | None = 7
     max_tokens: int = 768
     concurrency: int = 4
-    turn_threads: int = Field(
-        default=64, ge=1, description="Interview turns the service runs at once; each mostly waits on the model."
-    )
 
     # Embedded local model (llama-cpp-python server).
     local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"

@@ -11,6 +11,7 @@ by side.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -20,11 +21,10 @@ import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,8 @@ OPSET = 17
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _PIPELINE = [f"sentence_transformers.models.{m}" for m in ("Transformer", "Pooling", "Normalize")]
 _lock = threading.Lock()
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def model_dir() -> Path:
@@ -175,20 +177,6 @@ class OnnxEncoder:
         return out
 
 
-_ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed-ahead")
-
-
-def embed_ahead(texts: list[str]) -> None:
-    """Start embedding texts on a thread of their own, and return at once.
-
-    onnxruntime releases the GIL while it runs, so the model works on the other core while the
-    caller goes on; a later embed() of the same texts waits for it, or finds them in the memo.
-    A failure here is ignored: that later embed() raises it where it can be handled.
-    """
-    if texts:
-        _ahead.submit(embed, texts)
-
-
 @lru_cache(maxsize=1)
 def _encoder() -> OnnxEncoder:
     return OnnxEncoder(model_dir(), _cached_session(onnx_path()))
@@ -216,6 +204,12 @@ def embed(texts: list[str]) -> np.ndarray:
         while len(_memo) > MEMO_SIZE:
             _memo.popitem(last=False)
     return out
+
+
+async def offload(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Embedder-bound work (embedding, and the analyses built on it), run in a thread off the event
+    loop: the one way async code reaches the embedder."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 def memo_size() -> int:

@@ -59,20 +59,3 @@ def warm_cards(settings: Settings | None = None) -> None:
         questions.warm(trap)
     if memo_size() > before:  # something was embedded afresh
         save_vectors(path)
-
-
-def settle() -> None:
-    """Once a long-running process has loaded everything (models, index, interviewer), take it out
-    of the garbage collector's sight.
-
-    What is loaded by then lives as long as the process: ~474,000 objects from litellm, Chroma,
-    LangGraph and the rest (~900,000 while torch was imported too). A full collection walks them
-    all (250-300 ms measured here) and stops every turn in flight while it does; frozen, they are
-    never walked again.
-    """
-    import gc
-
-    from service.embeddings import embed
-
-    embed(["a warm-up sentence"])
-    gc.freeze()

@@ -10,14 +10,14 @@ import logging
 import time
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
 )
 from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
 
 from service.agent.session import Interviewer, Reply
 from service.config import Settings
@@ -84,55 +84,57 @@ class SlackBot:
         # Posts run after the ack, so nobody would see a lost one: retry dropped connections, 429s
         # (after Slack's Retry-After) and 5xx a few times before giving up and logging it.
         retries = [
-            ConnectionErrorRetryHandler(max_retry_count=3),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=3),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
         ]
-        self.client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=retries)
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=retries
+        )
         self.state = SlackState(settings.db_path)
         self.interviewer = interviewer
 
-    def _post(
+    async def _post(
         self, channel: str, text: str, thread_ts: str | None = None, blocks: list[Any] | None = None
     ) -> str | None:
         try:
-            resp = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts, blocks=blocks)
+            resp = await self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts, blocks=blocks)
             return str(resp["ts"])
         except SlackApiError as exc:
             log.error("chat.postMessage failed: %s", exc.response.get("error"))
             return None
 
-    def start(self, channel: str, user: str, text: str) -> None:
+    async def start(self, channel: str, user: str, text: str) -> None:
         """A new interview, its scenario posted as a new message whose thread carries the interview."""
         arg = text.strip()
         trap_id = arg if arg and arg in self.interviewer.catalog else None
         try:
-            reply = self.interviewer.start(trap_id=trap_id, topic=None if trap_id or not arg else arg, user=user)
+            reply = await self.interviewer.start(trap_id=trap_id, topic=None if trap_id or not arg else arg, user=user)
         except InterviewerError as exc:
-            self._post(channel, APOLOGY.format(why=escape(exc.message)))
+            await self._post(channel, APOLOGY.format(why=escape(exc.message)))
             return
         text = f"*Interview {reply.trap_id}* (reply in this thread)\n\n{escape(reply.message)}"
         if reply.alternatives:
             others = ", ".join(f"`{a['trap_id']}` {escape(a['title'])}" for a in reply.alternatives)
             text += f"\n\n_Also close to your topic: {others}. `/interview ID` practises one instead._"
-        ts = self._post(channel, text)
+        ts = await self._post(channel, text)
         if ts:
             self.state.bind(channel, ts, reply.session_id)
 
-    def reply(self, channel: str, thread_ts: str, text: str) -> None:
+    async def reply(self, channel: str, thread_ts: str, text: str) -> None:
         session_id = self.state.session(channel, thread_ts)
         if session_id is None:
             return  # a thread that is not an interview
         try:
-            reply = self.interviewer.reply(session_id, text)
+            reply = await self.interviewer.reply(session_id, text)
         except InterviewerError as exc:
-            self._post(channel, APOLOGY.format(why=escape(exc.message)), thread_ts)
+            await self._post(channel, APOLOGY.format(why=escape(exc.message)), thread_ts)
             return
         text = "\n".join([escape(reply.message), *(f"_Note: {escape(n)}_" for n in reply.notices)])
         if reply.status == "finished" and reply.report:
-            self._post(channel, text, thread_ts, report_blocks(reply))
+            await self._post(channel, text, thread_ts, report_blocks(reply))
         else:
-            self._post(channel, text, thread_ts)
+            await self._post(channel, text, thread_ts)
 
 
 def _clip(quote: str, limit: int = 300) -> str:

@@ -37,14 +37,6 @@ def test_embed_returns_unit_rows_in_input_order_with_repeats() -> None:
     assert float(out[0] @ out[1]) < 0.99
 
 
-def test_embedding_ahead_leaves_the_vectors_for_the_later_call() -> None:
-    text = "A sentence nobody has embedded before: reservoir slot 4711."
-    embeddings.embed_ahead([text])
-    embeddings._ahead.submit(lambda: None).result()  # one worker: this waits for the embedding above
-    assert text in embeddings._memo
-    assert np.array_equal(embed([text])[0], embeddings._memo[text])
-
-
 def test_a_later_process_embeds_from_the_cached_export_without_torch() -> None:
     _encoder()  # this process exported it, or found it cached
     assert embeddings.onnx_path().exists()

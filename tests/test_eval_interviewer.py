@@ -11,10 +11,10 @@ from service.catalog import Catalog
 pytestmark = pytest.mark.llm
 
 
-def test_scripted_candidates_against_recorded_interviewer(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+async def test_scripted_candidates_against_recorded_interviewer(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
     with recorded("eval_interviewer_llm") as settings:
-        iv = Interviewer(settings)
-        result = ev.run(iv, catalog, ["mlsd-33", "llm-46"])
+        async with Interviewer.open(settings) as iv:
+            result = await ev.run(iv, catalog, ["mlsd-33", "llm-46"])
     assert result["mode"] == "llm" and result["interviews"] == 12
     assert result["model_fallbacks"] == 0  # every turn replayed a recorded model reply
     assert result["ended"] == 1.0

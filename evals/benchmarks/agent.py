@@ -14,6 +14,7 @@ with no latency, so all of it is client side), the yardstick (embedding the cand
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import tempfile
 import time
@@ -23,7 +24,7 @@ from typing import Any
 from evals.benchmarks.stats import percentile, time_ms
 from service import runtime
 from service.embeddings import embed
-from service.llm.client import LLM, run_sync
+from service.llm.client import LLM
 from service.llm.factory import endpoints_for
 from service.llm.stub import StubProcess
 
@@ -44,30 +45,39 @@ def _rss_mb() -> float:
 def _measure(stub: StubProcess, sessions: int, yardstick: list[float], tag: str) -> tuple[Overheads, float]:
     """Per-turn overheads by whether the tokens streamed and whether it was a hint, and the RSS growth per live
     session (KB)."""
+    return asyncio.run(_ameasure(stub, sessions, yardstick, tag))
+
+
+async def _ameasure(stub: StubProcess, sessions: int, yardstick: list[float], tag: str) -> tuple[Overheads, float]:
     from service.agent.session import Interviewer
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = stub.settings(Path(tmp))
-        iv = Interviewer(settings)
-        warm = iv.start(trap_id="mlsd-35")
-        iv.reply(warm.session_id, ANSWERS[0])
-        runtime.settle()  # as `interviewer serve` does before it listens
-        overheads: Overheads = {(t, h): [] for t in (False, True) for h in (False, True)}
-        rss0 = _rss_mb()
-        for i in range(sessions):
-            tokens = i % 2 == 1
+        async with Interviewer.open(stub.settings(Path(tmp))) as iv:
+            warm = await iv.start(trap_id="mlsd-35")
+            await iv.reply(warm.session_id, ANSWERS[0])
+            return await _sessions(iv, stub, sessions, yardstick, tag)
+
+
+async def _sessions(
+    iv: Any, stub: StubProcess, sessions: int, yardstick: list[float], tag: str
+) -> tuple[Overheads, float]:
+    overheads: Overheads = {(t, h): [] for t in (False, True) for h in (False, True)}
+    rss0 = _rss_mb()
+    for i in range(sessions):
+        tokens = i % 2 == 1
+        start = time.perf_counter()
+        embed([f"Yardstick {tag} {i}: the threshold matters more than the loss for the fraud class."])
+        yardstick.append((time.perf_counter() - start) * 1000)
+        reply = await iv.start(trap_id="mlsd-35", user=f"bench-{i}")
+        # Unseen text in every session, so the embedding memo cannot flatter the figure.
+        for n, answer in enumerate(f"In session {tag} {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
+            before = stub.request_count()
             start = time.perf_counter()
-            embed([f"Yardstick {tag} {i}: the threshold matters more than the loss for the fraud class."])
-            yardstick.append((time.perf_counter() - start) * 1000)
-            reply = iv.start(trap_id="mlsd-35", user=f"bench-{i}")
-            # Unseen text in every session, so the embedding memo cannot flatter the figure.
-            for n, answer in enumerate(f"In session {tag} {i}, {a[0].lower()}{a[1:]}" for a in ANSWERS):
-                before = stub.request_count()
-                start = time.perf_counter()
-                iv.reply(reply.session_id, answer, on_event=(lambda ev: None) if tokens else None)
-                wall = time.perf_counter() - start
-                overheads[tokens, n == HINT].append((wall - (stub.request_count() - before) * LATENCY) * 1000)
-        return overheads, (_rss_mb() - rss0) * 1024 / sessions
+            async for _ in iv.stream_reply(reply.session_id, answer, listening=tokens):
+                pass
+            wall = time.perf_counter() - start
+            overheads[tokens, n == HINT].append((wall - (stub.request_count() - before) * LATENCY) * 1000)
+    return overheads, (_rss_mb() - rss0) * 1024 / sessions
 
 
 def _client_ms(calls: int = 100) -> dict[str, float]:
@@ -82,7 +92,10 @@ def _client_ms(calls: int = 100) -> dict[str, float]:
                 pass
 
         out = {}
-        for name, call in (("whole", lambda: llm.text(messages)), ("streamed", lambda: run_sync(streamed()))):
+        for name, call in (
+            ("whole", lambda: asyncio.run(llm.atext(messages))),
+            ("streamed", lambda: asyncio.run(streamed())),
+        ):
             call()  # the first call opens the connection
             out[name] = percentile(time_ms(call, calls), 50)
         return out

@@ -26,7 +26,7 @@ def _measure(name: str) -> dict[str, Any]:
     server.start()
     llm = LLM(settings, [Endpoint(served(name), server.api_base, "sk-local", "schema_object")], "ask")
     try:
-        llm.text([{"role": "user", "content": "Say ready."}])
+        asyncio.run(llm.atext([{"role": "user", "content": "Say ready."}]))
         cold = time.perf_counter() - t0
 
         async def first_token() -> tuple[float, float, int]:
@@ -40,7 +40,7 @@ def _measure(name: str) -> dict[str, Any]:
             return ttft or 0.0, time.perf_counter() - start, pieces
 
         ttft, total, pieces = asyncio.run(first_token())
-        llm.text([{"role": "user", "content": PROMPT + " twice"}])
+        asyncio.run(llm.atext([{"role": "user", "content": PROMPT + " twice"}]))
         usage = llm.last_usage
         assert usage is not None
         prompt_tokens = usage.prompt_tokens or 0

@@ -1,13 +1,14 @@
 """The interview graph: choose → open → wait (interrupt) → assess → respond | report.
 
 State lives in a LangGraph checkpointer keyed by session id, so an interview survives a restart
-of the service and continues where it stopped.
+of the service and continues where it stopped. Each node is a module-level coroutine that reads
+what it needs from the run's context (Deps, and whether anyone listens to the words as they come).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
@@ -20,6 +21,7 @@ from service.agent.moves import classify
 from service.agent.store import SessionStore
 from service.catalog import Catalog, Trap
 from service.config import Settings
+from service.embeddings import offload
 from service.errors import ModelError
 from service.grading import decisions, semantic
 from service.grading.grader import Grader
@@ -66,34 +68,6 @@ class State(TypedDict, total=False):
     status: Literal["active", "finished"]
 
 
-Sink = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class Listener:
-    """Who hears this run as it happens: {"type": "delta"|"interviewer", "text"} events, pushed.
-
-    Pushed, not streamed through LangGraph's custom stream mode: that mode runs every node in a
-    worker thread of its own; a callback lets the nodes run in the caller's thread either way.
-    None (REST, Slack) means nobody listens: the model's reply is then fetched whole, not streamed.
-    """
-
-    on_event: Sink | None = None
-
-    def __call__(self, kind: str, text: str) -> None:
-        if self.on_event is not None:
-            self.on_event({"type": kind, "text": text})
-
-    def tokens(self) -> Callable[[str], None] | None:
-        """Where the model's words go as they come; None when nobody listens, so none are streamed."""
-        return None if self.on_event is None else lambda piece: self("delta", piece)
-
-
-def listener(runtime: Runtime[Listener]) -> Listener:
-    """This run's listener; a run started without one (no context) is heard by nobody."""
-    return runtime.context or Listener()
-
-
 @dataclass
 class Deps:
     settings: Settings
@@ -105,202 +79,240 @@ class Deps:
     max_follow_ups: int = 3
 
 
+@dataclass(frozen=True)
+class Context:
+    """One run's context: what the nodes work with, and whether anyone hears the words as they come.
+
+    Nodes write {"type": "delta"|"interviewer", "text"} events to the run's stream. Nobody listening
+    (REST, Slack) means the model's reply is fetched whole, not streamed.
+    """
+
+    deps: Deps
+    listening: bool = False
+
+
+Run = Runtime[Context]
+
+
+def _say(runtime: Run, text: str) -> None:
+    runtime.stream_writer({"type": "interviewer", "text": text})
+
+
+def _trap(runtime: Run, state: State) -> Trap:
+    return runtime.context.deps.catalog.get(state["trap_id"])
+
+
 def candidate_text(state: State) -> str:
     # Paragraph breaks between turns: a sentence never runs from one message into the next.
     turns = state.get("turns", [])
     return "\n\n".join(t["content"] for t in turns if t["role"] == "candidate" and t["kind"] == "answer")
 
 
-def build(deps: Deps, checkpointer: Any) -> Any:
+async def choose(state: State, runtime: Run) -> State:
+    deps = runtime.context.deps
+    if state.get("trap_id"):
+        return {"trap_id": deps.catalog.get(state["trap_id"]).id}
+    if state.get("topic") and deps.index is not None:
+        # Topics are often near-ties ("KV cache memory for long context": three cards within 1% of
+        # each other's fused score), so the next ones are offered rather than silently passed over.
+        hits = await offload(deps.index.search, str(state["topic"]), 1 + ALTERNATIVES)
+        others = [{"trap_id": h.trap_id, "title": h.title} for h in hits[1:]]
+        return {"trap_id": hits[0].trap_id, "alternatives": others}
+    return {"trap_id": await asyncio.to_thread(next_best, deps, state.get("user", "anonymous"))}
+
+
+async def open_(state: State, runtime: Run) -> State:
+    trap = _trap(runtime, state)
+    user = state.get("user", "anonymous")
+    store = runtime.context.deps.store
+    await asyncio.to_thread(store.started, state["session_id"], user, trap.id, trap.card.series, trap.card.tags)
+    opening = unwrap(trap.card.question)
+    _say(runtime, opening)
+    return {
+        "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
+        "levels": {},
+        "asked": [],
+        "used_follow_ups": [],
+        "hints": [],
+        "follow_ups": 0,
+        "notices": [],
+        "status": "active",
+        "report": None,
+    }
+
+
+async def wait(state: State) -> State:
+    message = interrupt({"awaiting": "candidate"})
+    kind = classify(str(message))  # answer, hint, clarify, dont_know or finish
+    return {"turns": [*state["turns"], {"role": "candidate", "content": str(message), "kind": kind}]}
+
+
+def coverage(trap: Trap, answer: str, levels: dict[str, int]) -> tuple[dict[str, int], float]:
+    """Criterion levels after this answer (they only go up), and how relevant the answer is to the trap."""
+    subject = Subject.from_trap(trap)
+    th = semantic.thresholds_for(subject)
+    ev = semantic.analyse(subject, answer, th)
+    decided = decisions.entailment_decision(subject, ev, th)
+    raised = {c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)}
+    return raised, ev.relevance
+
+
+async def assess(state: State, runtime: Run) -> State:
+    """Coverage so far: each answer is analysed once, when it arrives, and levels only go up.
+
+    (The report grades the whole transcript again; this only steers the follow-ups.)
+    """
+    deps = runtime.context.deps
+    trap = _trap(runtime, state)
+    last = state["turns"][-1]
+    move = last["kind"]
+    levels = dict(state.get("levels", {}))
+    relevance = 1.0
+    if move == "answer" and last["content"].strip():
+        levels, relevance = await offload(coverage, trap, last["content"], levels)
+    target = questions.target_criterion(trap, levels, state.get("asked", []))
+    messages = sum(t["role"] == "candidate" for t in state["turns"])
+    done = (
+        move == "finish"
+        or target is None
+        or state.get("follow_ups", 0) >= deps.max_follow_ups
+        or messages > 2 * deps.max_follow_ups + 1
+    )  # hints, clarifications and detours end too
+    if done:
+        return {"levels": levels, "action": "report", "target": None}
+    if len(last["content"].split()) >= 5 and relevance < OFF_TOPIC_TURN:
+        return {"levels": levels, "action": "off_topic", "target": None}
+    action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
+    assert target is not None  # None means every criterion is covered, which reports above
+    return {"levels": levels, "action": action, "target": target.id}
+
+
+async def respond(state: State, runtime: Run) -> State:
+    deps = runtime.context.deps
+    trap = _trap(runtime, state)
+    action = state["action"]
+
+    def delta(piece: str) -> None:
+        runtime.stream_writer({"type": "delta", "text": piece})
+
+    emit = delta if runtime.context.listening else None
+    notices: list[str] = []  # this turn's: a model that failed once may answer the next turn
+    used = list(state.get("used_follow_ups", []))
+    hints = list(state.get("hints", []))
+    follow_ups = state.get("follow_ups", 0)
+    transcript = [{"role": t["role"], "content": t["content"]} for t in state["turns"]]
+    last_question = next(
+        t["content"]
+        for t in reversed(state["turns"])
+        if t["role"] == "interviewer" and t["kind"] not in ("off_topic", "hint")
+    )
+    if action == "off_topic":
+        text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
+        _say(runtime, text)
+        return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}], "notices": []}
+    crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
+    if action == "hint":  # points at the area through a card question; never states the answer
+        idx, pointer = await offload(questions.card_follow_up, trap, crit, used)
+        if idx is not None:
+            used.append(idx)
+        text = f"A hint (it costs {HINT_PENALTY} points in the report): ask yourself this. {pointer}"
+        hints.append({"criterion": crit.id, "text": text, "penalty": HINT_PENALTY})
+    elif action == "clarify":
+        text, notice = await questions.phrase(
+            deps.llm, deps.settings, trap, crit, last_question, transcript, kind="clarify", emit=emit
+        )
+        if notice:
+            notices.append(notice)
+    else:
+        idx, draft = await offload(questions.card_follow_up, trap, crit, used)
+        if idx is not None:
+            used.append(idx)
+        prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" else ""
+        if prefix and emit:
+            emit(prefix)
+        text, notice = await questions.phrase(deps.llm, deps.settings, trap, crit, draft, transcript, emit=emit)
+        text = prefix + text
+        if notice:
+            notices.append(notice)
+        follow_ups += 1
+    _say(runtime, text)
+    turn: Turn = {
+        "role": "interviewer",
+        "content": text,
+        "kind": action,
+        "target": crit.id,
+        "target_level": state.get("levels", {}).get(crit.id, 0),
+    }
+    return {
+        "turns": [*state["turns"], turn],
+        "asked": [*state.get("asked", []), crit.id],
+        "used_follow_ups": used,
+        "hints": hints,
+        "follow_ups": follow_ups,
+        "notices": notices,
+    }
+
+
+async def report(state: State, runtime: Run) -> State:
+    deps = runtime.context.deps
     s = deps.settings
+    trap = _trap(runtime, state)
+    text = candidate_text(state)
+    notices: list[str] = []
+    subject = Subject.from_trap(trap)
+    if text.strip():
+        try:
+            grade = await deps.grader.agrade(subject, text[-s.max_answer_chars :])
+        except ModelError as exc:
+            from service.grading.factory import make_grader
 
-    def trap_of(state: State) -> Trap:
-        return deps.catalog.get(state["trap_id"])
+            notices.append(f"The grading model failed ({exc.message}); this report was graded semantically.")
+            grade = await make_grader(settings=s, mode="semantic").agrade(subject, text[-s.max_answer_chars :])
+        grade_dict = grade.model_dump()
+    else:
+        grade_dict = None
+    penalty = HINT_PENALTY * len(state.get("hints", []))
+    final = max(0, (grade_dict["score"] if grade_dict else 0) - penalty)
+    from service.grading.scoring import verdict
 
-    def choose(state: State) -> State:
-        if state.get("trap_id"):
-            return {"trap_id": deps.catalog.get(state["trap_id"]).id}
-        if state.get("topic") and deps.index is not None:
-            # Topics are often near-ties ("KV cache memory for long context": three cards within 1% of
-            # each other's fused score), so the next ones are offered rather than silently passed over.
-            hits = deps.index.search(str(state["topic"]), k=1 + ALTERNATIVES)
-            others = [{"trap_id": h.trap_id, "title": h.title} for h in hits[1:]]
-            return {"trap_id": hits[0].trap_id, "alternatives": others}
-        return {"trap_id": next_best(deps, state.get("user", "anonymous"))}
+    names = {c.id: c.description for c in trap.rubric.criteria}
+    crit = grade_dict["criteria"] if grade_dict else []
+    statements = {f.id: f.statement for f in trap.rubric.red_flags}
+    raised = grade_dict["flag_evidence"] if grade_dict else {}
+    rep = {
+        "trap_id": trap.id,
+        "title": trap.card.title,
+        "grade": grade_dict,
+        "hints": state.get("hints", []),
+        "hint_penalty": penalty,
+        "score": final,
+        "verdict": verdict(final, trap.rubric.pass_mark),
+        "strong": [names[c["id"]] for c in crit if c["score"] == 2],
+        "missing": [names[c["id"]] for c in crit if c["score"] < 2] if crit else list(names.values()),
+        # The trap each raised flag stands for, and the candidate's words that raised it.
+        "red_flags": [{"id": f, "statement": statements[f], "evidence": quote} for f, quote in raised.items()],
+        # Cards are hard-wrapped YAML; every interface wraps text itself.
+        "model_answer": unwrap(trap.card.correct_answer),
+        "trap_explained": unwrap(trap.card.trap),
+        "notices": notices,
+    }
+    await asyncio.to_thread(deps.store.finished, state["session_id"], final, verdict(final, trap.rubric.pass_mark))
+    closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
+    _say(runtime, closing)
+    return {
+        "report": rep,
+        "status": "finished",
+        "notices": notices,
+        "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}],
+    }
 
-    def open_(state: State, runtime: Runtime[Listener]) -> State:
-        trap = trap_of(state)
-        deps.store.started(
-            state["session_id"], state.get("user", "anonymous"), trap.id, trap.card.series, trap.card.tags
-        )
-        opening = unwrap(trap.card.question)
-        listener(runtime)("interviewer", opening)
-        return {
-            "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
-            "levels": {},
-            "asked": [],
-            "used_follow_ups": [],
-            "hints": [],
-            "follow_ups": 0,
-            "notices": [],
-            "status": "active",
-            "report": None,
-        }
 
-    def wait(state: State) -> State:
-        message = interrupt({"awaiting": "candidate"})
-        kind = classify(str(message))  # answer, hint, clarify, dont_know or finish
-        return {"turns": [*state["turns"], {"role": "candidate", "content": str(message), "kind": kind}]}
+def _after_assess(state: State) -> str:
+    return "report" if state["action"] == "report" else "respond"
 
-    def assess(state: State) -> State:
-        """Coverage so far: each answer is analysed once, when it arrives, and levels only go up.
 
-        (The report grades the whole transcript again; this only steers the follow-ups.)
-        """
-        trap = trap_of(state)
-        last = state["turns"][-1]
-        move = last["kind"]
-        subject = Subject.from_trap(trap)
-        levels = dict(state.get("levels", {}))
-        relevance = 1.0
-        if move == "answer" and last["content"].strip():
-            th = semantic.thresholds_for(subject)
-            ev = semantic.analyse(subject, last["content"], th)
-            decided = decisions.entailment_decision(subject, ev, th)
-            levels = {
-                c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)
-            }
-            relevance = ev.relevance
-        target = questions.target_criterion(trap, levels, state.get("asked", []))
-        messages = sum(t["role"] == "candidate" for t in state["turns"])
-        done = (
-            move == "finish"
-            or target is None
-            or state.get("follow_ups", 0) >= deps.max_follow_ups
-            or messages > 2 * deps.max_follow_ups + 1
-        )  # hints, clarifications and detours end too
-        if done:
-            return {"levels": levels, "action": "report", "target": None}
-        if len(last["content"].split()) >= 5 and relevance < OFF_TOPIC_TURN:
-            return {"levels": levels, "action": "off_topic", "target": None}
-        action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
-        assert target is not None  # None means every criterion is covered, which reports above
-        return {"levels": levels, "action": action, "target": target.id}
-
-    def respond(state: State, runtime: Runtime[Listener]) -> State:
-        trap = trap_of(state)
-        action = state["action"]
-        heard = listener(runtime)
-        delta = heard.tokens()
-
-        notices: list[str] = []  # this turn's: a model that failed once may answer the next turn
-        used = list(state.get("used_follow_ups", []))
-        hints = list(state.get("hints", []))
-        follow_ups = state.get("follow_ups", 0)
-        transcript = [{"role": t["role"], "content": t["content"]} for t in state["turns"]]
-        last_question = next(
-            t["content"]
-            for t in reversed(state["turns"])
-            if t["role"] == "interviewer" and t["kind"] not in ("off_topic", "hint")
-        )
-        if action == "off_topic":
-            text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
-            heard("interviewer", text)
-            return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}], "notices": []}
-        crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
-        if action == "hint":  # points at the area through a card question; never states the answer
-            idx, pointer = questions.card_follow_up(trap, crit, used)
-            if idx is not None:
-                used.append(idx)
-            text = f"A hint (it costs {HINT_PENALTY} points in the report): ask yourself this. {pointer}"
-            hints.append({"criterion": crit.id, "text": text, "penalty": HINT_PENALTY})
-        elif action == "clarify":
-            text, notice = questions.phrase(
-                deps.llm, s, trap, crit, last_question, transcript, kind="clarify", emit=delta
-            )
-            if notice:
-                notices.append(notice)
-        else:
-            idx, draft = questions.card_follow_up(trap, crit, used)
-            if idx is not None:
-                used.append(idx)
-            prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" else ""
-            if prefix and delta:
-                delta(prefix)
-            text, notice = questions.phrase(deps.llm, s, trap, crit, draft, transcript, emit=delta)
-            text = prefix + text
-            if notice:
-                notices.append(notice)
-            follow_ups += 1
-        heard("interviewer", text)
-        turn: Turn = {
-            "role": "interviewer",
-            "content": text,
-            "kind": action,
-            "target": crit.id,
-            "target_level": state.get("levels", {}).get(crit.id, 0),
-        }
-        return {
-            "turns": [*state["turns"], turn],
-            "asked": [*state.get("asked", []), crit.id],
-            "used_follow_ups": used,
-            "hints": hints,
-            "follow_ups": follow_ups,
-            "notices": notices,
-        }
-
-    def report(state: State, runtime: Runtime[Listener]) -> State:
-        trap = trap_of(state)
-        text = candidate_text(state)
-        notices: list[str] = []
-        subject = Subject.from_trap(trap)
-        if text.strip():
-            try:
-                grade = deps.grader.grade(subject, text[-s.max_answer_chars :])
-            except ModelError as exc:
-                from service.grading.factory import make_grader
-
-                notices.append(f"The grading model failed ({exc.message}); this report was graded semantically.")
-                grade = make_grader(settings=s, mode="semantic").grade(subject, text[-s.max_answer_chars :])
-            grade_dict = grade.model_dump()
-        else:
-            grade_dict = None
-        penalty = HINT_PENALTY * len(state.get("hints", []))
-        final = max(0, (grade_dict["score"] if grade_dict else 0) - penalty)
-        from service.grading.scoring import verdict
-
-        names = {c.id: c.description for c in trap.rubric.criteria}
-        crit = grade_dict["criteria"] if grade_dict else []
-        statements = {f.id: f.statement for f in trap.rubric.red_flags}
-        raised = grade_dict["flag_evidence"] if grade_dict else {}
-        rep = {
-            "trap_id": trap.id,
-            "title": trap.card.title,
-            "grade": grade_dict,
-            "hints": state.get("hints", []),
-            "hint_penalty": penalty,
-            "score": final,
-            "verdict": verdict(final, trap.rubric.pass_mark),
-            "strong": [names[c["id"]] for c in crit if c["score"] == 2],
-            "missing": [names[c["id"]] for c in crit if c["score"] < 2] if crit else list(names.values()),
-            # The trap each raised flag stands for, and the candidate's words that raised it.
-            "red_flags": [{"id": f, "statement": statements[f], "evidence": quote} for f, quote in raised.items()],
-            # Cards are hard-wrapped YAML; every interface wraps text itself.
-            "model_answer": unwrap(trap.card.correct_answer),
-            "trap_explained": unwrap(trap.card.trap),
-            "notices": notices,
-        }
-        deps.store.finished(state["session_id"], final, verdict(final, trap.rubric.pass_mark))
-        closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
-        listener(runtime)("interviewer", closing)
-        return {
-            "report": rep,
-            "status": "finished",
-            "notices": notices,
-            "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}],
-        }
-
-    g = StateGraph(State, context_schema=Listener)
+def build(checkpointer: Any) -> Any:
+    g = StateGraph(State, context_schema=Context)
     for name, fn in (
         ("choose", choose),
         ("open", open_),
@@ -309,14 +321,12 @@ def build(deps: Deps, checkpointer: Any) -> Any:
         ("respond", respond),
         ("report", report),
     ):
-        g.add_node(name, fn)
+        g.add_node(name, fn)  # type: ignore[call-overload]
     g.add_edge(START, "choose")
     g.add_edge("choose", "open")
     g.add_edge("open", "wait")
     g.add_edge("wait", "assess")
-    g.add_conditional_edges(
-        "assess", lambda st: "report" if st["action"] == "report" else "respond", ["report", "respond"]
-    )
+    g.add_conditional_edges("assess", _after_assess, ["report", "respond"])
     g.add_edge("respond", "wait")
     g.add_edge("report", END)
     return g.compile(checkpointer=checkpointer)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 
 from service.catalog import Criterion, Trap
 from service.config import Settings
-from service.embeddings import embed
+from service.embeddings import embed, offload
 from service.errors import ModelError
 from service.grading.text import sentences, unwrap
-from service.llm.client import LLM, iter_sync
+from service.llm.client import LLM
 from service.prompts import render
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MAX_TURN_CHARS = 600
 
 
-def phrase(
+async def phrase(
     llm: LLM | None,
     settings: Settings,
     trap: Trap,
@@ -96,9 +96,7 @@ def phrase(
     Each sentence is checked for leaks before it is shown; a leaking first sentence falls back to
     the card's draft, a later one ends the turn at the sentences already shown. Returns (text,
     notice); the notice says when the model could not be reached. Without `emit` nobody watches
-    the words arrive, so the reply is fetched whole: measured against the loopback stub, litellm
-    spends ~8 ms on a whole reply and ~13 ms on the same reply streamed (it builds an object per
-    chunk). The sentences are checked the same way.
+    the words arrive, so the reply is fetched whole; its sentences are checked the same way.
     """
     if llm is None:
         return draft, None
@@ -114,34 +112,43 @@ def phrase(
     shown: list[str] = []
     buffer = ""
 
-    def accept(sentence: str) -> bool:
+    async def accept(sentence: str) -> bool:
         sentence = sentence.strip().strip('"')
         if not sentence:
             return True
-        if leaks(trap, sentence) or sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS:
+        if sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS or await offload(leaks, trap, sentence):
             return False
         shown.append(sentence)
         if emit:
             emit(sentence + " ")
         return True
 
-    def whole(model: LLM) -> Iterator[str]:
-        yield model.text(messages)
+    async def accept_all(sentences: list[str]) -> bool:
+        for sentence in sentences:  # in order, stopping at the first that cannot be shown
+            if not await accept(sentence):
+                return False
+        return True
 
+    async def whole(model: LLM) -> AsyncIterator[str]:
+        yield await model.atext(messages)
+
+    pieces = llm.astream(messages) if emit else whole(llm)
     try:
-        for piece in iter_sync(llm.astream(messages)) if emit else whole(llm):
+        async for piece in pieces:
             buffer += piece
             *complete, buffer = _SENTENCE_END.split(buffer)
-            if not all(accept(sentence) for sentence in complete):
+            if not await accept_all(complete):
                 buffer = ""
                 break
         else:
-            accept(buffer)
+            await accept(buffer)
     except ModelError as exc:
         log.warning("interviewer model failed: %s", exc.message)
         if shown:
             return " ".join(shown), None
         return draft, "The interviewer model could not be reached, so this turn uses the card's own question."
+    finally:  # a turn cut short (a leaking sentence) closes the model's stream, so its call is logged now
+        await pieces.aclose()  # type: ignore[attr-defined]
     if not shown:
         if emit:
             emit(draft)

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 from pydantic import BaseModel
 
 from service import runtime
-from service.agent.graph import Deps, Listener, Sink, State, build
-from service.agent.locks import SessionLocks
-from service.agent.moves import classify
-from service.agent.store import open_store
+from service.agent.graph import Context, Deps, State, build
+from service.agent.locks import FileLocks, SessionLocks
+from service.agent.store import SessionStore, open_store
 from service.config import Settings
-from service.db import connect
+from service.db import aconnect
 from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
-from service.grading import semantic
 from service.grading.factory import make_grader, make_grader_or_semantic
 
 log = logging.getLogger(__name__)
+# What a run streams: {"type": "delta"|"interviewer", "text"} as the interviewer speaks, then
+# {"type": "final", "reply": Reply}.
+Event = dict[str, Any]
 
 
 class Reply(BaseModel):
@@ -36,34 +37,46 @@ class Reply(BaseModel):
     alternatives: list[dict[str, str]] = []
 
 
-def checkpointer(settings: Settings) -> Any:
+@asynccontextmanager
+async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
     """SQLite in the data directory by default; Postgres when INTERVIEWER_CHECKPOINT_URL names one."""
     url = settings.checkpoint_url
     if url and url.startswith(("postgres://", "postgresql://")):
         try:
             import psycopg
-            from langgraph.checkpoint.postgres import PostgresSaver
+            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
             from psycopg.rows import dict_row
         except ImportError as exc:
             raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
         try:
-            conn = psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+            conn = await psycopg.AsyncConnection.connect(
+                url, autocommit=True, prepare_threshold=0, row_factory=dict_row
+            )
         except psycopg.Error as exc:
             raise StorageError(f"cannot reach the checkpoint database: {exc}") from exc
-        saver = PostgresSaver(conn)
-        saver.setup()
-        return saver
+        async with conn:
+            saver = AsyncPostgresSaver(conn)  # type: ignore[arg-type]
+            await saver.setup()
+            yield saver
+        return
     if url:
         raise InvalidInputError(f"checkpoint_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
-    return SqliteSaver(connect(settings.db_path))
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with aconnect(settings.db_path) as conn:
+        yield AsyncSqliteSaver(conn)
 
 
 class Interviewer:
-    """One per process: the graph's checkpoints and the session store share one database."""
+    """One per process: the graph's checkpoints and the session store share one database.
 
-    def __init__(self, settings: Settings) -> None:
+    Opened with `async with Interviewer.open(settings) as iv:`, inside the event loop that uses it.
+    """
+
+    def __init__(self, settings: Settings, saver: Any, store: SessionStore) -> None:
         self.settings = settings
-        catalog = self.catalog = runtime.catalog(settings)
+        self.catalog = runtime.catalog(settings)
+        self.store = store
         self._notice: str | None = None
         llm = None
         if settings.mode == "llm":
@@ -79,13 +92,18 @@ class Interviewer:
         else:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = open_store(settings)
         index = runtime.index(settings)
-        deps = Deps(settings, catalog, index, grader, llm, self.store, settings.max_follow_ups)
-        self.graph = build(deps, checkpointer(settings))
+        self._deps = Deps(settings, self.catalog, index, grader, llm, store, settings.max_follow_ups)
+        self.graph = build(saver)
         # Sessions run in parallel; one session runs one turn at a time, whichever worker has it.
-        self._locks = SessionLocks(settings.data_dir / "locks")
+        self._locks: SessionLocks = FileLocks(settings.data_dir / "locks")
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[Interviewer]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        async with checkpointer(settings) as saver:
+            yield cls(settings, saver, open_store(settings))
 
     @property
     def mode(self) -> str:
@@ -103,15 +121,15 @@ class Interviewer:
             )
         return message
 
-    def state(self, session_id: str) -> State:
-        snap = self.graph.get_state(self._config(session_id))
+    async def state(self, session_id: str) -> State:
+        snap = await self.graph.aget_state(self._config(session_id))
         if not snap.values:
             raise SessionError(f"unknown session '{session_id}'")
         return snap.values  # type: ignore[no-any-return]
 
-    def resume(self, session_id: str) -> Reply:
+    async def resume(self, session_id: str) -> Reply:
         """Where a session stands now: its last interviewer turn, status and report."""
-        return self._reply(session_id, self.state(session_id))
+        return self._reply(session_id, await self.state(session_id))
 
     def _reply(self, session_id: str, st: State) -> Reply:
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
@@ -126,44 +144,59 @@ class Interviewer:
             alternatives=st.get("alternatives", []),
         )
 
-    def start(
-        self,
-        *,
-        trap_id: str | None = None,
-        topic: str | None = None,
-        user: str = "anonymous",
-        on_event: Sink | None = None,
-    ) -> Reply:
-        """Open a session; `on_event` hears the interviewer's words as they come (see graph.Listener)."""
+    async def start(self, *, trap_id: str | None = None, topic: str | None = None, user: str = "anonymous") -> Reply:
+        """Open a session; the interviewer's words come whole, in the reply."""
+        return await _final(self.stream_start(trap_id=trap_id, topic=topic, user=user, listening=False))
+
+    async def reply(self, session_id: str, message: str) -> Reply:
+        """The interviewer's answer to one message: a follow-up, or the final report."""
+        return await _final(self.stream_reply(session_id, message, listening=False))
+
+    async def stream_start(
+        self, *, trap_id: str | None = None, topic: str | None = None, user: str = "anonymous", listening: bool = True
+    ) -> AsyncIterator[Event]:
+        """Open a session, streaming the interviewer's words as they come (see Event)."""
         if trap_id:
-            runtime.catalog(self.settings).get(trap_id)  # unknown ids fail before a session exists
+            self.catalog.get(trap_id)  # unknown ids fail before a session exists
         if topic is not None and not topic.strip():
             raise InvalidInputError("empty topic: say what to practise, e.g. 'GPU memory'")
         session_id = uuid.uuid4().hex[:12]
         start = {"session_id": session_id, "user": user or "anonymous", "trap_id": trap_id, "topic": topic}
-        with self._locks.hold(session_id):
-            return self._run(start, session_id, on_event)
+        async for event in self._run(start, session_id, listening):
+            yield event
 
-    def reply(self, session_id: str, message: str, on_event: Sink | None = None) -> Reply:
-        """The interviewer's answer to one message: a follow-up, or the final report."""
+    async def stream_reply(self, session_id: str, message: str, listening: bool = True) -> AsyncIterator[Event]:
+        """The interviewer's answer to one message, streamed as it comes (see Event)."""
         self._check_message(message)
-        if classify(message) == "answer":
-            # Its embedding starts now, on the other core, while the checkpoint loads and the graph
-            # reaches the assess step that needs it.
-            semantic.prepare(message)
-        st = self.state(session_id)
+        st = await self.state(session_id)
         if st.get("status") == "finished":
             raise SessionError(f"session '{session_id}' has finished; start a new one")
-        with self._locks.hold(session_id):
-            return self._run(Command(resume=message), session_id, on_event)
+        async for event in self._run(Command(resume=message), session_id, listening):
+            yield event
 
-    def _run(self, payload: Any, session_id: str, on_event: Sink | None) -> Reply:
-        # One checkpoint per turn, written when the run stops at the next interrupt, ends or fails,
-        # instead of one per node: a turn is one unit for the candidate (a crash mid-turn loses the
-        # unanswered message, which the client still holds). Measured: 7.5 → 4.9 ms on a turn without
-        # a model call.
-        states = self.graph.stream(
-            payload, self._config(session_id), stream_mode="values", durability="exit", context=Listener(on_event)
-        )
-        last = deque(states, maxlen=1)  # the state after the last step is the one checkpointed
-        return self._reply(session_id, last[0] if last else self.state(session_id))
+    async def _run(self, payload: Any, session_id: str, listening: bool) -> AsyncIterator[Event]:
+        last: State | None = None
+        async with self._locks.hold(session_id):
+            # One checkpoint per turn, written when the run stops at the next interrupt, ends or fails:
+            # a turn is one unit for the candidate (a crash mid-turn loses the unanswered message,
+            # which the client still holds).
+            async for mode, chunk in self.graph.astream(
+                payload,
+                self._config(session_id),
+                stream_mode=["custom", "values"],
+                durability="exit",
+                context=Context(self._deps, listening),
+            ):
+                if mode == "custom":
+                    yield chunk
+                else:
+                    last = chunk
+            st = last if last is not None else await self.state(session_id)
+        yield {"type": "final", "reply": self._reply(session_id, st)}
+
+
+async def _final(events: AsyncIterator[Event]) -> Reply:
+    async for event in events:
+        if event["type"] == "final":
+            return event["reply"]  # type: ignore[no-any-return]
+    raise AssertionError("a run always ends with its reply")

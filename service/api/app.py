@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__, runtime
+from service.agent.session import Interviewer
 from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
@@ -26,7 +27,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Batch jobs a stopped service left running go on where their output file stops.
         routes_batch.resume_orphans(deps.batch_jobs_for(app), settings)
-        yield
+        async with Interviewer.open(settings) as interviewer:
+            app.state.interviewer = interviewer
+            yield
 
     app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__, lifespan=lifespan)
     app.state.settings = settings
@@ -65,13 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def warm(app: FastAPI) -> FastAPI:
-    """Load what the first request would otherwise wait for: the index (built if the cards changed),
-    the cards' vectors, the interviewer and the model servers it needs; then take it all out of the
-    collector's sight."""
+    """Load what the first request would otherwise wait for: the index (built if the cards changed)
+    and the cards' vectors."""
     runtime.index(app.state.settings)
     runtime.warm_cards(app.state.settings)
-    deps.interviewer_for(app)
-    runtime.settle()
     return app
 
 

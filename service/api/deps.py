@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
@@ -42,19 +41,11 @@ def _per_app(app: Any, name: str, build: Callable[[], T]) -> T:
 
 
 def interviewer_for(app: Any) -> Interviewer:
-    """One interviewer per app, built on first use (it may start the local model server)."""
-    return _per_app(app, "interviewer", lambda: Interviewer(app.state.settings))
-
-
-def turn_pool(app: Any) -> ThreadPoolExecutor:
-    """The threads interview turns run in: each turn mostly waits on the model, so there are many.
-
-    asyncio's default pool has min(32, cores + 4) threads (6 here): at 50 live sessions, turns
-    queued for a thread while the model sat idle.
-    """
-    return _per_app(
-        app, "turn_pool", lambda: ThreadPoolExecutor(app.state.settings.turn_threads, thread_name_prefix="turn")
-    )
+    """The app's interviewer, opened by its lifespan (in the app's own event loop)."""
+    iv = getattr(app.state, "interviewer", None)
+    if iv is None:
+        raise RuntimeError("the app was not started: run it under uvicorn, or `with TestClient(app)` in tests")
+    return iv  # type: ignore[no-any-return]
 
 
 def batch_jobs_for(app: Any) -> BatchJobs:

@@ -6,6 +6,7 @@ for them, and resumes the ones it was running when it stopped.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -23,7 +24,6 @@ from service.batch.runner import Summary, run_batch
 from service.config import Settings
 from service.errors import InvalidInputError, SessionError
 from service.grading.factory import make_grader
-from service.llm.client import run_sync
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -93,7 +93,7 @@ def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n:
 
     try:
         grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
-        summary = run_sync(
+        summary = asyncio.run(
             run_batch(
                 source,
                 output,

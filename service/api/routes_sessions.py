@@ -48,18 +48,18 @@ class GradeRequest(BaseModel):
 
 
 @router.post("/sessions", status_code=201)
-def start(body: StartSession, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
-    return iv.start(trap_id=body.trap_id, topic=body.topic, user=body.user)
+async def start(body: StartSession, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
+    return await iv.start(trap_id=body.trap_id, topic=body.topic, user=body.user)
 
 
 @router.post("/sessions/{session_id}/messages")
-def message(session_id: str, body: Message, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
-    return iv.reply(session_id, body.message)
+async def message(session_id: str, body: Message, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
+    return await iv.reply(session_id, body.message)
 
 
 @router.get("/sessions/{session_id}")
-def session(session_id: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> dict[str, Any]:
-    st = iv.state(session_id)
+async def session(session_id: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> dict[str, Any]:
+    st = await iv.state(session_id)
     return {
         "session_id": session_id,
         "trap_id": st["trap_id"],

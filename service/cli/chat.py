@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -13,7 +15,7 @@ from service.cli.common import console
 from service.config import get_settings
 
 if TYPE_CHECKING:
-    from service.agent.session import Reply
+    from service.agent.session import Event, Reply
 
 HELP = "Answer in as many messages as you like. Type 'hint' for a hint (costs points), 'finish' to end."
 
@@ -25,50 +27,55 @@ def chat(
     resume: str | None = typer.Option(None, "--resume", help="A paused session's id: continue where it stopped."),
 ) -> None:
     """Run a mock interview in the terminal."""
+    asyncio.run(_chat(trap, topic, user, resume))
+
+
+async def _chat(trap: str | None, topic: str | None, user: str, resume: str | None) -> None:
     from service.agent.session import Interviewer
 
-    interviewer = Interviewer(get_settings())
-    console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
-    if resume:
-        reply = _notices(interviewer.resume(resume))
-        console.print(f"[bold cyan]interviewer>[/bold cyan] {escape(reply.message)}\n")
-    else:
-        reply = _notices(interviewer.start(trap_id=trap, topic=topic, user=user, on_event=_Printer()))
-        if reply.alternatives:
-            others = ", ".join(f"{a['trap_id']} ({a['title']})" for a in reply.alternatives)
-            console.print(
-                f"[dim]Chosen for your topic: {reply.trap_id}. Also close: {escape(others)}. "
-                f"To practise one instead: interviewer chat --trap ID[/dim]\n"
-            )
-    while reply.status != "finished":
-        try:
-            message = console.input("[bold green]you> [/bold green]")
-        except (EOFError, KeyboardInterrupt):
-            console.print(f"\n[dim]Paused. Continue with: interviewer chat --resume {reply.session_id}[/dim]")
-            return
-        if not message.strip():
-            continue
-        reply = _notices(interviewer.reply(reply.session_id, message, on_event=_Printer()))
+    async with Interviewer.open(get_settings()) as interviewer:
+        console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
+        if resume:
+            reply = _notices(await interviewer.resume(resume))
+            console.print(f"[bold cyan]interviewer>[/bold cyan] {escape(reply.message)}\n")
+        else:
+            reply = _notices(await _shown(interviewer.stream_start(trap_id=trap, topic=topic, user=user)))
+            if reply.alternatives:
+                others = ", ".join(f"{a['trap_id']} ({a['title']})" for a in reply.alternatives)
+                console.print(
+                    f"[dim]Chosen for your topic: {reply.trap_id}. Also close: {escape(others)}. "
+                    f"To practise one instead: interviewer chat --trap ID[/dim]\n"
+                )
+        while reply.status != "finished":
+            try:
+                # Read on the loop itself: the terminal has one user, and nothing else runs while they type.
+                message = console.input("[bold green]you> [/bold green]")
+            except (EOFError, KeyboardInterrupt):
+                console.print(f"\n[dim]Paused. Continue with: interviewer chat --resume {reply.session_id}[/dim]")
+                return
+            if not message.strip():
+                continue
+            reply = _notices(await _shown(interviewer.stream_reply(reply.session_id, message)))
     _report(reply.report or {})
 
 
-class _Printer:
+async def _shown(events: AsyncIterator[Event]) -> Reply:
     """Prints the interviewer's words as the model produces them (checked sentence by sentence)."""
-
-    def __init__(self) -> None:
-        self.streaming = False
-
-    def __call__(self, ev: dict[str, Any]) -> None:
+    streaming = False
+    async for ev in events:
+        if ev["type"] == "final":
+            return ev["reply"]  # type: ignore[no-any-return]
         if ev["type"] == "delta":
-            if not self.streaming:
+            if not streaming:
                 console.print("[bold cyan]interviewer>[/bold cyan] ", end="")
-                self.streaming = True
+                streaming = True
             console.print(escape(ev["text"]), end="", soft_wrap=True)
-        elif self.streaming:  # the whole turn, already shown word by word
+        elif streaming:  # the whole turn, already shown word by word
             console.print("\n")
-            self.streaming = False
+            streaming = False
         else:
             console.print(f"[bold cyan]interviewer>[/bold cyan] {escape(ev['text'])}\n")
+    raise AssertionError("a run always ends with its reply")
 
 
 def _notices(reply: Reply) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,7 +196,6 @@ def semeval_cmd(
     """2-way macro-F1 and accuracy through the reference-answer path (fit fold and held-out fold)."""
     from evals import semeval
     from service.grading.factory import make_grader
-    from service.llm.client import run_sync
 
     items = semeval.load(data or semeval.DEFAULT_DIR)
     if sample:
@@ -205,7 +205,7 @@ def semeval_cmd(
         grader = make_grader(settings=active, mode=mode, use_cache=False)  # type: ignore[arg-type]
         bar, tick = _progress(len(items), f"semeval ({mode})")
         with bar:
-            preds = run_sync(_grade_semeval(items, grader, active, tick))
+            preds = asyncio.run(_grade_semeval(items, grader, active, tick))
     result: dict[str, Any] = {"mode": mode, "model": grader.info.model}
     for fold, name in ((0, "fit_fold0"), (1, "heldout_fold1")):
         sel = [(it, p) for it, p in zip(items, preds, strict=True) if it.fold == fold]
@@ -266,10 +266,14 @@ def interviewer_cmd(
     settings = get_settings()
     with tempfile.TemporaryDirectory() as tmp, _maybe_cassette(cassette, settings, record) as active:
         active = active.model_copy(update={"mode": mode, "data_dir": Path(tmp)})
-        iv = Interviewer(active)
         bar, tick = _progress(len(ids) * 6, f"interviews ({mode})")
+
+        async def interviews() -> dict[str, Any]:
+            async with Interviewer.open(active) as iv:
+                return await ev.run(iv, runtime.catalog(active), ids, tick)
+
         with bar:
-            result = ev.run(iv, runtime.catalog(active), ids, tick)
+            result = asyncio.run(interviews())
     if as_json:
         emit_json(result)
         return

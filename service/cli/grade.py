@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import typer
@@ -34,7 +35,6 @@ def grade(
     from service.batch import report
     from service.batch.runner import Summary, run_batch
     from service.grading.factory import make_grader
-    from service.llm.client import run_sync
 
     if not source.exists():
         fail(f"{source}: no such file")
@@ -59,7 +59,7 @@ def grade(
         bar.update(task, completed=s.graded + s.errors + s.skipped, rate=f"{s.rate:.1f}", failed=s.errors)
 
     with bar:
-        result = run_sync(
+        result = asyncio.run(
             run_batch(
                 source, output, grader, catalog, runtime.index(settings), concurrency=concurrency, progress=progress
             )

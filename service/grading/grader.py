@@ -15,7 +15,7 @@ from service.grading.entailment import cross_encoder
 from service.grading.models import CriterionJudgement, CriterionScore, Decider, FlagJudgement, Grade, GraderInfo, Mode
 from service.grading.scoring import DECISION_POINTS, final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
-from service.llm.client import LLM, run_sync
+from service.llm.client import LLM
 from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
@@ -168,11 +168,8 @@ class Grader:
         return self._finish(key, subject, scores, flags, guard, th)
 
     def grade(self, subject: Subject, answer: str) -> Grade:
-        """Sync grading; no event loop at all unless a model has to be asked."""
-        first = self._grade_from_evidence(subject, answer)
-        if isinstance(first, Grade):
-            return first
-        return run_sync(self.agrade(subject, answer))
+        """Sync grading, for scripts and tests outside any event loop."""
+        return asyncio.run(self.agrade(subject, answer))
 
     @staticmethod
     def _scores(subject: Subject, answer: str, decision: semantic.Decision) -> list[CriterionScore]:

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from service.embeddings import embed, embed_ahead
+from service.embeddings import embed
 from service.grading.subject import Subject
 from service.grading.text import content_words, sentences, wordiness
 
@@ -160,11 +160,6 @@ class Evidence:
     units: list[str] = field(default_factory=list)
     unit_criterion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     unit_flag: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-
-
-def prepare(answer: str) -> None:
-    """Start embedding what analyse(answer) will need, before the caller gets there."""
-    embed_ahead(sentences(answer))
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +22,20 @@ STRONG = [
 
 
 @pytest.fixture
-def interviewer(tmp_path: Path, settings: Settings, index) -> Interviewer:  # type: ignore[no-untyped-def]
+async def interviewer(tmp_path: Path, settings: Settings, index) -> AsyncIterator[Interviewer]:  # type: ignore[no-untyped-def]
     own = settings.model_copy(update={"data_dir": tmp_path})
     # Reuse the session-wide index instead of embedding the cards again.
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    return Interviewer(own)
+    async with Interviewer.open(own) as iv:
+        yield iv
 
 
-def test_whole_interview_ends_with_report(interviewer: Interviewer) -> None:
-    reply = interviewer.start(trap_id="mlsd-33", user="ann")
+async def test_whole_interview_ends_with_report(interviewer: Interviewer) -> None:
+    reply = await interviewer.start(trap_id="mlsd-33", user="ann")
     assert reply.status == "active" and "200,000" in reply.message
     for message in STRONG:
-        reply = interviewer.reply(reply.session_id, message)
-    reply = interviewer.reply(reply.session_id, "finish")
+        reply = await interviewer.reply(reply.session_id, message)
+    reply = await interviewer.reply(reply.session_id, "finish")
     assert reply.status == "finished"
     report = reply.report
     assert report is not None and report["trap_id"] == "mlsd-33"
@@ -44,16 +46,16 @@ def test_whole_interview_ends_with_report(interviewer: Interviewer) -> None:
     assert interviewer.store.progress("ann")["finished"] == 1
 
 
-def test_report_names_the_trap_fallen_into_in_the_candidates_words(interviewer: Interviewer) -> None:
+async def test_report_names_the_trap_fallen_into_in_the_candidates_words(interviewer: Interviewer) -> None:
     trap = interviewer.catalog.get("mlsd-33")
     answer = (
         "Since we don't know how many events there will be, I'd keep each event with a fixed probability, say 1%, "
         "with a random-number check as it arrives. That gives every event exactly the same chance of being "
         "selected, so it's uniform by construction."
     )
-    reply = interviewer.start(trap_id=trap.id)
-    reply = interviewer.reply(reply.session_id, answer)
-    report = interviewer.reply(reply.session_id, "finish").report
+    reply = await interviewer.start(trap_id=trap.id)
+    reply = await interviewer.reply(reply.session_id, answer)
+    report = (await interviewer.reply(reply.session_id, "finish")).report
     assert report is not None and report["red_flags"], "keeping each event with a fixed probability is the trap"
     statements = {f.id: f.statement for f in trap.rubric.red_flags}
     for flag in report["red_flags"]:
@@ -61,79 +63,79 @@ def test_report_names_the_trap_fallen_into_in_the_candidates_words(interviewer: 
     assert [f["id"] for f in report["red_flags"]] == report["grade"]["red_flags"]
 
 
-def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
+async def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
     card = interviewer.catalog.get("llm-42").card
     assert "\n" in card.correct_answer.strip().split("\n\n")[0]  # hard-wrapped in its YAML
-    reply = interviewer.start(trap_id="llm-42")
-    report = interviewer.reply(reply.session_id, "finish").report
+    reply = await interviewer.start(trap_id="llm-42")
+    report = (await interviewer.reply(reply.session_id, "finish")).report
     assert report is not None and report["model_answer"] == unwrap(card.correct_answer)
     assert report["trap_explained"] == unwrap(card.trap)
     assert all("\n" not in paragraph for paragraph in report["model_answer"].split("\n\n"))
 
 
-def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> None:
-    reply = interviewer.start(trap_id="mlsd-33")
-    reply = interviewer.reply(reply.session_id, "Can I get a hint?")
+async def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> None:
+    reply = await interviewer.start(trap_id="mlsd-33")
+    reply = await interviewer.reply(reply.session_id, "Can I get a hint?")
     assert reply.message.startswith("A hint (it costs 5 points in the report)")
-    reply = interviewer.reply(reply.session_id, STRONG[0])
-    reply = interviewer.reply(reply.session_id, "finish")
+    reply = await interviewer.reply(reply.session_id, STRONG[0])
+    reply = await interviewer.reply(reply.session_id, "finish")
     assert reply.report is not None and reply.report["hint_penalty"] == 5
     assert reply.report["score"] == max(0, reply.report["grade"]["score"] - 5)
 
 
-def test_dont_know_clarify_and_off_topic(interviewer: Interviewer) -> None:
-    reply = interviewer.start(trap_id="llm-46")
+async def test_dont_know_clarify_and_off_topic(interviewer: Interviewer) -> None:
+    reply = await interviewer.start(trap_id="llm-46")
     opening = reply.message
-    reply = interviewer.reply(reply.session_id, "Use a B-tree index on the customer id column for the SQL joins.")
+    reply = await interviewer.reply(reply.session_id, "Use a B-tree index on the customer id column for the SQL joins.")
     assert reply.message.startswith("That seems to answer a different question.") and opening in reply.message
-    reply = interviewer.reply(reply.session_id, "What do you mean by flooding the network?")
+    reply = await interviewer.reply(reply.session_id, "What do you mean by flooding the network?")
     assert reply.status == "active" and reply.message
-    reply = interviewer.reply(reply.session_id, "I don't know.")
+    reply = await interviewer.reply(reply.session_id, "I don't know.")
     assert reply.message.startswith("That's fine, let's look at it from another angle.")
 
 
-def test_interview_always_ends(interviewer: Interviewer) -> None:
-    reply = interviewer.start(trap_id="adl-7")
+async def test_interview_always_ends(interviewer: Interviewer) -> None:
+    reply = await interviewer.start(trap_id="adl-7")
     for _ in range(12):
         if reply.status == "finished":
             break
-        reply = interviewer.reply(reply.session_id, "qwrtz plkjh mnbvc xswed")
+        reply = await interviewer.reply(reply.session_id, "qwrtz plkjh mnbvc xswed")
     assert reply.status == "finished"
 
 
-def test_restart_and_resume(tmp_path: Path, interviewer: Interviewer) -> None:
-    reply = interviewer.start(trap_id="mlsd-33", user="bob")
-    reply = interviewer.reply(reply.session_id, STRONG[0])
-    again = Interviewer(interviewer.settings)  # a new process on the same database
-    state = again.state(reply.session_id)
-    assert [t["role"] for t in state["turns"]] == ["interviewer", "candidate", "interviewer"]
-    resumed = again.reply(reply.session_id, "finish")
+async def test_restart_and_resume(tmp_path: Path, interviewer: Interviewer) -> None:
+    reply = await interviewer.start(trap_id="mlsd-33", user="bob")
+    reply = await interviewer.reply(reply.session_id, STRONG[0])
+    async with Interviewer.open(interviewer.settings) as again:  # a new process on the same database
+        state = await again.state(reply.session_id)
+        assert [t["role"] for t in state["turns"]] == ["interviewer", "candidate", "interviewer"]
+        resumed = await again.reply(reply.session_id, "finish")
     assert resumed.status == "finished" and resumed.report is not None
 
 
-def test_topic_retrieval_and_next_best(interviewer: Interviewer) -> None:
-    assert interviewer.start(topic="uniform sample of an endless event stream").trap_id == "mlsd-33"
+async def test_topic_retrieval_and_next_best(interviewer: Interviewer) -> None:
+    assert (await interviewer.start(topic="uniform sample of an endless event stream")).trap_id == "mlsd-33"
     topic = "KV cache memory for long context"  # three cards within 1% of each other's fused score
-    near_tie = interviewer.start(topic=topic)
+    near_tie = await interviewer.start(topic=topic)
     ranked = [h.trap_id for h in runtime.index(interviewer.settings).search(topic, k=3)]
     assert [near_tie.trap_id, *(a["trap_id"] for a in near_tie.alternatives)] == ranked
     assert near_tie.alternatives[0]["title"] == interviewer.catalog.get(ranked[1]).card.title
-    assert interviewer.resume(near_tie.session_id).alternatives == near_tie.alternatives
-    assert interviewer.start(trap_id=ranked[0]).alternatives == []  # chosen by id: nothing to offer
-    first = interviewer.start(user="cara")
-    interviewer.reply(first.session_id, "finish")
-    second = interviewer.start(user="cara")
+    assert (await interviewer.resume(near_tie.session_id)).alternatives == near_tie.alternatives
+    assert (await interviewer.start(trap_id=ranked[0])).alternatives == []  # chosen by id: nothing to offer
+    first = await interviewer.start(user="cara")
+    await interviewer.reply(first.session_id, "finish")
+    second = await interviewer.start(user="cara")
     assert second.trap_id != first.trap_id  # unseen traps come first
 
 
-def test_bad_input(interviewer: Interviewer) -> None:
+async def test_bad_input(interviewer: Interviewer) -> None:
     with pytest.raises(UnknownTrapError, match="nearest ids: llm-46"):
-        interviewer.start(trap_id="llm-460")
-    reply = interviewer.start(trap_id="llm-46")
+        await interviewer.start(trap_id="llm-460")
+    reply = await interviewer.start(trap_id="llm-46")
     with pytest.raises(InvalidInputError, match="the message is empty"):
-        interviewer.reply(reply.session_id, "  ")
+        await interviewer.reply(reply.session_id, "  ")
     with pytest.raises(SessionError, match="unknown session 'nope'"):
-        interviewer.reply("nope", "hello there")
-    interviewer.reply(reply.session_id, "finish")
+        await interviewer.reply("nope", "hello there")
+    await interviewer.reply(reply.session_id, "finish")
     with pytest.raises(SessionError, match="has finished"):
-        interviewer.reply(reply.session_id, "one more thing")
+        await interviewer.reply(reply.session_id, "one more thing")

@@ -11,16 +11,17 @@ from service.catalog import Catalog
 pytestmark = pytest.mark.llm
 
 
-def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+async def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
     with recorded("interview_llm") as settings:
-        iv = Interviewer(settings)
-        assert iv.mode == "llm"
-        reply = iv.start(trap_id="mlsd-35", user="dana")
-        reply = iv.reply(reply.session_id, "I'd use weighted cross-entropy with weight 10,000 on the fraud class.")
-        assert reply.status == "active"
-        follow_up = reply.message
-        reply = iv.reply(reply.session_id, "What do you mean exactly?")
-        reply = iv.reply(reply.session_id, "finish")
+        async with Interviewer.open(settings) as iv:
+            assert iv.mode == "llm"
+            reply = await iv.start(trap_id="mlsd-35", user="dana")
+            answer = "I'd use weighted cross-entropy with weight 10,000 on the fraud class."
+            reply = await iv.reply(reply.session_id, answer)
+            assert reply.status == "active"
+            follow_up = reply.message
+            reply = await iv.reply(reply.session_id, "What do you mean exactly?")
+            reply = await iv.reply(reply.session_id, "finish")
     assert reply.status == "finished" and reply.report is not None
     assert reply.notices == []  # every model call was answered (from the recording)
     assert not questions.leaks(catalog.get("mlsd-35"), follow_up)

@@ -18,15 +18,16 @@ URL = os.environ.get("TEST_POSTGRES_URL")
 
 
 @pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
-def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+async def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
     own = settings.model_copy(update={"data_dir": tmp_path, "checkpoint_url": URL})
-    first = Interviewer(own)
-    reply = first.start(trap_id="mlsd-33", user="pg-user")
-    first.reply(reply.session_id, "Reservoir sampling keeps k items and replaces one with probability k/n.")
-    again = Interviewer(own)
-    assert [t["role"] for t in again.state(reply.session_id)["turns"]] == ["interviewer", "candidate", "interviewer"]
-    assert again.reply(reply.session_id, "finish").status == "finished"
+    async with Interviewer.open(own) as first:
+        reply = await first.start(trap_id="mlsd-33", user="pg-user")
+        await first.reply(reply.session_id, "Reservoir sampling keeps k items and replaces one with probability k/n.")
+    async with Interviewer.open(own) as again:
+        turns = (await again.state(reply.session_id))["turns"]
+        assert [t["role"] for t in turns] == ["interviewer", "candidate", "interviewer"]
+        assert (await again.reply(reply.session_id, "finish")).status == "finished"
     # The user's progress lives in the same Postgres database, not in a SQLite file beside it.
     import psycopg
 
@@ -37,10 +38,12 @@ def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) 
     assert [h["id"] for h in history if h["id"] == reply.session_id] == [reply.session_id]
 
 
-def test_bad_checkpoint_urls(tmp_path: Path, settings: Settings) -> None:
+async def test_bad_checkpoint_urls(tmp_path: Path, settings: Settings) -> None:
     from service.agent.session import checkpointer
 
     with pytest.raises(InvalidInputError, match="must be a postgresql:// URL, not 'mysql:'"):
-        checkpointer(settings.model_copy(update={"checkpoint_url": "mysql://x"}))
+        async with checkpointer(settings.model_copy(update={"checkpoint_url": "mysql://x"})):
+            pass
     with pytest.raises(StorageError, match="cannot reach the checkpoint database"):
-        checkpointer(settings.model_copy(update={"checkpoint_url": "postgresql://nobody@127.0.0.1:1/none"}))
+        async with checkpointer(settings.model_copy(update={"checkpoint_url": "postgresql://nobody@127.0.0.1:1/none"})):
+            pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,10 @@ from service.config import Settings
 
 
 @pytest.fixture
-def client(tmp_path: Path, settings: Settings, index) -> TestClient:  # type: ignore[no-untyped-def]
+def client(tmp_path: Path, settings: Settings, index) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    return TestClient(create_app(settings.model_copy(update={"data_dir": tmp_path})))
+    with TestClient(create_app(settings.model_copy(update={"data_dir": tmp_path}))) as client:
+        yield client
 
 
 def test_whole_session_over_rest(client: TestClient) -> None:

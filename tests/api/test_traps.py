@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -10,8 +12,9 @@ from service.config import Settings
 
 
 @pytest.fixture(scope="module")
-def client(settings: Settings, index) -> TestClient:  # type: ignore[no-untyped-def]
-    return TestClient(create_app(settings))
+def client(settings: Settings, index) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 def test_health_and_ready(client: TestClient) -> None:

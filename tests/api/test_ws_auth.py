@@ -18,44 +18,44 @@ def _client(tmp_path: Path, settings: Settings, **update: object) -> TestClient:
 
 
 def test_websocket_interview_and_reconnect(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings)
-    sid = client.post("/sessions", json={"trap_id": "mlsd-33"}).json()["session_id"]
-    with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
-        state = ws.receive_json()
-        assert state["type"] == "state" and state["transcript"][0]["role"] == "interviewer"
-        ws.send_json({"message": "Reservoir sampling: keep k, replace a random slot with probability k/n."})
-        events = []
-        while not events or events[-1]["type"] != "final":
-            events.append(ws.receive_json())
-        assert events[0]["type"] == "interviewer" and events[-1]["reply"]["status"] == "active"
-        ws.send_json({"text": "wrong shape"})
-        assert ws.receive_json() == {"type": "error", "status": 422, "detail": 'send {"message": "..."}'}
-    with client.websocket_connect(f"/ws/sessions/{sid}") as ws:  # reconnect: the session continues
-        state = ws.receive_json()
-        assert [t["role"] for t in state["transcript"]] == ["interviewer", "candidate", "interviewer"]
-        ws.send_json({"message": "x" * 20_001})
-        assert ws.receive_json()["status"] == 413
-        ws.send_json({"message": "finish"})
-        events = []
-        while not events or events[-1]["type"] != "final":
-            events.append(ws.receive_json())
-        assert events[-1]["reply"]["status"] == "finished"
+    with _client(tmp_path, settings) as client:
+        sid = client.post("/sessions", json={"trap_id": "mlsd-33"}).json()["session_id"]
+        with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
+            state = ws.receive_json()
+            assert state["type"] == "state" and state["transcript"][0]["role"] == "interviewer"
+            ws.send_json({"message": "Reservoir sampling: keep k, replace a random slot with probability k/n."})
+            events = []
+            while not events or events[-1]["type"] != "final":
+                events.append(ws.receive_json())
+            assert events[0]["type"] == "interviewer" and events[-1]["reply"]["status"] == "active"
+            ws.send_json({"text": "wrong shape"})
+            assert ws.receive_json() == {"type": "error", "status": 422, "detail": 'send {"message": "..."}'}
+        with client.websocket_connect(f"/ws/sessions/{sid}") as ws:  # reconnect: the session continues
+            state = ws.receive_json()
+            assert [t["role"] for t in state["transcript"]] == ["interviewer", "candidate", "interviewer"]
+            ws.send_json({"message": "x" * 20_001})
+            assert ws.receive_json()["status"] == 413
+            ws.send_json({"message": "finish"})
+            events = []
+            while not events or events[-1]["type"] != "final":
+                events.append(ws.receive_json())
+            assert events[-1]["reply"]["status"] == "finished"
 
 
 def test_websocket_unknown_session(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings)
-    with pytest.raises(WebSocketDisconnect) as exc, client.websocket_connect("/ws/sessions/nope") as ws:
-        ws.receive_json()
-    assert exc.value.code == 4404
+    with _client(tmp_path, settings) as client:
+        with pytest.raises(WebSocketDisconnect) as exc, client.websocket_connect("/ws/sessions/nope") as ws:
+            ws.receive_json()
+        assert exc.value.code == 4404
 
 
 def test_bearer_token(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings, api_token="s3cret")
-    assert client.get("/healthz").status_code == 200
-    denied = client.get("/traps")
-    assert denied.status_code == 401 and denied.json()["detail"].startswith("missing or wrong bearer token")
-    assert client.get("/traps", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    assert client.get("/traps", headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    with pytest.raises(WebSocketDisconnect) as exc, client.websocket_connect("/ws/sessions/x") as ws:
-        ws.receive_json()
-    assert exc.value.code == 4401
+    with _client(tmp_path, settings, api_token="s3cret") as client:
+        assert client.get("/healthz").status_code == 200
+        denied = client.get("/traps")
+        assert denied.status_code == 401 and denied.json()["detail"].startswith("missing or wrong bearer token")
+        assert client.get("/traps", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert client.get("/traps", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        with pytest.raises(WebSocketDisconnect) as exc, client.websocket_connect("/ws/sessions/x") as ws:
+            ws.receive_json()
+        assert exc.value.code == 4401

@@ -37,13 +37,12 @@ def test_judge_grades_with_verified_evidence(recorded) -> None:  # type: ignore[
     assert injected.score < 60  # the instruction inside the answer earns nothing
 
 
-def test_rubric_derived_by_llm_is_valid(recorded) -> None:  # type: ignore[no-untyped-def]
-    from service.llm.client import run_sync
+async def test_rubric_derived_by_llm_is_valid(recorded) -> None:  # type: ignore[no-untyped-def]
     from service.llm.factory import make_llm
 
     with recorded("derive_rubric") as settings:
         llm = make_llm(settings=settings, role="grade")
-        subject = run_sync(reference_subject(QUESTION, REFERENCE, llm=llm, settings=settings))
+        subject = await reference_subject(QUESTION, REFERENCE, llm=llm, settings=settings)
     rubric = subject.rubric
     assert 1 <= len(rubric.criteria) <= 6 and sum(c.weight for c in rubric.criteria) == 100
     for c in rubric.criteria:

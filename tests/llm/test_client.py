@@ -37,10 +37,10 @@ def _settings(tmp_path: Path, api_base: str, **kw: object) -> Settings:
     return Settings(**base)  # type: ignore[arg-type]
 
 
-def test_structured_output_sends_schema_and_validates(tmp_path: Path) -> None:
+async def test_structured_output_sends_schema_and_validates(tmp_path: Path) -> None:
     with StubServer() as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
-        out = llm.structured(MESSAGES, Verdict)
+        out = await llm.astructured(MESSAGES, Verdict)
         assert isinstance(out, Verdict)
         sent = stub.config.requests[-1]
         assert sent["response_format"] == {"type": "json_object", "schema": Verdict.model_json_schema()}
@@ -57,73 +57,82 @@ async def test_async_structured_and_usage_logged(tmp_path: Path) -> None:
         assert llm.last_usage is not None and llm.last_usage.latency_ms > 0
 
 
-def test_invalid_json_is_repaired_once(tmp_path: Path) -> None:
+async def test_invalid_json_is_repaired_once(tmp_path: Path) -> None:
     replies = iter(['{"reasoning": "x", "level": "high"}', '{"reasoning": "x", "level": 2}'])
     with StubServer(StubConfig(responder=lambda body: next(replies))) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
-        assert llm.structured(MESSAGES, Verdict).level == 2
+        assert (await llm.astructured(MESSAGES, Verdict)).level == 2
         repair_prompt = stub.config.requests[-1]["messages"][-1]["content"]
         assert repair_prompt.startswith("That reply was not valid")
 
 
-def test_invalid_json_twice_is_a_typed_error(tmp_path: Path) -> None:
+async def test_invalid_json_twice_is_a_typed_error(tmp_path: Path) -> None:
     with StubServer(StubConfig(malformed_rate=1.0)) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
         with pytest.raises(ModelOutputError, match="returned invalid Verdict twice"):
-            llm.structured(MESSAGES, Verdict)
+            await llm.astructured(MESSAGES, Verdict)
         assert len(stub.config.requests) == 2
 
 
-def test_stub_replies_are_numbered(tmp_path: Path) -> None:
+async def test_stub_replies_are_numbered(tmp_path: Path) -> None:
     # Never the same text twice, so work a service does on each reply (the interviewer's leak check)
     # cannot be served from a memo in benchmarks, as it could not with a real model.
     with StubServer() as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
-        assert llm.text(MESSAGES) != llm.text(MESSAGES)
+        assert await llm.atext(MESSAGES) != await llm.atext(MESSAGES)
 
 
-def test_5xx_is_retried_with_backoff(tmp_path: Path) -> None:
+async def test_5xx_is_retried_with_backoff(tmp_path: Path) -> None:
     with StubServer(StubConfig(fail_first=2)) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="grade")
-        assert llm.text(MESSAGES).startswith("Stub reply")
+        assert (await llm.atext(MESSAGES)).startswith("Stub reply")
         assert len(stub.config.requests) == 3
-        assert [r["ok"] for r in llm.call_log.rows()] == [0, 0, 1]  # type: ignore[union-attr]
+        rows = llm.call_log.rows()  # type: ignore[union-attr]
+        assert [(r["ok"], r["attempt"]) for r in rows] == [(1, 2)]  # one row per call, its retries counted
 
 
-def test_429_is_retried(tmp_path: Path) -> None:
+async def test_429_is_retried(tmp_path: Path) -> None:
     with StubServer(StubConfig(rate_limit_rate=1.0)) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base, retries=1), role="grade")
         with pytest.raises(ModelUnavailableError, match="RateLimitError"):
-            llm.text(MESSAGES)
+            await llm.atext(MESSAGES)
         assert len(stub.config.requests) == 2
 
 
-def test_timeout_never_hangs(tmp_path: Path) -> None:
+async def test_timeout_never_hangs(tmp_path: Path) -> None:
     with StubServer(StubConfig(hang_rate=1.0, hang_seconds=5)) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base, retries=0, timeout=0.5), role="grade")
         start = time.perf_counter()
         with pytest.raises(ModelUnavailableError, match="Timeout"):
-            llm.text(MESSAGES)
+            await llm.atext(MESSAGES)
         assert time.perf_counter() - start < 4
 
 
-def test_fallback_to_next_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_fallback_to_next_model(tmp_path: Path) -> None:
+    from service.llm.client import LLM, Endpoint
+
     with StubServer(StubConfig(error_rate=1.0)) as bad, StubServer() as good:
-        settings = _settings(tmp_path, bad.api_base, retries=0, fallback_models=["openai/backup"])
-        llm = make_llm(settings=settings, role="grade")
-        # Fallback endpoints use the provider's own settings; point this one at the good stub.
-        llm.endpoints[1] = llm.endpoints[1].__class__("openai/backup", good.api_base, "sk-test", "schema_object")
-        assert llm.text(MESSAGES).startswith("Stub reply")
+        settings = _settings(tmp_path, bad.api_base, retries=0)
+        endpoints = [
+            Endpoint(f"openai/{name}", base, "sk-test", "schema_object")
+            for name, base in (("stub", bad.api_base), ("backup", good.api_base))
+        ]
+        llm = LLM(settings, endpoints, "grade")
+        assert (await llm.atext(MESSAGES)).startswith("Stub reply")
         assert good.config.requests[0]["model"] == "backup"
+        assert (await llm.astructured(MESSAGES, Verdict)).level == 0  # the backup asked in its own form
+        assert good.config.requests[-1]["response_format"]["type"] == "json_object"
+        assert llm.last_usage is not None and llm.last_usage.model == "openai/backup"
 
 
-def test_all_models_failing_names_the_fix(tmp_path: Path) -> None:
+async def test_all_models_failing_names_the_fix(tmp_path: Path) -> None:
     with StubServer(StubConfig(error_rate=1.0)) as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base, retries=1), role="grade")
         with pytest.raises(ModelUnavailableError) as exc:
-            llm.text(MESSAGES)
-        assert "no model answered after 2 attempt(s)" in exc.value.message
+            await llm.atext(MESSAGES)
+        assert exc.value.message.startswith("no model answered (InternalServerError: ")
         assert "INTERVIEWER_MODE=semantic" in exc.value.message
+        assert len(stub.config.requests) == 2  # the first try and one retry
 
 
 async def test_streaming_yields_tokens(tmp_path: Path) -> None:
@@ -135,18 +144,14 @@ async def test_streaming_yields_tokens(tmp_path: Path) -> None:
         assert row["ok"] == 1 and row["response"] == "".join(pieces) and row["latency_ms"] > 0
 
 
-def test_a_stream_read_in_part_is_still_logged(tmp_path: Path) -> None:
-    from service.llm.client import iter_sync
-
+async def test_a_stream_read_in_part_is_still_logged(tmp_path: Path) -> None:
     with StubServer() as stub:
         llm = make_llm(settings=_settings(tmp_path, stub.api_base), role="ask")
-        words = iter_sync(llm.astream(MESSAGES))
-        first = next(words)
-        words.close()  # the interviewer stops reading at a leaking sentence
-        # Logged by the time close() returns; the log holds what was read from the model, which
-        # can run ahead of what the reader took.
+        words = llm.astream(MESSAGES)
+        first = await anext(words)  # type: ignore[arg-type]
+        await words.aclose()  # type: ignore[attr-defined]  # the interviewer stops reading at a leaking sentence
         row = llm.call_log.rows()[-1]  # type: ignore[union-attr]
-        assert row["ok"] == 1 and row["response"].startswith(first)
+        assert row["ok"] == 1 and row["response"] == first
 
 
 def test_minimal_instance_validates() -> None:

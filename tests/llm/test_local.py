@@ -45,7 +45,7 @@ def test_server_refuses_to_load_a_corrupted_file(tmp_path: Path) -> None:
         LocalServer(settings, model).start()
 
 
-def test_a_worker_uses_the_model_server_its_parent_started(tmp_path: Path) -> None:
+async def test_a_worker_uses_the_model_server_its_parent_started(tmp_path: Path) -> None:
     """`interviewer serve --workers N` starts each local model once and names it in the workers' settings."""
     from service.llm import local
     from service.llm.factory import make_llm
@@ -54,7 +54,7 @@ def test_a_worker_uses_the_model_server_its_parent_started(tmp_path: Path) -> No
     with StubServer() as stub:  # stands in for the parent's llama.cpp server
         settings = Settings(data_dir=tmp_path, local_servers={"qwen2.5-coder-0.5b": stub.api_base})
         llm = make_llm(settings=settings, role="ask")
-        assert llm.text([{"role": "user", "content": "Ask me something."}])
+        assert await llm.atext([{"role": "user", "content": "Ask me something."}])
         assert stub.config.requests[-1]["model"] == "qwen2.5-coder-0.5b"
     assert "qwen2.5-coder-0.5b" not in local._servers  # attached, not started
 

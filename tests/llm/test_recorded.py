@@ -20,10 +20,10 @@ MESSAGES = [
 ]
 
 
-def test_structured_sync_replay(recorded) -> None:  # type: ignore[no-untyped-def]
+async def test_structured_replay(recorded) -> None:  # type: ignore[no-untyped-def]
     with recorded("llm_structured") as settings:
         llm = make_llm(settings=settings, role="ask")
-        out = llm.structured(MESSAGES, Question)
+        out = await llm.astructured(MESSAGES, Question)
         assert isinstance(out, Question) and out.question.strip()
         assert llm.last_usage is not None and llm.last_usage.completion_tokens
 

@@ -96,55 +96,56 @@ def _command(client: TestClient, text: str, headers: dict[str, str] | None = Non
 
 
 def test_whole_interview_in_a_thread(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings, slack_api)
-    help_ = _command(client, "help")
-    assert help_.status_code == 200 and "/interview llm-46" in help_.json()["text"]
-    assert _command(client, "mlsd-33").status_code == 200
-    opening = _SlackAPI.posts[-1]
-    assert opening["channel"] == "C1" and "mlsd-33" in opening["text"] and "thread_ts" not in opening
-    thread = "1700000001.0001"
-    answer = {
-        "type": "message",
-        "channel": "C1",
-        "user": "U1",
-        "thread_ts": thread,
-        "text": "Reservoir sampling: keep k and replace a random slot with probability k/n.",
-    }
-    assert _event(client, "Ev1", answer).status_code == 200
-    assert _SlackAPI.posts[-1]["thread_ts"] == thread and len(_SlackAPI.posts) == 2
-    _event(client, "Ev1", answer, retry=1)  # Slack's retry of the same delivery
-    assert len(_SlackAPI.posts) == 2  # no second reply
-    _event(client, "Ev2", {"type": "message", "channel": "C1", "thread_ts": thread, "bot_id": "B1", "text": "ours"})
-    assert len(_SlackAPI.posts) == 2  # the bot ignores its own messages
-    _event(client, "Ev3", {**answer, "text": "finish"})
-    final = _SlackAPI.posts[-1]
-    assert final["thread_ts"] == thread and final["blocks"][0]["type"] == "header"
-    assert final["blocks"][0]["text"]["text"].startswith("mlsd-33: ")
-    assert "Also close" not in opening["text"]  # chosen by id
-    _command(client, "KV cache memory for long context")
-    first, second, _ = index.search("KV cache memory for long context", k=3)
-    assert f"Interview {first.trap_id}" in _SlackAPI.posts[-1]["text"]
-    assert f"Also close to your topic: `{second.trap_id}` {second.title}" in _SlackAPI.posts[-1]["text"]
+    with _client(tmp_path, settings, slack_api) as client:
+        help_ = _command(client, "help")
+        assert help_.status_code == 200 and "/interview llm-46" in help_.json()["text"]
+        assert _command(client, "mlsd-33").status_code == 200
+        opening = _SlackAPI.posts[-1]
+        assert opening["channel"] == "C1" and "mlsd-33" in opening["text"] and "thread_ts" not in opening
+        thread = "1700000001.0001"
+        answer = {
+            "type": "message",
+            "channel": "C1",
+            "user": "U1",
+            "thread_ts": thread,
+            "text": "Reservoir sampling: keep k and replace a random slot with probability k/n.",
+        }
+        assert _event(client, "Ev1", answer).status_code == 200
+        assert _SlackAPI.posts[-1]["thread_ts"] == thread and len(_SlackAPI.posts) == 2
+        _event(client, "Ev1", answer, retry=1)  # Slack's retry of the same delivery
+        assert len(_SlackAPI.posts) == 2  # no second reply
+        _event(client, "Ev2", {"type": "message", "channel": "C1", "thread_ts": thread, "bot_id": "B1", "text": "ours"})
+        assert len(_SlackAPI.posts) == 2  # the bot ignores its own messages
+        _event(client, "Ev3", {**answer, "text": "finish"})
+        final = _SlackAPI.posts[-1]
+        assert final["thread_ts"] == thread and final["blocks"][0]["type"] == "header"
+        assert final["blocks"][0]["text"]["text"].startswith("mlsd-33: ")
+        assert "Also close" not in opening["text"]  # chosen by id
+        _command(client, "KV cache memory for long context")
+        first, second, _ = index.search("KV cache memory for long context", k=3)
+        assert f"Interview {first.trap_id}" in _SlackAPI.posts[-1]["text"]
+        assert f"Also close to your topic: `{second.trap_id}` {second.title}" in _SlackAPI.posts[-1]["text"]
 
 
 def test_url_verification_and_forged_stale_requests(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings, slack_api)
-    body = json.dumps({"type": "url_verification", "challenge": "abc"})
-    ok = client.post("/slack/events", content=body, headers=_signed(body))
-    assert ok.json() == {"challenge": "abc"}
-    assert client.post("/slack/events", content=body).status_code == 401  # unsigned
-    assert client.post("/slack/events", content=body, headers=_signed(body, secret="wrong")).status_code == 401
-    stale = client.post("/slack/events", content=body, headers=_signed(body, age=600))
-    assert stale.status_code == 401 and stale.json()["detail"] == "invalid or stale Slack signature"
-    replayed = _signed(body)
-    tampered = body.replace("abc", "xyz")
-    assert client.post("/slack/events", content=tampered, headers=replayed).status_code == 401
-    assert _SlackAPI.posts == []  # nothing was posted for any of them
+    with _client(tmp_path, settings, slack_api) as client:
+        body = json.dumps({"type": "url_verification", "challenge": "abc"})
+        ok = client.post("/slack/events", content=body, headers=_signed(body))
+        assert ok.json() == {"challenge": "abc"}
+        assert client.post("/slack/events", content=body).status_code == 401  # unsigned
+        assert client.post("/slack/events", content=body, headers=_signed(body, secret="wrong")).status_code == 401
+        stale = client.post("/slack/events", content=body, headers=_signed(body, age=600))
+        assert stale.status_code == 401 and stale.json()["detail"] == "invalid or stale Slack signature"
+        replayed = _signed(body)
+        tampered = body.replace("abc", "xyz")
+        assert client.post("/slack/events", content=tampered, headers=replayed).status_code == 401
+        assert _SlackAPI.posts == []  # nothing was posted for any of them
 
 
 def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
-    with StubServer(StubConfig(error_rate=1.0)) as stub:
-        client = _client(
+    with (
+        StubServer(StubConfig(error_rate=1.0)) as stub,
+        _client(
             tmp_path,
             settings,
             slack_api,
@@ -155,7 +156,8 @@ def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings,
             json_mode="schema_object",
             retries=0,
             grader="semantic",
-        )
+        ) as client,
+    ):
         _command(client, "llm-46")
         _event(
             client,
@@ -174,40 +176,42 @@ def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings,
 
 
 def test_replayed_command_starts_nothing(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings, slack_api)
-    body = urlencode({"command": "/interview", "text": "mlsd-33", "channel_id": "C1", "user_id": "U1"})
-    headers = _signed(body)
-    assert _command(client, "mlsd-33", headers).json()["text"].startswith("Starting")
-    assert len(_SlackAPI.posts) == 1
-    replay = _command(client, "mlsd-33", headers)  # the same signed request again, inside the window
-    assert replay.status_code == 200 and replay.json()["text"] == "This command was already received."
-    assert len(_SlackAPI.posts) == 1  # no second interview
-    assert _command(client, "llm-46").json()["text"].startswith("Starting")  # a new command still works
+    with _client(tmp_path, settings, slack_api) as client:
+        body = urlencode({"command": "/interview", "text": "mlsd-33", "channel_id": "C1", "user_id": "U1"})
+        headers = _signed(body)
+        assert _command(client, "mlsd-33", headers).json()["text"].startswith("Starting")
+        assert len(_SlackAPI.posts) == 1
+        replay = _command(client, "mlsd-33", headers)  # the same signed request again, inside the window
+        assert replay.status_code == 200 and replay.json()["text"] == "This command was already received."
+        assert len(_SlackAPI.posts) == 1  # no second interview
+        assert _command(client, "llm-46").json()["text"].startswith("Starting")  # a new command still works
 
 
 def test_a_failed_post_is_retried(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings, slack_api)
-    _SlackAPI.fail_next = 2  # Slack's API has a bad moment as the scenario is posted
-    assert _command(client, "mlsd-33").status_code == 200
-    assert _SlackAPI.fail_next == 0 and len(_SlackAPI.posts) == 1 and "mlsd-33" in _SlackAPI.posts[0]["text"]
+    with _client(tmp_path, settings, slack_api) as client:
+        _SlackAPI.fail_next = 2  # Slack's API has a bad moment as the scenario is posted
+        assert _command(client, "mlsd-33").status_code == 200
+        assert _SlackAPI.fail_next == 0 and len(_SlackAPI.posts) == 1 and "mlsd-33" in _SlackAPI.posts[0]["text"]
 
 
 def test_report_quotes_the_trap_and_the_words_that_fell_into_it_inertly(
     tmp_path: Path, settings: Settings, index, slack_api: str
 ) -> None:  # type: ignore[no-untyped-def]
-    client = _client(tmp_path, settings, slack_api)
-    _command(client, "mlsd-33")
-    thread = "1700000001.0001"
-    answer = (
-        "Since we don't know how many events there will be, I'd keep each event with a fixed probability, "
-        "say 1%, with a random-number check as it arrives <!channel>. That gives every event exactly the same "
-        "chance of being selected, so it's uniform by construction."
-    )
-    for event_id, text in (("Ev1", answer), ("Ev2", "finish")):
-        _event(client, event_id, {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": text})
-    final = _SlackAPI.posts[-1]
-    flags = [b["text"]["text"] for b in final["blocks"] if "Fell into the trap" in b["text"].get("text", "")]
-    assert flags, "keeping each event with a fixed probability is mlsd-33's trap"
-    assert "Keep each event with a fixed probability" in flags[0]  # the flag's statement, not its id
-    assert "You said: _“Since we don't know" in flags[0] and "as it arrives &lt;!channel&gt;." in flags[0]
-    assert all("<!channel>" not in json.dumps(post) for post in _SlackAPI.posts)  # nobody is pinged
+    with _client(tmp_path, settings, slack_api) as client:
+        _command(client, "mlsd-33")
+        thread = "1700000001.0001"
+        answer = (
+            "Since we don't know how many events there will be, I'd keep each event with a fixed probability, "
+            "say 1%, with a random-number check as it arrives <!channel>. That gives every event exactly the same "
+            "chance of being selected, so it's uniform by construction."
+        )
+        for event_id, text in (("Ev1", answer), ("Ev2", "finish")):
+            _event(
+                client, event_id, {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": text}
+            )
+        final = _SlackAPI.posts[-1]
+        flags = [b["text"]["text"] for b in final["blocks"] if "Fell into the trap" in b["text"].get("text", "")]
+        assert flags, "keeping each event with a fixed probability is mlsd-33's trap"
+        assert "Keep each event with a fixed probability" in flags[0]  # the flag's statement, not its id
+        assert "You said: _“Since we don't know" in flags[0] and "as it arrives &lt;!channel&gt;." in flags[0]
+        assert all("<!channel>" not in json.dumps(post) for post in _SlackAPI.posts)  # nobody is pinged
