@@ -10,11 +10,13 @@ the classifier to ONNX and quantises it to int8 (a quarter of the float file, wh
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import random
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -133,7 +135,8 @@ def _train(rows: list[tuple[str, str, int]], recipe: Recipe, out: Path) -> None:
         dataloader_drop_last=False,
     )
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data, loss=CrossEntropyLoss(model))
-    trainer.train()
+    with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its loss log; stdout carries --json
+        trainer.train()
     model.save_pretrained(str(out / "torch"))
 
 
@@ -238,8 +241,10 @@ one pair; output: logits over {", ".join(card["labels"])}.
 - Base: {card["base"]}, with a new 4-way classification head.
 - Data (all committed or in ../shared/datasets): SemEval-2013 Task 7 training split, fold 0 only
   (correct → entails, contradictory → contradicts, incorrect → neither), and the polarity pairs of
-  the odd-numbered traps in evals/polarity, repeated {r["polarity_repeats"]}×. {card["training_pairs"]} training pairs.
-- Recipe: seed {r["seed"]}, {r["epochs"]} epochs, batch {r["batch_size"]}, learning rate {r["learning_rate"]},
+  the odd-numbered traps in evals/polarity, with each entailing criterion passage also paired with
+  another criterion's claim of its trap as "neither"; the project's pairs repeated {r["polarity_repeats"]}×.
+  {card["training_pairs"]} training pairs.
+- Recipe: seed {r["seed"]}, epochs {r["epochs"]}, batch {r["batch_size"]}, learning rate {r["learning_rate"]},
   warm-up {r["warmup_ratio"]}, CPU ({card["train_seconds"]} s here). Reproduce: `interviewer train polarity`.
 - Artefact: model.onnx, int8 dynamic quantisation (per channel), {card["bytes"]:,} bytes,
   sha256 `{card["sha256"]}`.
