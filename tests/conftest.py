@@ -67,6 +67,14 @@ def _no_network() -> Iterator[None]:
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _embedder_prepared() -> None:
+    """What `interviewer model prepare` does once per machine; the service itself never exports it."""
+    from service import embeddings
+
+    embeddings.prepare()
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")

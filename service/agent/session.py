@@ -13,12 +13,12 @@ from pydantic import BaseModel
 
 from service import runtime
 from service.agent.graph import Context, Deps, State, build
-from service.agent.locks import FileLocks, SessionLocks
 from service.agent.store import SessionStore, open_store
 from service.config import Settings
 from service.db import aconnect
 from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
+from service.locks import FileLocks, SessionLocks
 
 log = logging.getLogger(__name__)
 # What a run streams: {"type": "delta"|"interviewer", "text"} as the interviewer speaks, then

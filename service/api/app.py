@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Batch jobs a stopped service left running go on where their output file stops.
         routes_batch.resume_orphans(deps.batch_jobs_for(app), settings)
+        # The cards' vectors, so no candidate's first answer on a trap waits ~1 s for them to be embedded.
+        await asyncio.to_thread(runtime.warm_cards, settings)
         async with Interviewer.open(settings) as interviewer:
             app.state.interviewer = interviewer
             yield
@@ -65,16 +68,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
-
-
-def warm(app: FastAPI) -> FastAPI:
-    """Load what the first request would otherwise wait for: the index (built if the cards changed)
-    and the cards' vectors."""
-    runtime.index(app.state.settings)
-    runtime.warm_cards(app.state.settings)
-    return app
-
-
-def worker_app() -> FastAPI:
-    """The app of one worker process of `interviewer serve --workers N` (uvicorn's factory)."""
-    return warm(create_app())
