@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.grading.models import Mode
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,10 +40,10 @@ class Settings(BaseSettings):
     collection: str = "traps"
 
     # Modes and models.
-    mode: Literal["llm", "semantic"] = Field(
+    mode: Mode = Field(
         default="llm", description="llm: the interviewer phrases turns with a model; semantic: no model at all."
     )
-    grader: Literal["auto", "llm", "semantic"] = Field(
+    grader: Literal["auto"] | Mode = Field(
         default="auto",
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
     )

@@ -13,11 +13,13 @@ from pydantic import BaseModel
 
 from service import runtime
 from service.agent.graph import Context, Deps, State, build
+from service.agent.report import Report
 from service.agent.store import SessionStore, open_store
 from service.config import Settings
 from service.db import aconnect
 from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
+from service.grading.models import Mode
 from service.locks import FileLocks, SessionLocks
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ class Reply(BaseModel):
     trap_id: str
     message: str
     status: str
-    report: dict[str, Any] | None = None
+    report: Report | None = None
     notices: list[str] = []
     # A session chosen by topic: the next closest traps ({trap_id, title}); start one by id to switch.
     alternatives: list[dict[str, str]] = []
@@ -106,7 +108,7 @@ class Interviewer:
             yield cls(settings, saver, open_store(settings))
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return "semantic" if self._notice or self.settings.mode == "semantic" else "llm"
 
     def _config(self, session_id: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__, runtime
 from service.agent.session import Interviewer
 from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
+from service.api.models import Health
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
 
@@ -49,10 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"Retry-After": "30"} if exc.status_code == 503 else None  # model or store down: try again
         return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    @app.get("/healthz", response_model=Health)
+    def healthz() -> Health:
         """Liveness: the only route that never needs the token."""
-        return {"status": "ok"}
+        return Health()
 
     guarded = [Depends(deps.require_token)]
     app.include_router(routes_traps.router, dependencies=guarded)

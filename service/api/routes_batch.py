@@ -18,12 +18,14 @@ from fastapi.responses import FileResponse
 
 from service import runtime
 from service.api import deps
+from service.api.models import BatchAccepted, BatchJob
 from service.batch.jobs import BatchJobs, paths
 from service.batch.output import latest
 from service.batch.runner import Summary, run_batch
 from service.config import Settings
 from service.errors import InvalidInputError, SessionError
 from service.grading.factory import make_grader
+from service.grading.models import Mode
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -38,14 +40,14 @@ def _job(jobs: BatchJobs, job_id: str) -> dict[str, Any]:
     return job
 
 
-@router.post("/batch", status_code=202)
+@router.post("/batch", status_code=202, response_model=BatchAccepted)
 async def submit(
     request: Request,
     settings: Annotated[Settings, Depends(deps.settings)],
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
-    mode: str | None = Query(None, pattern="^(llm|semantic)$"),
+    mode: Mode | None = None,
     concurrency: int = Query(8, ge=1, le=256),
-) -> dict[str, Any]:
+) -> BatchAccepted:
     """Upload JSON Lines as the request body; grading runs in the background."""
     job_id = uuid.uuid4().hex[:12]
     source, _ = paths(settings.data_dir, job_id)
@@ -66,10 +68,10 @@ async def submit(
         raise InvalidInputError("empty upload: send JSON Lines as the request body")
     jobs.add(job_id, mode, concurrency)
     start(jobs, settings, job_id, mode, concurrency)
-    return {"id": job_id, "state": "running", "status_url": f"/batch/{job_id}"}
+    return BatchAccepted(id=job_id, status_url=f"/batch/{job_id}")
 
 
-def start(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, concurrency: int) -> None:
+def start(jobs: BatchJobs, settings: Settings, job_id: str, mode: Mode | None, concurrency: int) -> None:
     own = settings.model_copy(update={"concurrency": concurrency})
     threading.Thread(target=_work, args=(jobs, own, job_id, mode, concurrency), daemon=True).start()
 
@@ -81,7 +83,7 @@ def resume_orphans(jobs: BatchJobs, settings: Settings) -> None:
         start(jobs, settings, job_id, mode, concurrency)
 
 
-def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n: int) -> None:
+def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: Mode | None, n: int) -> None:
     source, output = paths(settings.data_dir, job_id)
     last = 0.0
 
@@ -92,7 +94,7 @@ def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n:
             jobs.update(job_id, graded=s.graded, errors=s.errors, skipped=s.skipped, lines_per_s=round(s.rate, 2))
 
     try:
-        grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
+        grader = make_grader(settings=settings, mode=mode)
         summary = asyncio.run(
             run_batch(
                 source,
@@ -110,20 +112,24 @@ def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n:
         jobs.update(job_id, state="failed", detail=str(exc))
 
 
-@router.get("/batch/{job_id}")
+@router.get("/batch/{job_id}", response_model=BatchJob, response_model_exclude_none=True)
 def status(
     job_id: str,
     settings: Annotated[Settings, Depends(deps.settings)],
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
     results: bool = Query(False, description="Include the graded records when done."),
-) -> dict[str, Any]:
-    job = _job(jobs, job_id)
-    if results and job["state"] == "done":
-        job["results"] = list(latest(paths(settings.data_dir, job_id)[1]).values())
+) -> BatchJob:
+    job = BatchJob.model_validate(_job(jobs, job_id))
+    if results and job.state == "done":
+        job.results = list(latest(paths(settings.data_dir, job_id)[1]).values())
     return job
 
 
-@router.get("/batch/{job_id}/results", response_class=FileResponse)
+@router.get(
+    "/batch/{job_id}/results",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per input line."}},
+)
 def results_file(
     job_id: str,
     settings: Annotated[Settings, Depends(deps.settings)],

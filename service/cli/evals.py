@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from service import runtime
-from service.cli.common import console, emit_json
+from service.cli.common import console, emit_json, mode_option
 from service.config import Settings, get_settings
 
 app = typer.Typer(help="Measure retrieval, grading and the interviewer.", no_args_is_help=True)
@@ -65,7 +65,9 @@ def _ids(sample: Path | None) -> set[str] | None:
 
 @app.command("grading")
 def grading(
-    mode: str = typer.Option("semantic", help="semantic or llm (llm replays --cassette, or calls the model)."),
+    mode: str = typer.Option(
+        "semantic", help="semantic or llm (llm replays --cassette, or calls the model).", callback=mode_option
+    ),
     gold: Path | None = typer.Option(None, help="JSON Lines of {trap_id, answer, band, fell_into_trap}."),
     sample: Path | None = typer.Option(None, help="File of trap ids (one a line) to restrict the gold set to."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
@@ -77,8 +79,6 @@ def grading(
     from evals import grading as ev
     from service.grading.factory import make_grader
 
-    if mode not in ("semantic", "llm"):
-        raise typer.BadParameter("mode is semantic or llm")
     settings = get_settings()
     ids = _ids(sample)
     with _maybe_cassette(cassette, settings, record) as active:
@@ -88,7 +88,7 @@ def grading(
         with bar:
             result = ev.run(
                 make_grader(settings=active, mode=mode, use_cache=False),  # type: ignore[arg-type]
-                make_grader(settings=active, mode=mode, use_cache=False) if retest else None,  # type: ignore[arg-type]
+                make_grader(settings=active, mode=mode_option(mode), use_cache=False) if retest else None,
                 cat,
                 gold or ev.DEFAULT_GOLD,
                 ids,
@@ -130,7 +130,9 @@ def calibrate(
 
 @app.command("semeval")
 def semeval_cmd(
-    mode: str = typer.Option("semantic", help="semantic (all answers) or llm (a recorded sample)."),
+    mode: str = typer.Option(
+        "semantic", help="semantic (all answers) or llm (a recorded sample).", callback=mode_option
+    ),
     data: Path | None = typer.Option(None, help="SemEval-2013 train dir; default ../shared/datasets."),
     sample: int = typer.Option(0, help="Grade a balanced sample of this many held-out answers (0 = all)."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
@@ -146,7 +148,7 @@ def semeval_cmd(
         items = semeval.sample(items, sample)
     settings = get_settings()
     with _maybe_cassette(cassette, settings, record) as active:
-        grader = make_grader(settings=active, mode=mode, use_cache=False)  # type: ignore[arg-type]
+        grader = make_grader(settings=active, mode=mode_option(mode), use_cache=False)
         bar, tick = _progress(len(items), f"semeval ({mode})")
         with bar:
             preds = asyncio.run(_grade_semeval(items, grader, active, tick))
@@ -194,7 +196,9 @@ def _maybe_cassette(path: Path | None, settings: Settings, record: bool) -> Iter
 
 @app.command("interviewer")
 def interviewer_cmd(
-    mode: str = typer.Option("semantic", help="semantic, or llm (replays --cassette, or calls the model)."),
+    mode: str = typer.Option(
+        "semantic", help="semantic, or llm (replays --cassette, or calls the model).", callback=mode_option
+    ),
     traps: str | None = typer.Option(None, help="Comma-separated trap ids (default: six across the series)."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
     record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),

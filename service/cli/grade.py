@@ -17,14 +17,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from service.cli.common import console, fail
+from service.cli.common import console, fail, mode_option
 from service.config import get_settings
 
 
 def grade(
     source: Path = typer.Argument(..., help="JSON Lines: trap answers, question+reference answers, or transcripts."),
     output: Path = typer.Option(..., "-o", "--output", help="JSON Lines of grades; re-runs resume it."),
-    mode: str | None = typer.Option(None, help="llm or semantic (default: from settings)."),
+    mode: str | None = typer.Option(None, help="llm or semantic (default: from settings).", callback=mode_option),
     concurrency: int = typer.Option(8, min=1, max=256),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write a CSV (default: OUT with .csv)."),
     html_path: Path | None = typer.Option(None, "--html", help="Also write an HTML report (default: OUT with .html)."),
@@ -38,10 +38,8 @@ def grade(
 
     if not source.exists():
         fail(f"{source}: no such file")
-    if mode not in (None, "llm", "semantic"):
-        fail("mode is llm or semantic")
     settings = get_settings().model_copy(update={"concurrency": concurrency})
-    grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
+    grader = make_grader(settings=settings, mode=mode_option(mode))
     catalog = runtime.catalog(settings)
     bar = Progress(
         TextColumn("grading"),

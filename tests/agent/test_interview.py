@@ -38,11 +38,11 @@ async def test_whole_interview_ends_with_report(interviewer: Interviewer) -> Non
     reply = await interviewer.reply(reply.session_id, "finish")
     assert reply.status == "finished"
     report = reply.report
-    assert report is not None and report["trap_id"] == "mlsd-33"
-    assert report["grade"]["criteria"] and report["red_flags"] == []
-    assert report["score"] == report["grade"]["score"] and report["hint_penalty"] == 0
-    for c in report["grade"]["criteria"]:
-        assert c["evidence"] is None or c["evidence"] in "\n\n".join(STRONG)
+    assert report is not None and report.trap_id == "mlsd-33"
+    assert report.grade.criteria and report.red_flags == []
+    assert report.score == report.grade.score and report.hint_penalty == 0
+    for c in report.grade.criteria:
+        assert c.evidence is None or c.evidence in "\n\n".join(STRONG)
     assert interviewer.store.progress("ann")["finished"] == 1
 
 
@@ -56,11 +56,11 @@ async def test_report_names_the_trap_fallen_into_in_the_candidates_words(intervi
     reply = await interviewer.start(trap_id=trap.id)
     reply = await interviewer.reply(reply.session_id, answer)
     report = (await interviewer.reply(reply.session_id, "finish")).report
-    assert report is not None and report["red_flags"], "keeping each event with a fixed probability is the trap"
+    assert report is not None and report.red_flags, "keeping each event with a fixed probability is the trap"
     statements = {f.id: f.statement for f in trap.rubric.red_flags}
-    for flag in report["red_flags"]:
-        assert flag["statement"] == statements[flag["id"]] and flag["evidence"] in answer
-    assert [f["id"] for f in report["red_flags"]] == report["grade"]["red_flags"]
+    for flag in report.red_flags:
+        assert flag.statement == statements[flag.id] and flag.evidence in answer
+    assert [f.id for f in report.red_flags] == report.grade.red_flags
 
 
 async def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
@@ -68,9 +68,9 @@ async def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
     assert "\n" in card.correct_answer.strip().split("\n\n")[0]  # hard-wrapped in its YAML
     reply = await interviewer.start(trap_id="llm-42")
     report = (await interviewer.reply(reply.session_id, "finish")).report
-    assert report is not None and report["model_answer"] == unwrap(card.correct_answer)
-    assert report["trap_explained"] == unwrap(card.trap)
-    assert all("\n" not in paragraph for paragraph in report["model_answer"].split("\n\n"))
+    assert report is not None and report.model_answer == unwrap(card.correct_answer)
+    assert report.trap_explained == unwrap(card.trap)
+    assert all("\n" not in paragraph for paragraph in report.model_answer.split("\n\n"))
 
 
 async def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> None:
@@ -79,8 +79,8 @@ async def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> N
     assert reply.message.startswith("A hint (it costs 5 points in the report)")
     reply = await interviewer.reply(reply.session_id, STRONG[0])
     reply = await interviewer.reply(reply.session_id, "finish")
-    assert reply.report is not None and reply.report["hint_penalty"] == 5
-    assert reply.report["score"] == max(0, reply.report["grade"]["score"] - 5)
+    assert reply.report is not None and reply.report.hint_penalty == 5
+    assert reply.report.score == max(0, reply.report.grade.score - 5)
 
 
 async def test_dont_know_clarify_and_off_topic(interviewer: Interviewer) -> None:

@@ -25,4 +25,4 @@ async def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # 
     assert reply.status == "finished" and reply.report is not None
     assert reply.notices == []  # every model call was answered (from the recording)
     assert not questions.leaks(catalog.get("mlsd-35"), follow_up)
-    assert reply.report["grade"]["red_flags"] or reply.report["score"] <= 40
+    assert reply.report.grade.red_flags or reply.report.score <= 40
