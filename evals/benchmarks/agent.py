@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from evals.benchmarks.stats import percentile, time_ms
-from service import runtime
 from service.embeddings import embed
 from service.llm.client import LLM
 from service.llm.factory import endpoints_for
 from service.llm.stub import StubProcess
+from service.runtime import Runtime
 
 LATENCY = 0.05
 ANSWERS = [
@@ -52,7 +52,7 @@ async def _ameasure(stub: StubProcess, sessions: int, yardstick: list[float], ta
     from service.agent.session import Interviewer
 
     with tempfile.TemporaryDirectory() as tmp:
-        async with Interviewer.open(stub.settings(Path(tmp))) as iv:
+        async with Interviewer.open(Runtime.build(stub.settings(Path(tmp)))) as iv:
             warm = await iv.start(trap_id="mlsd-35")
             await iv.reply(warm.session_id, ANSWERS[0])
             return await _sessions(iv, stub, sessions, yardstick, tag)
@@ -112,8 +112,8 @@ def run(sessions: int = 60) -> dict[str, Any]:
     """
     from service.grading.text import unwrap
 
-    runtime.warm_cards()  # as `interviewer serve` does
-    card_reply = unwrap(runtime.catalog().get("mlsd-35").card.follow_ups[0].question)
+    Runtime.build().warm_cards()  # as `interviewer serve` does
+    card_reply = unwrap(Runtime.build().catalog.get("mlsd-35").card.follow_ups[0].question)
     yardstick: list[float] = []
     with StubProcess(LATENCY) as stub:
         fresh, rss_kb = _measure(stub, sessions, yardstick, "A")

@@ -11,7 +11,6 @@ from typing import Any
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from service import runtime
 from service.agent.graph import Context, Deps, State, build
 from service.agent.report import Report
 from service.agent.store import SessionStore, open_store
@@ -21,6 +20,7 @@ from service.errors import InvalidInputError, ModelError, SessionError, StorageE
 from service.grading.factory import make_grader, make_grader_or_semantic
 from service.grading.models import Mode
 from service.locks import FileLocks, SessionLocks
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 # What a run streams: {"type": "delta"|"interviewer", "text"} as the interviewer speaks, then
@@ -72,12 +72,13 @@ async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
 class Interviewer:
     """One per process: the graph's checkpoints and the session store share one database.
 
-    Opened with `async with Interviewer.open(settings) as iv:`, inside the event loop that uses it.
+    Opened with `async with Interviewer.open(runtime) as iv:`, inside the event loop that uses it.
     """
 
-    def __init__(self, settings: Settings, saver: Any, store: SessionStore) -> None:
-        self.settings = settings
-        self.catalog = runtime.catalog(settings)
+    def __init__(self, runtime: Runtime, saver: Any, store: SessionStore) -> None:
+        settings = self.settings = runtime.settings
+        self.catalog = runtime.catalog
+        self.index = runtime.index
         self.store = store
         self._notice: str | None = None
         llm = None
@@ -94,18 +95,18 @@ class Interviewer:
         else:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
-        index = runtime.index(settings)
-        self._deps = Deps(settings, self.catalog, index, grader, llm, store, settings.max_follow_ups)
+        self._deps = Deps(settings, self.catalog, self.index, grader, llm, store, settings.max_follow_ups)
         self.graph = build(saver)
         # Sessions run in parallel; one session runs one turn at a time, whichever worker has it.
         self._locks: SessionLocks = FileLocks(settings.data_dir / "locks")
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings) -> AsyncIterator[Interviewer]:
+    async def open(cls, runtime: Runtime) -> AsyncIterator[Interviewer]:
+        settings = runtime.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with checkpointer(settings) as saver:
-            yield cls(settings, saver, open_store(settings))
+            yield cls(runtime, saver, open_store(settings))
 
     @property
     def mode(self) -> Mode:

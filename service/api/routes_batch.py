@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 from typing import Annotated, Any
@@ -16,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
-from service import runtime
 from service.api import deps
 from service.api.models import BatchAccepted, BatchJob
 from service.batch.jobs import BatchJobs, paths
@@ -26,6 +24,7 @@ from service.config import Settings
 from service.errors import InvalidInputError, SessionError
 from service.grading.factory import make_grader
 from service.grading.models import Mode
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -67,23 +66,27 @@ async def submit(
         source.unlink()
         raise InvalidInputError("empty upload: send JSON Lines as the request body")
     jobs.add(job_id, mode, concurrency)
-    start(jobs, settings, job_id, mode, concurrency)
+    start(request.app, jobs, deps.runtime(request), job_id, mode, concurrency)
     return BatchAccepted(id=job_id, status_url=f"/batch/{job_id}")
 
 
-def start(jobs: BatchJobs, settings: Settings, job_id: str, mode: Mode | None, concurrency: int) -> None:
-    own = settings.model_copy(update={"concurrency": concurrency})
-    threading.Thread(target=_work, args=(jobs, own, job_id, mode, concurrency), daemon=True).start()
+def start(app: Any, jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, concurrency: int) -> None:
+    """Run the job as a task on the app's event loop; the app holds it until it ends."""
+    task = asyncio.create_task(_work(jobs, rt, job_id, mode, concurrency), name=f"batch-{job_id}")
+    running: set[asyncio.Task[None]] = app.state.batch_tasks
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
-def resume_orphans(jobs: BatchJobs, settings: Settings) -> None:
+def resume_orphans(app: Any, jobs: BatchJobs, rt: Runtime) -> None:
     """Restart the jobs a stopped service left running (called once as the service starts)."""
     for job_id, mode, concurrency in jobs.orphans():
         log.info("resuming batch job %s", job_id)
-        start(jobs, settings, job_id, mode, concurrency)
+        start(app, jobs, rt, job_id, mode, concurrency)
 
 
-def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: Mode | None, n: int) -> None:
+async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n: int) -> None:
+    settings = rt.settings.model_copy(update={"concurrency": n})
     source, output = paths(settings.data_dir, job_id)
     last = 0.0
 
@@ -95,17 +98,7 @@ def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: Mode | None, n
 
     try:
         grader = make_grader(settings=settings, mode=mode)
-        summary = asyncio.run(
-            run_batch(
-                source,
-                output,
-                grader,
-                runtime.catalog(settings),
-                runtime.index(settings),
-                concurrency=n,
-                progress=progress,
-            )
-        )
+        summary = await run_batch(source, output, grader, rt.catalog, rt.index, concurrency=n, progress=progress)
         progress(summary, final=True)
         jobs.update(job_id, state="done", duplicates=summary.duplicates)
     except Exception as exc:  # the job reports its failure; the service carries on

@@ -33,8 +33,9 @@ def chat(
 
 async def _chat(trap: str | None, topic: str | None, user: str, resume: str | None) -> None:
     from service.agent.session import Interviewer
+    from service.runtime import Runtime
 
-    async with Interviewer.open(get_settings()) as interviewer:
+    async with Interviewer.open(Runtime.build(get_settings())) as interviewer:
         console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
         if resume:
             reply = _notices(await interviewer.resume(resume))

@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service import runtime
 from service.cli.common import console, emit_json, mode_option
 from service.config import Settings, get_settings
+from service.runtime import Runtime
 
 app = typer.Typer(help="Measure retrieval, grading and the interviewer.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def retrieval(
     """Top-1, top-3 and MRR of the retrieval queries, per method (hybrid is what the product uses)."""
     from evals import retrieval as ev
 
-    result = ev.run(runtime.index(), queries or ev.DEFAULT_QUERIES)
+    result = ev.run(Runtime.build().index, queries or ev.DEFAULT_QUERIES)
     if as_json:
         emit_json(result)
         return
@@ -82,7 +82,7 @@ def grading(
     settings = get_settings()
     ids = _ids(sample)
     with _maybe_cassette(cassette, settings, record) as active:
-        cat = runtime.catalog(active)
+        cat = Runtime.build(active).catalog
         rows = ev.load_gold(gold or ev.DEFAULT_GOLD, cat, ids)
         bar, tick = _progress(len(rows) * (2 if retest else 1), f"grading ({mode})")
         with bar:
@@ -118,7 +118,7 @@ def calibrate(
     from evals import calibrate as cal
     from evals import semeval
 
-    result = cal.fit(runtime.catalog(), gold or cal.DEFAULT_GOLD)
+    result = cal.fit(Runtime.build().catalog, gold or cal.DEFAULT_GOLD)
     result.update(cal.fit_reference(semeval.load(semeval_dir or semeval.DEFAULT_DIR)))
     if write:
         cal.write(result)
@@ -217,8 +217,8 @@ def interviewer_cmd(
         bar, tick = _progress(len(ids) * 6, f"interviews ({mode})")
 
         async def interviews() -> dict[str, Any]:
-            async with Interviewer.open(active) as iv:
-                return await ev.run(iv, runtime.catalog(active), ids, tick)
+            async with Interviewer.open(Runtime.build(active)) as iv:
+                return await ev.run(iv, iv.catalog, ids, tick)
 
         with bar:
             result = asyncio.run(interviews())

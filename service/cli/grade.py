@@ -31,16 +31,16 @@ def grade(
     summary: bool = typer.Option(False, "--summary", help="Print a table of the results."),
 ) -> None:
     """Grade every line; a bad line gets an error record and never stops the batch."""
-    from service import runtime
     from service.batch import report
     from service.batch.runner import Summary, run_batch
     from service.grading.factory import make_grader
+    from service.runtime import Runtime
 
     if not source.exists():
         fail(f"{source}: no such file")
     settings = get_settings().model_copy(update={"concurrency": concurrency})
     grader = make_grader(settings=settings, mode=mode_option(mode))
-    catalog = runtime.catalog(settings)
+    rt = Runtime.build(settings)
     bar = Progress(
         TextColumn("grading"),
         BarColumn(),
@@ -58,9 +58,7 @@ def grade(
 
     with bar:
         result = asyncio.run(
-            run_batch(
-                source, output, grader, catalog, runtime.index(settings), concurrency=concurrency, progress=progress
-            )
+            run_batch(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
         )
     records = report.rows(output)
     report.write_csv(records, csv_path or output.with_suffix(".csv"))

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from service import runtime
 from service.agent.session import Interviewer
-from service.config import Settings
 from service.errors import InvalidInputError, SessionError, UnknownTrapError
 from service.grading.text import unwrap
+from service.runtime import Runtime
 
 STRONG = [
     "Reservoir sampling, Algorithm R: keep the first k events, then for the n-th event draw j uniformly in 1..n "
@@ -22,11 +21,8 @@ STRONG = [
 
 
 @pytest.fixture
-async def interviewer(tmp_path: Path, settings: Settings, index) -> AsyncIterator[Interviewer]:  # type: ignore[no-untyped-def]
-    own = settings.model_copy(update={"data_dir": tmp_path})
-    # Reuse the session-wide index instead of embedding the cards again.
-    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    async with Interviewer.open(own) as iv:
+async def interviewer(own_runtime) -> AsyncIterator[Interviewer]:  # type: ignore[no-untyped-def]
+    async with Interviewer.open(own_runtime()) as iv:
         yield iv
 
 
@@ -106,7 +102,7 @@ async def test_interview_always_ends(interviewer: Interviewer) -> None:
 async def test_restart_and_resume(tmp_path: Path, interviewer: Interviewer) -> None:
     reply = await interviewer.start(trap_id="mlsd-33", user="bob")
     reply = await interviewer.reply(reply.session_id, STRONG[0])
-    async with Interviewer.open(interviewer.settings) as again:  # a new process on the same database
+    async with Interviewer.open(Runtime.build(interviewer.settings)) as again:  # a new process on the same database
         state = await again.state(reply.session_id)
         assert [t["role"] for t in state["turns"]] == ["interviewer", "candidate", "interviewer"]
         resumed = await again.reply(reply.session_id, "finish")
@@ -117,7 +113,7 @@ async def test_topic_retrieval_and_next_best(interviewer: Interviewer) -> None:
     assert (await interviewer.start(topic="uniform sample of an endless event stream")).trap_id == "mlsd-33"
     topic = "KV cache memory for long context"  # three cards within 1% of each other's fused score
     near_tie = await interviewer.start(topic=topic)
-    ranked = [h.trap_id for h in runtime.index(interviewer.settings).search(topic, k=3)]
+    ranked = [h.trap_id for h in interviewer.index.search(topic, k=3)]
     assert [near_tie.trap_id, *(a["trap_id"] for a in near_tie.alternatives)] == ranked
     assert near_tie.alternatives[0]["title"] == interviewer.catalog.get(ranked[1]).card.title
     assert (await interviewer.resume(near_tie.session_id)).alternatives == near_tie.alternatives
