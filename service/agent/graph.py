@@ -77,6 +77,7 @@ class Deps:
     grader: Grader
     llm: LLM | None
     store: SessionStore
+    fallback: Grader  # semantic: what grades when the grading model fails
     max_follow_ups: int = 3
 
 
@@ -265,10 +266,8 @@ async def report(state: State, runtime: Run) -> State:
         try:
             grade = await deps.grader.agrade(subject, text[-s.max_answer_chars :])
         except ModelError as exc:
-            from service.grading.factory import make_grader
-
             notices.append(f"The grading model failed ({exc.message}); this report was graded semantically.")
-            grade = await make_grader(settings=s, mode="semantic").agrade(subject, text[-s.max_answer_chars :])
+            grade = await deps.fallback.agrade(subject, text[-s.max_answer_chars :])
     else:
         grade = None
     penalty = HINT_PENALTY * len(state.get("hints", []))

@@ -15,8 +15,8 @@ from service.agent.graph import Context, Deps, State, build
 from service.agent.report import Report
 from service.agent.store import SessionStore, open_store
 from service.config import Settings
-from service.db import aconnect
-from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
+from service.db import aconnect, aconnect_postgres, postgres_url
+from service.errors import InvalidInputError, ModelError, SessionError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
 from service.grading.models import Mode
 from service.locks import FileLocks, SessionLocks
@@ -42,27 +42,17 @@ class Reply(BaseModel):
 @asynccontextmanager
 async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
     """SQLite in the data directory by default; Postgres when INTERVIEWER_CHECKPOINT_URL names one."""
-    url = settings.checkpoint_url
-    if url and url.startswith(("postgres://", "postgresql://")):
-        try:
-            import psycopg
-            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-            from psycopg.rows import dict_row
-        except ImportError as exc:
-            raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
-        try:
-            conn = await psycopg.AsyncConnection.connect(
-                url, autocommit=True, prepare_threshold=0, row_factory=dict_row
-            )
-        except psycopg.Error as exc:
-            raise StorageError(f"cannot reach the checkpoint database: {exc}") from exc
-        async with conn:
-            saver = AsyncPostgresSaver(conn)  # type: ignore[arg-type]
+    url = postgres_url(settings)
+    if url:
+        async with aconnect_postgres(url) as conn:
+            try:
+                from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+            except ImportError as exc:
+                raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
+            saver = AsyncPostgresSaver(conn)
             await saver.setup()
             yield saver
         return
-    if url:
-        raise InvalidInputError(f"checkpoint_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     async with aconnect(settings.db_path) as conn:
@@ -90,12 +80,13 @@ class Interviewer:
             except ModelError as exc:
                 self._notice = f"No model could be reached ({exc.message}); this interview runs in semantic mode."
                 log.warning(self._notice)
+        semantic = make_grader(settings=settings, mode="semantic")
         if self._notice:
-            grader = make_grader(settings=settings, mode="semantic")
+            grader = semantic
         else:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
-        self._deps = Deps(settings, self.catalog, self.index, grader, llm, store, settings.max_follow_ups)
+        self._deps = Deps(settings, self.catalog, self.index, grader, llm, store, semantic, settings.max_follow_ups)
         self.graph = build(saver)
         # Sessions run in parallel; one session runs one turn at a time, whichever worker has it.
         self._locks: SessionLocks = FileLocks(settings.data_dir / "locks")
