@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.types import Command
 from pydantic import BaseModel
@@ -32,7 +32,7 @@ class Reply(BaseModel):
     session_id: str
     trap_id: str
     message: str
-    status: str
+    status: Literal["active", "finished"]
     report: Report | None = None
     notices: list[str] = []
     # A session chosen by topic: the next closest traps ({trap_id, title}); start one by id to switch.
@@ -128,12 +128,13 @@ class Interviewer:
     def _reply(self, session_id: str, st: State) -> Reply:
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
         notices = [n for n in [self._notice, *st.get("notices", [])] if n]
+        report = st.get("report")  # plain data in the checkpoint
         return Reply(
             session_id=session_id,
             trap_id=st["trap_id"],
             message=last,
             status=st["status"],
-            report=st.get("report"),
+            report=Report.model_validate(report) if report is not None else None,
             notices=list(dict.fromkeys(notices)),
             alternatives=st.get("alternatives", []),
         )

@@ -63,7 +63,8 @@ def _form(value: Any) -> str | None:
         if "question" in value or "reference_answer" in value:
             return "reference"
         return None
-    return {TrapAnswer: "trap", ReferenceAnswer: "reference", Transcript: "transcript"}.get(type(value))
+    forms: dict[type, str] = {TrapAnswer: "trap", ReferenceAnswer: "reference", Transcript: "transcript"}
+    return forms.get(type(value))
 
 
 Answer = Annotated[
