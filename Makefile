@@ -54,4 +54,5 @@ lint: $(VENV)/.test
 	$(VENV)/bin/mypy service evals
 
 bench: $(VENV)/.base
+	$(VENV)/bin/interviewer model prepare --embedder-only
 	$(PY) evals/bench

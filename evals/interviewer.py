@@ -87,9 +87,7 @@ async def play(
         sent += 1
     st = await interviewer.state(reply.session_id)
     turns = [t for t in st["turns"] if t["role"] == "interviewer" and t["kind"] != "report"]
-    from service import runtime
-
-    idx = runtime.index(interviewer.settings)
+    idx = interviewer.index
     follow = [t for t in turns if t["kind"] in ("follow_up", "dont_know")]
     answer = _shingles(trap.card.correct_answer)
     return {

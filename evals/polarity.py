@@ -108,11 +108,11 @@ def llm_method(settings: Any, sample: int = 0) -> Callable[[list[Pair]], list[st
     to the trap's question, the statement as the point (criterion) or red flag."""
     import asyncio
 
-    from service import runtime
     from service.grading.grader import judge_statement
     from service.llm.factory import make_llm
+    from service.runtime import Runtime
 
-    catalog = runtime.catalog(settings)
+    catalog = Runtime.build(settings).catalog
 
     async def ask(pairs: list[Pair], chosen: list[int]) -> list[str]:
         llm = make_llm(settings=settings, role="grade")

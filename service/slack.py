@@ -19,7 +19,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from service.agent.session import Interviewer, Reply
+from service.agent.report import Report
+from service.agent.session import Interviewer
 from service.config import Settings
 from service.db import SqliteStore
 from service.errors import InterviewerError
@@ -132,7 +133,7 @@ class SlackBot:
             return
         text = "\n".join([escape(reply.message), *(f"_Note: {escape(n)}_" for n in reply.notices)])
         if reply.status == "finished" and reply.report:
-            await self._post(channel, text, thread_ts, report_blocks(reply))
+            await self._post(channel, text, thread_ts, report_blocks(reply.report))
         else:
             await self._post(channel, text, thread_ts)
 
@@ -143,29 +144,21 @@ def _clip(quote: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def report_blocks(reply: Reply) -> list[dict[str, Any]]:
+def report_blocks(rep: Report) -> list[dict[str, Any]]:
     """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap."""
-    rep = reply.report or {}
-    grade = rep.get("grade") or {"criteria": []}
     lines = [
-        f"{'●' * c['score']}{'○' * (c['max'] - c['score'])} *{c['id']}*"
-        + (f" — _“{escape(_clip(c['evidence']))}”_" if c.get("evidence") else "")
-        for c in grade["criteria"]
+        f"{'●' * c.score}{'○' * (c.max - c.score)} *{c.id}*"
+        + (f" — _“{escape(_clip(c.evidence))}”_" if c.evidence else "")
+        for c in (rep.grade.criteria if rep.grade else [])
     ]
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "text": f"{rep.get('trap_id')}: {rep.get('score')}/100 — {rep.get('verdict')}",
-            },
-        },
+        {"type": "header", "text": {"type": "plain_text", "text": f"{rep.trap_id}: {rep.score}/100 — {rep.verdict}"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines) or "No answer to grade."}},
     ]
-    for flag in rep.get("red_flags", []):
-        said = f"\nYou said: _“{escape(_clip(flag['evidence']))}”_" if flag.get("evidence") else ""
-        text = f":warning: *Fell into the trap:* {escape(flag['statement'])}{said}"
+    for flag in rep.red_flags:
+        said = f"\nYou said: _“{escape(_clip(flag.evidence))}”_" if flag.evidence else ""
+        text = f":warning: *Fell into the trap:* {escape(flag.statement)}{said}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    trap = escape(rep.get("trap_explained", ""))[:2900]  # a section holds 3,000 characters
+    trap = escape(rep.trap_explained)[:2900]  # a section holds 3,000 characters
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*The trap:* {trap}"}})
     return blocks

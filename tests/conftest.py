@@ -67,6 +67,14 @@ def _no_network() -> Iterator[None]:
     socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _embedder_prepared() -> None:
+    """What `interviewer model prepare` does once per machine; the service itself never exports it."""
+    from service import embeddings
+
+    embeddings.prepare()
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
@@ -79,17 +87,35 @@ def settings(data_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def catalog(settings: Settings):  # type: ignore[no-untyped-def]
-    from service import runtime
+def runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    """The test session's Runtime; a test on a data dir of its own builds one from its parts (own_runtime)."""
+    from service.runtime import Runtime
 
-    return runtime.catalog(settings)
+    return Runtime.build(settings)
 
 
 @pytest.fixture(scope="session")
-def index(settings: Settings):  # type: ignore[no-untyped-def]
-    from service import runtime
+def catalog(runtime):  # type: ignore[no-untyped-def]
+    return runtime.catalog
 
-    return runtime.index(settings)
+
+@pytest.fixture(scope="session")
+def index(runtime):  # type: ignore[no-untyped-def]
+    return runtime.index
+
+
+@pytest.fixture
+def own_runtime(tmp_path: Path, settings: Settings, runtime, index):  # type: ignore[no-untyped-def]
+    """`own_runtime(**settings)`: a Runtime on this test's data dir, sharing the session's catalog and index files."""
+    from service.runtime import Runtime
+
+    def make(**update: object) -> Runtime:
+        own = settings.model_copy(update={"data_dir": tmp_path, **update})
+        if not (tmp_path / "chroma").is_symlink():
+            (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+        return Runtime(own, runtime.catalog)
+
+    return make
 
 
 CASSETTES = Path(__file__).parent / "cassettes"
@@ -109,7 +135,7 @@ def recorded(tmp_path: Path, settings: Settings, index):  # type: ignore[no-unty
     @contextmanager
     def use(name: str):  # type: ignore[no-untyped-def]
         own = settings.model_copy(update={"data_dir": tmp_path, "mode": "llm"})
-        if not (tmp_path / "chroma").exists():
+        if not (tmp_path / "chroma").is_symlink():
             (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
         if RECORDING:  # the model files live in the real data dir, not the temporary one
             own = own.model_copy(update={"data_dir": Settings().data_dir})

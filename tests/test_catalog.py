@@ -67,7 +67,8 @@ def _edit(path: Path, change) -> None:  # type: ignore[no-untyped-def]
 
 def test_changed_answer_makes_rubric_stale(content_copy: tuple[Path, Path]) -> None:
     seeds, rubrics = content_copy
-    _edit(seeds / "llm-46.yaml", lambda d: d.update(correct_answer=d["correct_answer"] + " One more sentence."))
+    # One word changed, so the answer keeps its length (the cards sit near the 400-word limit).
+    _edit(seeds / "llm-46.yaml", lambda d: d.update(correct_answer=d["correct_answer"].replace("the", "a", 1)))
     problems = check_content(seeds, rubrics, seeds.parent / "interview-traps.txt")
     assert len(problems) == 1
     assert "llm-46.yaml: field 'derived_from': stale" in problems[0]

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from service import runtime
 from service.cli.main import app
 from service.config import Settings, get_settings
+from service.runtime import Runtime
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +81,7 @@ def test_terminal_prints_brackets_as_written() -> None:
 def test_chat_by_topic_offers_the_next_closest_traps() -> None:
     res = runner.invoke(app, ["chat", "--topic", "KV cache memory for long context"], input="finish\n")
     assert res.exit_code == 0, res.output
-    first, second, _ = runtime.index(get_settings()).search("KV cache memory for long context", k=3)
+    first, second, _ = Runtime.build(get_settings()).index.search("KV cache memory for long context", k=3)
     shown = " ".join(res.output.split())  # the console wraps long lines
     assert f"Chosen for your topic: {first.trap_id}. Also close: {second.trap_id} ({second.title})" in shown
 

@@ -11,6 +11,7 @@ import pytest
 
 from service import embeddings
 from service.embeddings import DIM, _encoder, embed, sentence_transformer
+from service.errors import LocalModelError
 
 TEXTS = [
     "Class weights change the loss, not the decision threshold.",
@@ -37,20 +38,22 @@ def test_embed_returns_unit_rows_in_input_order_with_repeats() -> None:
     assert float(out[0] @ out[1]) < 0.99
 
 
-def test_a_later_process_embeds_from_the_cached_export_without_torch() -> None:
-    _encoder()  # this process exported it, or found it cached
-    assert embeddings.onnx_path().exists()
+def test_a_later_process_embeds_from_the_prepared_export_without_torch() -> None:
+    assert embeddings.onnx_path().exists()  # prepared for the test session (tests/conftest.py)
     code = "import sys; from service.embeddings import embed; embed(['x']); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_a_damaged_cached_export_is_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_missing_or_damaged_export_names_the_fix_which_replaces_it(tmp_path: Path) -> None:
     path = tmp_path / "embedder.onnx"
+    with pytest.raises(LocalModelError, match=r"not prepared .*; run `interviewer model prepare`"):
+        embeddings.load_session(path)
     path.write_bytes(b"half a model")
-    embeddings._cached_session(path)
-    assert "does not load" in caplog.text
-    again = embeddings.OnnxEncoder(embeddings.model_dir(), embeddings._cached_session(path))  # the replacement
+    with pytest.raises(LocalModelError, match=r"does not load .*; run `interviewer model prepare`"):
+        embeddings.load_session(path)
+    assert embeddings.prepare(path) == path  # what `interviewer model prepare` does
+    again = embeddings.OnnxEncoder(embeddings.model_dir(), embeddings.load_session(path))
     np.testing.assert_allclose(again.encode(TEXTS[:1]), _encoder().encode(TEXTS[:1]), atol=1e-6)
 
 

@@ -7,13 +7,14 @@ import pytest
 from evals import interviewer as ev
 from service.agent.session import Interviewer
 from service.catalog import Catalog
+from service.runtime import Runtime
 
 pytestmark = pytest.mark.llm
 
 
 async def test_scripted_candidates_against_recorded_interviewer(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
     with recorded("eval_interviewer_llm") as settings:
-        async with Interviewer.open(settings) as iv:
+        async with Interviewer.open(Runtime(settings, catalog)) as iv:
             result = await ev.run(iv, catalog, ["mlsd-33", "llm-46"])
     assert result["mode"] == "llm" and result["interviews"] == 12
     assert result["model_fallbacks"] == 0  # every turn replayed a recorded model reply

@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-from service import runtime
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+from service.config import Settings
 
-async def test_warm_cards_leaves_a_first_turn_only_the_answer_to_embed(  # type: ignore[no-untyped-def]
-    settings, index, monkeypatch
-) -> None:
-    """Without it, a process's first answer on a trap embeds ~100 card texts (~1 s here) first."""
-    from collections import OrderedDict
+# A fresh process, so nothing is embedded yet but what warm_cards loads or embeds: its own Runtime,
+# warmed as the app's lifespan warms it, then one interview's first answer.
+FIRST_TURN = """
+import asyncio, json
+from service import embeddings
+from service.agent.session import Interviewer
+from service.runtime import Runtime
 
-    from service import embeddings
-    from service.agent import questions
-    from service.agent.session import Interviewer
-    from service.grading import semantic
+rt = Runtime.build()
+rt.warm_cards()
+encoded = []
+real = embeddings.OnnxEncoder.encode
+embeddings.OnnxEncoder.encode = lambda self, texts: encoded.extend(texts) or real(self, texts)
 
-    for name, empty in ((embeddings, "_memo"), (semantic, "_targets"), (questions, "_fits"), (questions, "_answers")):
-        monkeypatch.setattr(name, empty, OrderedDict() if empty == "_memo" else {})
-    runtime.warm_cards(settings)  # embeds the cards, or loads what an earlier process saved
-    encoded: list[str] = []
-    real = embeddings.OnnxEncoder.encode
-    monkeypatch.setattr(
-        embeddings.OnnxEncoder, "encode", lambda self, texts: encoded.extend(texts) or real(self, texts)
-    )
-    async with Interviewer.open(settings.model_copy(update={"mode": "semantic"})) as iv:
+async def interview():
+    async with Interviewer.open(rt) as iv:
         reply = await iv.start(trap_id="adl-7")
         answer = "Sigmoid units saturate at the top layer. Xavier scaling keeps the variance steady."
         await iv.reply(reply.session_id, answer)
+
+asyncio.run(interview())
+print(json.dumps(encoded))
+"""
+
+
+def test_warm_cards_leaves_a_first_turn_only_the_answer_to_embed(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    """Without it, a process's first answer on a trap embeds ~100 card texts (~1 s here) first."""
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    env = {**os.environ, "INTERVIEWER_DATA_DIR": str(tmp_path), "INTERVIEWER_MODE": "semantic"}
+    out = subprocess.run([sys.executable, "-c", FIRST_TURN], env=env, capture_output=True, text=True, check=True)
+    encoded = json.loads(out.stdout.strip().splitlines()[-1])
     assert encoded == ["Sigmoid units saturate at the top layer.", "Xavier scaling keeps the variance steady."]

@@ -17,7 +17,7 @@ CONCURRENCY = 32
 _CHILD = """
 import asyncio, json, resource, sys, time
 from pathlib import Path
-from service import runtime
+from service.runtime import Runtime
 from service.batch.runner import run_batch
 from service.config import Settings
 from service.grading.factory import make_grader
@@ -28,7 +28,7 @@ with StubServer(StubConfig(latency={latency})) as stub:
     s = Settings(data_dir=data, model=served("stub"), api_base=stub.api_base, api_key="sk", json_mode="schema_object",
                  concurrency={c}, timeout=30)
     grader = make_grader(settings=s, mode=mode, use_cache=False)
-    cat = runtime.catalog(s)
+    cat = Runtime.build(s).catalog
     from service.grading.subject import Subject
     for trap in cat:  # warm: the embedder and every card's vectors load once, as in a running service
         make_grader(settings=s, mode="semantic", use_cache=False).grade(Subject.from_trap(trap), "warm up " + trap.id)

@@ -15,17 +15,17 @@ from typing import Any
 import numpy as np
 
 from evals.benchmarks.stats import percentile
-from service import runtime
 from service.config import Settings
 from service.embeddings import _encoder, sentence_transformer
 from service.grading.text import sentences
+from service.runtime import Runtime
 
 SENTENCE = "I would weight the fraud class by ten thousand in the cross-entropy, variant {i}."
 
 
 def _catalog_texts() -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
-        catalog = runtime.catalog(Settings(data_dir=Path(tmp)))
+        catalog = Runtime.build(Settings(data_dir=Path(tmp))).catalog
         texts: list[str] = []
         for trap in catalog:
             texts += sentences(trap.card.correct_answer) + [trap.card.question, trap.card.trap]

@@ -13,17 +13,17 @@ from typing import Any
 
 from evals.benchmarks.stats import percentile, time_ms
 from evals.grading import DEFAULT_GOLD
-from service import runtime
 from service.config import Settings
 from service.grading.factory import make_grader
 from service.grading.subject import Subject
+from service.runtime import Runtime
 
 
 def run(n: int = 120) -> dict[str, Any]:
     rows = [json.loads(line) for line in DEFAULT_GOLD.read_text(encoding="utf-8").splitlines()][:n]
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), mode="semantic")
-        catalog = runtime.catalog(settings)
+        catalog = Runtime.build(settings).catalog
         subjects = {r["trap_id"]: Subject.from_trap(catalog.get(r["trap_id"])) for r in rows}
         lat: dict[str, list[float]] = {}
         # The similarity pass runs second, its answers' sentences already in the embedder's memo: the gap

@@ -27,9 +27,9 @@ QUERIES = [
 _COLD = """
 import time, json; t0 = time.perf_counter()
 from service.config import Settings
-from service import runtime
+from service.runtime import Runtime
 s = Settings(data_dir={data_dir!r})
-hits = runtime.index(s).search("how much memory does Adam need for a 7B model", k=3)
+hits = Runtime.build(s).index.search("how much memory does Adam need for a 7B model", k=3)
 print(json.dumps({{"seconds": time.perf_counter() - t0, "top": hits[0].trap_id}}))
 """
 

@@ -18,6 +18,7 @@ from langgraph.types import interrupt
 
 from service.agent import questions
 from service.agent.moves import classify
+from service.agent.report import Hint, RaisedFlag, Report
 from service.agent.store import SessionStore
 from service.catalog import Catalog, Trap
 from service.config import Settings
@@ -76,6 +77,7 @@ class Deps:
     grader: Grader
     llm: LLM | None
     store: SessionStore
+    fallback: Grader  # semantic: what grades when the grading model fails
     max_follow_ups: int = 3
 
 
@@ -264,43 +266,40 @@ async def report(state: State, runtime: Run) -> State:
         try:
             grade = await deps.grader.agrade(subject, text[-s.max_answer_chars :])
         except ModelError as exc:
-            from service.grading.factory import make_grader
-
             notices.append(f"The grading model failed ({exc.message}); this report was graded semantically.")
-            grade = await make_grader(settings=s, mode="semantic").agrade(subject, text[-s.max_answer_chars :])
-        grade_dict = grade.model_dump()
+            grade = await deps.fallback.agrade(subject, text[-s.max_answer_chars :])
     else:
-        grade_dict = None
+        grade = None
     penalty = HINT_PENALTY * len(state.get("hints", []))
-    final = max(0, (grade_dict["score"] if grade_dict else 0) - penalty)
+    final = max(0, (grade.score if grade else 0) - penalty)
     from service.grading.scoring import verdict
 
     names = {c.id: c.description for c in trap.rubric.criteria}
-    crit = grade_dict["criteria"] if grade_dict else []
+    crit = grade.criteria if grade else []
     statements = {f.id: f.statement for f in trap.rubric.red_flags}
-    raised = grade_dict["flag_evidence"] if grade_dict else {}
-    rep = {
-        "trap_id": trap.id,
-        "title": trap.card.title,
-        "grade": grade_dict,
-        "hints": state.get("hints", []),
-        "hint_penalty": penalty,
-        "score": final,
-        "verdict": verdict(final, trap.rubric.pass_mark),
-        "strong": [names[c["id"]] for c in crit if c["score"] == 2],
-        "missing": [names[c["id"]] for c in crit if c["score"] < 2] if crit else list(names.values()),
+    raised = grade.flag_evidence if grade else {}
+    rep = Report(
+        trap_id=trap.id,
+        title=trap.card.title,
+        grade=grade,
+        hints=[Hint.model_validate(h) for h in state.get("hints", [])],
+        hint_penalty=penalty,
+        score=final,
+        verdict=verdict(final, trap.rubric.pass_mark),
+        strong=[names[c.id] for c in crit if c.score == 2],
+        missing=[names[c.id] for c in crit if c.score < 2] if crit else list(names.values()),
         # The trap each raised flag stands for, and the candidate's words that raised it.
-        "red_flags": [{"id": f, "statement": statements[f], "evidence": quote} for f, quote in raised.items()],
+        red_flags=[RaisedFlag(id=f, statement=statements[f], evidence=quote) for f, quote in raised.items()],
         # Cards are hard-wrapped YAML; every interface wraps text itself.
-        "model_answer": unwrap(trap.card.correct_answer),
-        "trap_explained": unwrap(trap.card.trap),
-        "notices": notices,
-    }
-    await asyncio.to_thread(deps.store.finished, state["session_id"], final, verdict(final, trap.rubric.pass_mark))
-    closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep['verdict']})."
+        model_answer=unwrap(trap.card.correct_answer),
+        trap_explained=unwrap(trap.card.trap),
+        notices=notices,
+    )
+    await asyncio.to_thread(deps.store.finished, state["session_id"], final, rep.verdict)
+    closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep.verdict})."
     _say(runtime, closing)
     return {
-        "report": rep,
+        "report": rep.model_dump(),  # the checkpoint holds plain data; Reply reads it back as a Report
         "status": "finished",
         "notices": notices,
         "turns": [*state["turns"], {"role": "interviewer", "content": closing, "kind": "report"}],

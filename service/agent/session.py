@@ -6,19 +6,21 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from service import runtime
 from service.agent.graph import Context, Deps, State, build
-from service.agent.locks import FileLocks, SessionLocks
+from service.agent.report import Report
 from service.agent.store import SessionStore, open_store
 from service.config import Settings
-from service.db import aconnect
-from service.errors import InvalidInputError, ModelError, SessionError, StorageError, TooLargeError
+from service.db import aconnect, aconnect_postgres, postgres_url
+from service.errors import InvalidInputError, ModelError, SessionError, TooLargeError
 from service.grading.factory import make_grader, make_grader_or_semantic
+from service.grading.models import Mode
+from service.locks import FileLocks, SessionLocks
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 # What a run streams: {"type": "delta"|"interviewer", "text"} as the interviewer speaks, then
@@ -30,8 +32,8 @@ class Reply(BaseModel):
     session_id: str
     trap_id: str
     message: str
-    status: str
-    report: dict[str, Any] | None = None
+    status: Literal["active", "finished"]
+    report: Report | None = None
     notices: list[str] = []
     # A session chosen by topic: the next closest traps ({trap_id, title}); start one by id to switch.
     alternatives: list[dict[str, str]] = []
@@ -40,27 +42,17 @@ class Reply(BaseModel):
 @asynccontextmanager
 async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
     """SQLite in the data directory by default; Postgres when INTERVIEWER_CHECKPOINT_URL names one."""
-    url = settings.checkpoint_url
-    if url and url.startswith(("postgres://", "postgresql://")):
-        try:
-            import psycopg
-            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-            from psycopg.rows import dict_row
-        except ImportError as exc:
-            raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
-        try:
-            conn = await psycopg.AsyncConnection.connect(
-                url, autocommit=True, prepare_threshold=0, row_factory=dict_row
-            )
-        except psycopg.Error as exc:
-            raise StorageError(f"cannot reach the checkpoint database: {exc}") from exc
-        async with conn:
-            saver = AsyncPostgresSaver(conn)  # type: ignore[arg-type]
+    url = postgres_url(settings)
+    if url:
+        async with aconnect_postgres(url) as conn:
+            try:
+                from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+            except ImportError as exc:
+                raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
+            saver = AsyncPostgresSaver(conn)
             await saver.setup()
             yield saver
         return
-    if url:
-        raise InvalidInputError(f"checkpoint_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     async with aconnect(settings.db_path) as conn:
@@ -70,12 +62,13 @@ async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
 class Interviewer:
     """One per process: the graph's checkpoints and the session store share one database.
 
-    Opened with `async with Interviewer.open(settings) as iv:`, inside the event loop that uses it.
+    Opened with `async with Interviewer.open(runtime) as iv:`, inside the event loop that uses it.
     """
 
-    def __init__(self, settings: Settings, saver: Any, store: SessionStore) -> None:
-        self.settings = settings
-        self.catalog = runtime.catalog(settings)
+    def __init__(self, runtime: Runtime, saver: Any, store: SessionStore) -> None:
+        settings = self.settings = runtime.settings
+        self.catalog = runtime.catalog
+        self.index = runtime.index
         self.store = store
         self._notice: str | None = None
         llm = None
@@ -87,26 +80,27 @@ class Interviewer:
             except ModelError as exc:
                 self._notice = f"No model could be reached ({exc.message}); this interview runs in semantic mode."
                 log.warning(self._notice)
+        semantic = make_grader(settings=settings, mode="semantic")
         if self._notice:
-            grader = make_grader(settings=settings, mode="semantic")
+            grader = semantic
         else:
             grader, reason = make_grader_or_semantic(settings=settings)
             self._notice = reason
-        index = runtime.index(settings)
-        self._deps = Deps(settings, self.catalog, index, grader, llm, store, settings.max_follow_ups)
+        self._deps = Deps(settings, self.catalog, self.index, grader, llm, store, semantic, settings.max_follow_ups)
         self.graph = build(saver)
         # Sessions run in parallel; one session runs one turn at a time, whichever worker has it.
         self._locks: SessionLocks = FileLocks(settings.data_dir / "locks")
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: Settings) -> AsyncIterator[Interviewer]:
+    async def open(cls, runtime: Runtime) -> AsyncIterator[Interviewer]:
+        settings = runtime.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with checkpointer(settings) as saver:
-            yield cls(settings, saver, open_store(settings))
+            yield cls(runtime, saver, open_store(settings))
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return "semantic" if self._notice or self.settings.mode == "semantic" else "llm"
 
     def _config(self, session_id: str) -> dict[str, Any]:
@@ -134,12 +128,13 @@ class Interviewer:
     def _reply(self, session_id: str, st: State) -> Reply:
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")
         notices = [n for n in [self._notice, *st.get("notices", [])] if n]
+        report = st.get("report")  # plain data in the checkpoint
         return Reply(
             session_id=session_id,
             trap_id=st["trap_id"],
             message=last,
             status=st["status"],
-            report=st.get("report"),
+            report=Report.model_validate(report) if report is not None else None,
             notices=list(dict.fromkeys(notices)),
             alternatives=st.get("alternatives", []),
         )

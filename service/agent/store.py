@@ -11,8 +11,7 @@ import time
 from typing import Any
 
 from service.config import Settings
-from service.db import connect
-from service.errors import StorageError
+from service.db import connect, connect_postgres, postgres_url
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interview_sessions (
@@ -93,12 +92,5 @@ class SessionStore:
 
 def open_store(settings: Settings) -> SessionStore:
     """The store beside the checkpoints: Postgres when the checkpoint URL names it, else SQLite."""
-    url = settings.checkpoint_url
-    if url and url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        try:
-            return SessionStore(psycopg.connect(url, autocommit=True), "%s")
-        except psycopg.Error as exc:
-            raise StorageError(f"cannot reach the session database: {exc}") from exc
-    return SessionStore(connect(settings.db_path), "?")
+    url = postgres_url(settings)
+    return SessionStore(connect_postgres(url), "%s") if url else SessionStore(connect(settings.db_path), "?")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,11 +12,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from service import __version__, runtime
+from service import __version__
 from service.agent.session import Interviewer
 from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
+from service.api.models import Health
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
+from service.runtime import Runtime
 
 STATIC = Path(__file__).with_name("static")
 
@@ -25,14 +28,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = app.state.runtime = await asyncio.to_thread(Runtime.build, settings)
+        await asyncio.to_thread(lambda: rt.index)  # built here if the cards changed, not on a first request
+        # The cards' vectors, so no candidate's first answer on a trap waits ~1 s for them to be embedded.
+        await asyncio.to_thread(rt.warm_cards)
         # Batch jobs a stopped service left running go on where their output file stops.
-        routes_batch.resume_orphans(deps.batch_jobs_for(app), settings)
-        async with Interviewer.open(settings) as interviewer:
+        routes_batch.resume_orphans(app, deps.batch_jobs_for(app), rt)
+        async with Interviewer.open(rt) as interviewer:
             app.state.interviewer = interviewer
             yield
 
     app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.batch_tasks = set()  # the batch jobs running on this app's loop
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
@@ -46,10 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"Retry-After": "30"} if exc.status_code == 503 else None  # model or store down: try again
         return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
+    @app.get("/healthz", response_model=Health)
+    def healthz() -> Health:
         """Liveness: the only route that never needs the token."""
-        return {"status": "ok"}
+        return Health()
 
     guarded = [Depends(deps.require_token)]
     app.include_router(routes_traps.router, dependencies=guarded)
@@ -65,16 +73,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     return app
-
-
-def warm(app: FastAPI) -> FastAPI:
-    """Load what the first request would otherwise wait for: the index (built if the cards changed)
-    and the cards' vectors."""
-    runtime.index(app.state.settings)
-    runtime.warm_cards(app.state.settings)
-    return app
-
-
-def worker_app() -> FastAPI:
-    """The app of one worker process of `interviewer serve --workers N` (uvicorn's factory)."""
-    return warm(create_app())

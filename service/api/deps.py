@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException, Request
 
-from service import runtime
 from service.agent.session import Interviewer
 from service.batch.jobs import BatchJobs
 from service.catalog import Catalog
 from service.config import Settings
 from service.index import TrapIndex
+from service.runtime import Runtime
 
 _lock = threading.Lock()
 T = TypeVar("T")
@@ -24,12 +24,17 @@ def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def runtime(request: Request) -> Runtime:
+    """The app's process-wide state, built by its lifespan."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
 def catalog(request: Request) -> Catalog:
-    return runtime.catalog(settings(request))
+    return runtime(request).catalog
 
 
 def index(request: Request) -> TrapIndex:
-    return runtime.index(settings(request))
+    return runtime(request).index
 
 
 def _per_app(app: Any, name: str, build: Callable[[], T]) -> T:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
 import uuid
 from typing import Annotated, Any
@@ -16,14 +15,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
-from service import runtime
 from service.api import deps
+from service.api.models import BatchAccepted, BatchJob
 from service.batch.jobs import BatchJobs, paths
 from service.batch.output import latest
 from service.batch.runner import Summary, run_batch
 from service.config import Settings
 from service.errors import InvalidInputError, SessionError
 from service.grading.factory import make_grader
+from service.grading.models import Mode
+from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -38,14 +39,14 @@ def _job(jobs: BatchJobs, job_id: str) -> dict[str, Any]:
     return job
 
 
-@router.post("/batch", status_code=202)
+@router.post("/batch", status_code=202, response_model=BatchAccepted)
 async def submit(
     request: Request,
     settings: Annotated[Settings, Depends(deps.settings)],
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
-    mode: str | None = Query(None, pattern="^(llm|semantic)$"),
+    mode: Mode | None = None,
     concurrency: int = Query(8, ge=1, le=256),
-) -> dict[str, Any]:
+) -> BatchAccepted:
     """Upload JSON Lines as the request body; grading runs in the background."""
     job_id = uuid.uuid4().hex[:12]
     source, _ = paths(settings.data_dir, job_id)
@@ -65,23 +66,27 @@ async def submit(
         source.unlink()
         raise InvalidInputError("empty upload: send JSON Lines as the request body")
     jobs.add(job_id, mode, concurrency)
-    start(jobs, settings, job_id, mode, concurrency)
-    return {"id": job_id, "state": "running", "status_url": f"/batch/{job_id}"}
+    start(request.app, jobs, deps.runtime(request), job_id, mode, concurrency)
+    return BatchAccepted(id=job_id, status_url=f"/batch/{job_id}")
 
 
-def start(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, concurrency: int) -> None:
-    own = settings.model_copy(update={"concurrency": concurrency})
-    threading.Thread(target=_work, args=(jobs, own, job_id, mode, concurrency), daemon=True).start()
+def start(app: Any, jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, concurrency: int) -> None:
+    """Run the job as a task on the app's event loop; the app holds it until it ends."""
+    task = asyncio.create_task(_work(jobs, rt, job_id, mode, concurrency), name=f"batch-{job_id}")
+    running: set[asyncio.Task[None]] = app.state.batch_tasks
+    running.add(task)
+    task.add_done_callback(running.discard)
 
 
-def resume_orphans(jobs: BatchJobs, settings: Settings) -> None:
+def resume_orphans(app: Any, jobs: BatchJobs, rt: Runtime) -> None:
     """Restart the jobs a stopped service left running (called once as the service starts)."""
     for job_id, mode, concurrency in jobs.orphans():
         log.info("resuming batch job %s", job_id)
-        start(jobs, settings, job_id, mode, concurrency)
+        start(app, jobs, rt, job_id, mode, concurrency)
 
 
-def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n: int) -> None:
+async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n: int) -> None:
+    settings = rt.settings.model_copy(update={"concurrency": n})
     source, output = paths(settings.data_dir, job_id)
     last = 0.0
 
@@ -92,38 +97,32 @@ def _work(jobs: BatchJobs, settings: Settings, job_id: str, mode: str | None, n:
             jobs.update(job_id, graded=s.graded, errors=s.errors, skipped=s.skipped, lines_per_s=round(s.rate, 2))
 
     try:
-        grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
-        summary = asyncio.run(
-            run_batch(
-                source,
-                output,
-                grader,
-                runtime.catalog(settings),
-                runtime.index(settings),
-                concurrency=n,
-                progress=progress,
-            )
-        )
+        grader = make_grader(settings=settings, mode=mode)
+        summary = await run_batch(source, output, grader, rt.catalog, rt.index, concurrency=n, progress=progress)
         progress(summary, final=True)
         jobs.update(job_id, state="done", duplicates=summary.duplicates)
     except Exception as exc:  # the job reports its failure; the service carries on
         jobs.update(job_id, state="failed", detail=str(exc))
 
 
-@router.get("/batch/{job_id}")
+@router.get("/batch/{job_id}", response_model=BatchJob, response_model_exclude_none=True)
 def status(
     job_id: str,
     settings: Annotated[Settings, Depends(deps.settings)],
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
     results: bool = Query(False, description="Include the graded records when done."),
-) -> dict[str, Any]:
-    job = _job(jobs, job_id)
-    if results and job["state"] == "done":
-        job["results"] = list(latest(paths(settings.data_dir, job_id)[1]).values())
+) -> BatchJob:
+    job = BatchJob.model_validate(_job(jobs, job_id))
+    if results and job.state == "done":
+        job.results = list(latest(paths(settings.data_dir, job_id)[1]).values())
     return job
 
 
-@router.get("/batch/{job_id}/results", response_class=FileResponse)
+@router.get(
+    "/batch/{job_id}/results",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per input line."}},
+)
 def results_file(
     job_id: str,
     settings: Annotated[Settings, Depends(deps.settings)],

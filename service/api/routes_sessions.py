@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.agent.session import Interviewer, Reply
 from service.api import deps
+from service.api.models import Progress, SessionView
+from service.batch.records import Answer, resolve
+from service.batch.runner import grade_of
 from service.catalog import Catalog
 from service.config import Settings
-from service.grading.models import Grade
-from service.grading.subject import Subject
+from service.embeddings import offload
+from service.grading.models import Grade, Mode
+from service.index import TrapIndex
 
 router = APIRouter()
 
@@ -29,71 +33,50 @@ class Message(BaseModel):
     message: str
 
 
-class GradeRequest(BaseModel):
-    """Either a trap answer (trap_id + answer) or any question (question + reference_answer + answer)."""
-
-    model_config = ConfigDict(extra="forbid")
-    answer: str
-    trap_id: str | None = None
-    question: str | None = None
-    reference_answer: str | None = None
-    max_score: float | None = Field(default=None, gt=0)
-    mode: str | None = Field(default=None, pattern="^(llm|semantic)$")
-
-    @model_validator(mode="after")
-    def _one_form(self) -> GradeRequest:
-        if self.trap_id is None and (self.question is None or self.reference_answer is None):
-            raise ValueError("give trap_id, or question and reference_answer")
-        return self
-
-
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, response_model=Reply)
 async def start(body: StartSession, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
     return await iv.start(trap_id=body.trap_id, topic=body.topic, user=body.user)
 
 
-@router.post("/sessions/{session_id}/messages")
+@router.post("/sessions/{session_id}/messages", response_model=Reply)
 async def message(session_id: str, body: Message, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
     return await iv.reply(session_id, body.message)
 
 
-@router.get("/sessions/{session_id}")
-async def session(session_id: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> dict[str, Any]:
+@router.get("/sessions/{session_id}", response_model=SessionView)
+async def session(session_id: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> SessionView:
     st = await iv.state(session_id)
-    return {
-        "session_id": session_id,
-        "trap_id": st["trap_id"],
-        "user": st.get("user"),
-        "status": st["status"],
-        "transcript": [{"role": t["role"], "content": t["content"], "kind": t["kind"]} for t in st["turns"]],
-        "coverage": st.get("levels", {}),
-        "hints": st.get("hints", []),
-        "report": st.get("report"),
-        "alternatives": st.get("alternatives", []),
-    }
+    return SessionView.model_validate(
+        {
+            "session_id": session_id,
+            "trap_id": st["trap_id"],
+            "user": st.get("user"),
+            "status": st["status"],
+            "transcript": [{"role": t["role"], "content": t["content"], "kind": t["kind"]} for t in st["turns"]],
+            "coverage": st.get("levels", {}),
+            "hints": st.get("hints", []),
+            "report": st.get("report"),
+            "alternatives": st.get("alternatives", []),
+        }
+    )
 
 
-@router.get("/users/{user}/progress")
-def progress(user: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> dict[str, Any]:
-    return iv.store.progress(user)
+@router.get("/users/{user}/progress", response_model=Progress)
+def progress(user: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Progress:
+    return Progress.model_validate(iv.store.progress(user))
 
 
-@router.post("/grade")
+@router.post("/grade", response_model=Grade)
 async def grade(
-    body: GradeRequest,
+    body: Annotated[Answer, Body(description="An answer to a trap, to any question, or a whole transcript.")],
     settings: Annotated[Settings, Depends(deps.settings)],
     catalog: Annotated[Catalog, Depends(deps.catalog)],
+    index: Annotated[TrapIndex, Depends(deps.index)],
+    mode: Mode | None = None,
 ) -> Grade:
+    """One answer, graded as a batch line would be; `mode` (llm or semantic) defaults to the settings'."""
     from service.grading.factory import make_grader
-    from service.grading.reference import reference_subject
 
-    grader = make_grader(settings=settings, mode=body.mode)  # type: ignore[arg-type]
-    if body.trap_id is not None:
-        subject = Subject.from_trap(catalog.get(body.trap_id))
-    else:
-        assert body.question is not None and body.reference_answer is not None
-        subject = await reference_subject(body.question, body.reference_answer, llm=grader.llm, settings=settings)
-    result = await grader.agrade(subject, body.answer)
-    if body.max_score is not None:
-        result = result.model_copy(update={"score_scaled": round(result.score / 100 * body.max_score, 2)})
-    return result
+    grader = make_grader(settings=settings, mode=mode)
+    item = await offload(resolve, body, "", catalog, index, settings.max_answer_chars)
+    return await grade_of(item, grader, catalog)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 
 from service.api import deps
+from service.api.models import SlackAck, SlackMessage
 from service.slack import HELP, SlackBot, verified
 
 router = APIRouter(prefix="/slack")
@@ -33,35 +33,35 @@ async def _verified_body(request: Request) -> bytes:
     return body
 
 
-@router.post("/commands")
-async def command(request: Request, background: BackgroundTasks) -> dict[str, Any]:
+@router.post("/commands", response_model=SlackMessage)
+async def command(request: Request, background: BackgroundTasks) -> SlackMessage:
     form = {k: v[0] for k, v in parse_qs((await _verified_body(request)).decode()).items()}
     text = form.get("text", "").strip()
     if text.lower() in ("help", "?"):
-        return {"response_type": "ephemeral", "text": HELP}
+        return SlackMessage(text=HELP)
     # A signature covers timestamp and body, so a second request with the same one is a replay
     # (inside the 5-minute window the signature check allows): it must not start a second interview.
     if not _bot(request).state.first_time("command:" + request.headers.get("x-slack-signature", "")):
-        return {"response_type": "ephemeral", "text": "This command was already received."}
+        return SlackMessage(text="This command was already received.")
     background.add_task(_bot(request).start, form.get("channel_id", ""), form.get("user_id", "slack"), text)
-    return {"response_type": "ephemeral", "text": "Starting your interview — watch for a new thread."}
+    return SlackMessage(text="Starting your interview — watch for a new thread.")
 
 
-@router.post("/events")
-async def events(request: Request, background: BackgroundTasks) -> dict[str, Any]:
+@router.post("/events", response_model=SlackAck, response_model_exclude_none=True)
+async def events(request: Request, background: BackgroundTasks) -> SlackAck:
     payload = json.loads(await _verified_body(request))
     if payload.get("type") == "url_verification":
-        return {"challenge": payload.get("challenge")}
+        return SlackAck(challenge=payload.get("challenge"))
     event = payload.get("event") or {}
     bot = _bot(request)
     if not bot.state.first_time(str(payload.get("event_id"))):
-        return {"ok": True, "duplicate": True}  # a retry of a delivery already handled
+        return SlackAck(ok=True, duplicate=True)  # a retry of a delivery already handled
     if event.get("bot_id") or event.get("subtype"):
-        return {"ok": True}  # our own posts, edits and joins are not candidate answers
+        return SlackAck(ok=True)  # our own posts, edits and joins are not candidate answers
     channel, text = str(event.get("channel", "")), _MENTION.sub("", str(event.get("text", ""))).strip()
     thread_ts = event.get("thread_ts")
     if thread_ts and bot.state.session(channel, str(thread_ts)):
         background.add_task(bot.reply, channel, str(thread_ts), text)
     elif event.get("type") == "app_mention":
         background.add_task(bot.start, channel, str(event.get("user", "slack")), text)
-    return {"ok": True}
+    return SlackAck(ok=True)

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
 from service.api import deps
+from service.api.models import Ready, TrapDetail, TrapHit, TrapSummary
 from service.catalog import Catalog
 from service.index import TrapIndex
 
 router = APIRouter()
 
 
-@router.get("/readyz")
-def readyz(index: Annotated[TrapIndex, Depends(deps.index)]) -> dict[str, Any]:
-    return {"status": "ready", "traps": len(index.catalog), "index_current": index.is_current()}
+@router.get("/readyz", response_model=Ready)
+def readyz(index: Annotated[TrapIndex, Depends(deps.index)]) -> Ready:
+    return Ready(traps=len(index.catalog), index_current=index.is_current())
 
 
-@router.get("/traps")
+@router.get("/traps", response_model=list[TrapHit] | list[TrapSummary])
 def list_traps(
     catalog: Annotated[Catalog, Depends(deps.catalog)],
     request_index: Annotated[TrapIndex, Depends(deps.index)],
@@ -26,23 +27,18 @@ def list_traps(
     series: str | None = Query(None, pattern="^(mlsd|llm|adl)$"),
     tag: str | None = None,
     k: int = Query(10, ge=1, le=49),
-) -> list[dict[str, Any]]:
+) -> list[TrapHit] | list[TrapSummary]:
+    """The catalog, filtered; with `q`, the traps closest to it, best first."""
     if q is not None:
         hits = request_index.search(q, k=k, series=series, tag=tag)
-        return [{"id": h.trap_id, "title": h.title, "score": h.score} for h in hits]
+        return [TrapHit(id=h.trap_id, title=h.title, score=h.score) for h in hits]
     return [
-        {
-            "id": t.id,
-            "title": t.card.title,
-            "series": t.card.series,
-            "tags": t.card.tags,
-            "difficulty": t.card.difficulty,
-        }
+        TrapSummary(id=t.id, title=t.card.title, series=t.card.series, tags=t.card.tags, difficulty=t.card.difficulty)
         for t in catalog.filter(series=series, tag=tag)
     ]
 
 
-@router.get("/traps/{trap_id}")
-def get_trap(trap_id: str, catalog: Annotated[Catalog, Depends(deps.catalog)]) -> dict[str, Any]:
+@router.get("/traps/{trap_id}", response_model=TrapDetail)
+def get_trap(trap_id: str, catalog: Annotated[Catalog, Depends(deps.catalog)]) -> TrapDetail:
     trap = catalog.get(trap_id)
-    return {"card": trap.card.model_dump(), "rubric": trap.rubric.model_dump()}
+    return TrapDetail(card=trap.card, rubric=trap.rubric)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.db import SqliteStore
+from service.grading.models import Mode
 
 _EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
 
@@ -34,7 +35,7 @@ class BatchJobs(SqliteStore):
         " concurrency INTEGER NOT NULL, pid INTEGER NOT NULL, progress TEXT NOT NULL, created REAL NOT NULL)"
     )
 
-    def add(self, job_id: str, mode: str | None, concurrency: int) -> None:
+    def add(self, job_id: str, mode: Mode | None, concurrency: int) -> None:
         with self._lock:
             self._conn.execute(
                 "INSERT INTO batch_jobs VALUES (?, 'running', ?, ?, ?, ?, ?)",
@@ -59,7 +60,7 @@ class BatchJobs(SqliteStore):
             row = self._conn.execute("SELECT id, state, progress FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else {"id": row[0], "state": row[1], **json.loads(row[2])}
 
-    def orphans(self) -> list[tuple[str, str | None, int]]:
+    def orphans(self) -> list[tuple[str, Mode | None, int]]:
         """Jobs left running by a process that is gone, claimed by this one: (id, mode, concurrency), oldest first."""
         with self._lock:
             rows = self._conn.execute(

@@ -1,14 +1,79 @@
-"""One input line → what to grade, or a clear error; never an exception that stops the batch."""
+"""What there is to grade: one answer in one of three forms, parsed from a batch line or a POST /grade body.
+
+The forms are one discriminated union, told apart by the fields they carry: `turns` (a transcript),
+`trap_id` (an answer to a trap), `question` / `reference_answer` (an answer to any question).
+A batch line that cannot be graded becomes a LineError with a clear message, never an exception
+that stops the batch.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
 
 from service.catalog import Catalog
-from service.errors import InterviewerError
+from service.errors import InterviewerError, InvalidInputError
+from service.grading.grader import check_answer
 from service.index import TrapIndex
+
+FORMS = "give trap_id, turns, or question + reference_answer"
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # a line may carry fields of its own (labels, sources)
+
+
+class TrapAnswer(_Form):
+    trap_id: str
+    answer: str
+    max_score: float | None = Field(default=None, gt=0, description="Also give score_scaled on this scale.")
+
+
+class ReferenceAnswer(_Form):
+    """An answer to any question: a rubric is derived from the reference answer."""
+
+    question: str
+    reference_answer: str
+    answer: str
+    max_score: float | None = Field(default=None, gt=0, description="Also give score_scaled on this scale.")
+
+
+class TurnIn(BaseModel):
+    role: Literal["interviewer", "candidate"]
+    content: str
+
+
+class Transcript(_Form):
+    """A whole interview: the candidate's turns are graded; the trap is retrieved from the interviewer's
+    turns when trap_id is absent."""
+
+    trap_id: str | None = None
+    turns: list[TurnIn]
+
+
+def _form(value: Any) -> str | None:
+    if isinstance(value, dict):
+        if "turns" in value:
+            return "transcript"
+        if value.get("trap_id") is not None:
+            return "trap"
+        if "question" in value or "reference_answer" in value:
+            return "reference"
+        return None
+    forms: dict[type, str] = {TrapAnswer: "trap", ReferenceAnswer: "reference", Transcript: "transcript"}
+    return forms.get(type(value))
+
+
+Answer = Annotated[
+    Annotated[TrapAnswer, Tag("trap")]
+    | Annotated[ReferenceAnswer, Tag("reference")]
+    | Annotated[Transcript, Tag("transcript")],
+    Discriminator(_form, custom_error_type="form", custom_error_message=FORMS),
+]
+_ANSWER: TypeAdapter[Any] = TypeAdapter(Answer)
 
 
 @dataclass(frozen=True)
@@ -31,6 +96,19 @@ class LineError(Exception):
         self.message = message
 
 
+def _problem(exc: ValidationError) -> str:
+    """One line for the first thing wrong, in the words a batch's output uses."""
+    err = exc.errors()[0]
+    if err["type"] == "form":
+        return FORMS
+    field = next((str(p) for p in err["loc"] if p not in ("trap", "reference", "transcript")), "?")
+    if field == "turns":
+        return "'turns' must be a list of {role, content}"
+    if field == "max_score":
+        return "'max_score' must be a positive number"
+    return f"missing or non-text field '{field}'"
+
+
 def parse(line: str, number: int, catalog: Catalog, index: TrapIndex | None, max_chars: int) -> Item:
     try:
         rec = json.loads(line)
@@ -43,57 +121,35 @@ def parse(line: str, number: int, catalog: Catalog, index: TrapIndex | None, max
         raise LineError(None, f"line {number}: missing 'id'")
     rid = str(rid)
     try:
-        return _item(rid, rec, catalog, index, max_chars)
+        return resolve(_ANSWER.validate_python(rec), rid, catalog, index, max_chars)
+    except ValidationError as exc:
+        raise LineError(rid, _problem(exc)) from exc
     except InterviewerError as exc:
         raise LineError(rid, exc.message) from exc
 
 
-def _text(rec: dict[str, Any], field: str, rid: str) -> str:
-    value = rec.get(field)
-    if not isinstance(value, str):
-        raise LineError(rid, f"missing or non-text field '{field}'")
-    return value
-
-
-def _item(rid: str, rec: dict[str, Any], catalog: Catalog, index: TrapIndex | None, max_chars: int) -> Item:
-    trap_id = rec.get("trap_id")
-    if trap_id is not None:
-        trap_id = catalog.get(str(trap_id)).id  # unknown ids raise with the nearest ones
-    if "turns" in rec:
-        turns = rec["turns"]
-        if not isinstance(turns, list) or not all(
-            isinstance(t, dict) and "role" in t and "content" in t for t in turns
-        ):
-            raise LineError(rid, "'turns' must be a list of {role, content}")
-        answer = "\n\n".join(str(t["content"]) for t in turns if t["role"] == "candidate")
-        retrieved = False
-        if trap_id is None:
-            asked = " ".join(str(t["content"]) for t in turns if t["role"] == "interviewer")
+def resolve(
+    answer: TrapAnswer | ReferenceAnswer | Transcript,
+    rid: str,
+    catalog: Catalog,
+    index: TrapIndex | None,
+    max_chars: int,
+) -> Item:
+    """The item to grade: the trap known (an unknown id raises with the nearest ones), the answer checked."""
+    if isinstance(answer, Transcript):
+        text = "\n\n".join(t.content for t in answer.turns if t.role == "candidate")
+        if answer.trap_id is not None:
+            item = Item(rid, text, trap_id=catalog.get(answer.trap_id).id)
+        else:
+            asked = " ".join(t.content for t in answer.turns if t.role == "interviewer")
             if not asked.strip() or index is None:
-                raise LineError(rid, "no trap_id and no interviewer turns to find the trap from")
-            trap_id, retrieved = index.search(asked, k=1)[0].trap_id, True
-        return _checked(Item(rid, answer, trap_id=trap_id, retrieved=retrieved), max_chars)
-    answer = _text(rec, "answer", rid)
-    if trap_id is not None:
-        return _checked(Item(rid, answer, trap_id=trap_id), max_chars)
-    if "question" in rec or "reference_answer" in rec:
-        max_score = rec.get("max_score")
-        if max_score is not None and (not isinstance(max_score, int | float) or max_score <= 0):
-            raise LineError(rid, "'max_score' must be a positive number")
+                raise InvalidInputError("no trap_id and no interviewer turns to find the trap from")
+            item = Item(rid, text, trap_id=index.search(asked, k=1)[0].trap_id, retrieved=True)
+    elif isinstance(answer, TrapAnswer):
+        item = Item(rid, answer.answer, trap_id=catalog.get(answer.trap_id).id, max_score=answer.max_score)
+    else:
         item = Item(
-            rid,
-            answer,
-            question=_text(rec, "question", rid),
-            reference=_text(rec, "reference_answer", rid),
-            max_score=max_score,
+            rid, answer.answer, question=answer.question, reference=answer.reference_answer, max_score=answer.max_score
         )
-        return _checked(item, max_chars)
-    raise LineError(rid, "give trap_id, turns, or question + reference_answer")
-
-
-def _checked(item: Item, max_chars: int) -> Item:
-    if not item.answer.strip():
-        raise LineError(item.id, "the answer is empty: there is nothing to grade")
-    if len(item.answer) > max_chars:
-        raise LineError(item.id, f"the answer is {len(item.answer):,} characters; the limit is {max_chars:,}")
+    check_answer(item.answer, max_chars)
     return item

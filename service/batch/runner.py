@@ -13,8 +13,10 @@ from typing import Any
 from service.batch.output import Output
 from service.batch.records import Item, LineError, parse
 from service.catalog import Catalog
+from service.embeddings import offload
 from service.errors import InterviewerError
 from service.grading.grader import Grader
+from service.grading.models import Grade
 from service.grading.reference import reference_subject
 from service.grading.subject import Subject
 from service.index import TrapIndex
@@ -38,6 +40,26 @@ class Summary:
 
 
 Progress = Callable[[Summary], None]
+Subjects = dict[tuple[str, str], Subject]
+
+
+async def subject_of(item: Item, grader: Grader, catalog: Catalog, memo: Subjects) -> Subject:
+    """What the item is graded against; a reference answer's rubric is derived once per `memo`."""
+    if item.trap_id is not None:
+        return Subject.from_trap(catalog.get(item.trap_id))
+    assert item.question is not None and item.reference is not None
+    key = (item.question, item.reference)
+    if key not in memo:
+        memo[key] = await reference_subject(item.question, item.reference, llm=grader.llm, settings=grader.settings)
+    return memo[key]
+
+
+async def grade_of(item: Item, grader: Grader, catalog: Catalog, memo: Subjects | None = None) -> Grade:
+    """The item's grade, with score_scaled when it names a max_score: the same for a batch line and POST /grade."""
+    grade = await grader.agrade(await subject_of(item, grader, catalog, {} if memo is None else memo), item.answer)
+    if item.max_score is not None:
+        grade = grade.model_copy(update={"score_scaled": round(grade.score / 100 * item.max_score, 2)})
+    return grade
 
 
 async def run_batch(
@@ -53,7 +75,7 @@ async def run_batch(
     out = Output(output)
     summary = Summary()
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency * 2)  # bounded: the file is never loaded whole
-    subjects: dict[tuple[str, str], Subject] = {}
+    subjects: Subjects = {}
     start = time.perf_counter()
 
     def tick() -> None:
@@ -68,8 +90,10 @@ async def run_batch(
                 if not line.strip():
                     continue
                 summary.lines += 1
-                try:
-                    item: Item | LineError = parse(line, number, catalog, index, grader.settings.max_answer_chars)
+                try:  # offloaded: a transcript without its trap_id is matched by the embedder
+                    item: Item | LineError = await offload(
+                        parse, line, number, catalog, index, grader.settings.max_answer_chars
+                    )
                 except LineError as exc:
                     item = exc
                 rid = item.id if isinstance(item, Item) else item.record_id
@@ -86,17 +110,6 @@ async def run_batch(
         for _ in range(concurrency):
             await queue.put(_STOP)
 
-    async def subject_for(item: Item) -> Subject:
-        if item.trap_id is not None:
-            return Subject.from_trap(catalog.get(item.trap_id))
-        assert item.question is not None and item.reference is not None
-        key = (item.question, item.reference)
-        if key not in subjects:
-            subjects[key] = await reference_subject(
-                item.question, item.reference, llm=grader.llm, settings=grader.settings
-            )
-        return subjects[key]
-
     async def work() -> None:
         while (item := await queue.get()) is not _STOP:
             if isinstance(item, LineError):
@@ -104,10 +117,8 @@ async def run_batch(
                 summary.errors += 1
             else:
                 try:
-                    grade = await grader.agrade(await subject_for(item), item.answer)
+                    grade = await grade_of(item, grader, catalog, subjects)
                     rec: dict[str, Any] = {"id": item.id, **grade.model_dump()}
-                    if item.max_score is not None:
-                        rec["score_scaled"] = round(grade.score / 100 * item.max_score, 2)
                     if item.retrieved:
                         rec["trap_retrieved"] = True
                     out.write(rec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -15,6 +15,7 @@ from service.cli.common import console
 from service.config import get_settings
 
 if TYPE_CHECKING:
+    from service.agent.report import Report
     from service.agent.session import Event, Reply
 
 HELP = "Answer in as many messages as you like. Type 'hint' for a hint (costs points), 'finish' to end."
@@ -32,8 +33,9 @@ def chat(
 
 async def _chat(trap: str | None, topic: str | None, user: str, resume: str | None) -> None:
     from service.agent.session import Interviewer
+    from service.runtime import Runtime
 
-    async with Interviewer.open(get_settings()) as interviewer:
+    async with Interviewer.open(Runtime.build(get_settings())) as interviewer:
         console.print(f"[dim]{HELP} (mode: {interviewer.mode})[/dim]\n")
         if resume:
             reply = _notices(await interviewer.resume(resume))
@@ -56,7 +58,8 @@ async def _chat(trap: str | None, topic: str | None, user: str, resume: str | No
             if not message.strip():
                 continue
             reply = _notices(await _shown(interviewer.stream_reply(reply.session_id, message)))
-    _report(reply.report or {})
+    if reply.report is not None:
+        _report(reply.report)
 
 
 async def _shown(events: AsyncIterator[Event]) -> Reply:
@@ -84,21 +87,17 @@ def _notices(reply: Reply) -> Reply:
     return reply
 
 
-def _report(rep: dict[str, Any]) -> None:
-    grade = rep.get("grade") or {}
-    table = Table("criterion", "score", "evidence (your words)", title=f"{rep.get('trap_id')} — {rep.get('title')}")
-    for c in grade.get("criteria", []):
-        table.add_row(c["id"], f"{c['score']}/{c['max']}", escape(" ".join((c.get("evidence") or "—").split())))
+def _report(rep: Report) -> None:
+    table = Table("criterion", "score", "evidence (your words)", title=f"{rep.trap_id} — {rep.title}")
+    for c in rep.grade.criteria if rep.grade else []:
+        table.add_row(c.id, f"{c.score}/{c.max}", escape(" ".join((c.evidence or "—").split())))
     console.print(table)
-    console.print(
-        f"[bold]Score {rep.get('score')}/100 — {rep.get('verdict')}[/bold]"
-        f" (hints cost {rep.get('hint_penalty', 0)} points)"
-    )
-    for flag in rep.get("red_flags", []):
-        console.print(f"[red]Fell into the trap: {escape(flag['statement'])}[/red]")
-        console.print(f"[red]  You said: “{escape(' '.join(flag['evidence'].split()))}”[/red]")
-    for label, key in (("Strong", "strong"), ("Missing", "missing")):
-        for item in rep.get(key, []):
+    console.print(f"[bold]Score {rep.score}/100 — {rep.verdict}[/bold] (hints cost {rep.hint_penalty} points)")
+    for flag in rep.red_flags:
+        console.print(f"[red]Fell into the trap: {escape(flag.statement)}[/red]")
+        console.print(f"[red]  You said: “{escape(' '.join(flag.evidence.split()))}”[/red]")
+    for label, items in (("Strong", rep.strong), ("Missing", rep.missing)):
+        for item in items:
             console.print(f"{label}: {escape(item)}")
-    console.print(Panel(escape(rep.get("trap_explained", "")), title="The trap"))
-    console.print(Panel(escape(rep.get("model_answer", "")), title="Model answer"))
+    console.print(Panel(escape(rep.trap_explained), title="The trap"))
+    console.print(Panel(escape(rep.model_answer), title="Model answer"))

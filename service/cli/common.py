@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast, get_args
 
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
 from service.errors import InterviewerError
+from service.grading.models import Mode
 
 console = Console()
 
@@ -19,6 +20,13 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """A user error: one line on stderr, non-zero exit, no traceback."""
     typer.echo(f"error: {message}", err=True)
     raise SystemExit(code)
+
+
+def mode_option(value: str | None) -> Mode | None:
+    """Typer callback of every --mode option: llm or semantic."""
+    if value is not None and value not in get_args(Mode):
+        raise typer.BadParameter(f"'{value}' is not a mode: use {' or '.join(get_args(Mode))}")
+    return cast(Mode | None, value)
 
 
 def emit_json(obj: Any) -> None:

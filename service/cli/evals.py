@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from service import runtime
-from service.cli.common import console, emit_json
+from service.cli.common import console, emit_json, mode_option
 from service.config import Settings, get_settings
+from service.runtime import Runtime
 
 app = typer.Typer(help="Measure retrieval, grading and the interviewer.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def retrieval(
     """Top-1, top-3 and MRR of the retrieval queries, per method (hybrid is what the product uses)."""
     from evals import retrieval as ev
 
-    result = ev.run(runtime.index(), queries or ev.DEFAULT_QUERIES)
+    result = ev.run(Runtime.build().index, queries or ev.DEFAULT_QUERIES)
     if as_json:
         emit_json(result)
         return
@@ -65,7 +65,9 @@ def _ids(sample: Path | None) -> set[str] | None:
 
 @app.command("grading")
 def grading(
-    mode: str = typer.Option("semantic", help="semantic or llm (llm replays --cassette, or calls the model)."),
+    mode: str = typer.Option(
+        "semantic", help="semantic or llm (llm replays --cassette, or calls the model).", callback=mode_option
+    ),
     gold: Path | None = typer.Option(None, help="JSON Lines of {trap_id, answer, band, fell_into_trap}."),
     sample: Path | None = typer.Option(None, help="File of trap ids (one a line) to restrict the gold set to."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
@@ -81,14 +83,12 @@ def grading(
     from evals import grading as ev
     from service.grading.factory import make_grader
 
-    if mode not in ("semantic", "llm"):
-        raise typer.BadParameter("mode is semantic or llm")
     settings = get_settings()
     ids = _ids(sample)
     deciders = ("entailment", "similarity") if mode == "semantic" else ("entailment",)
     results: dict[str, Any] = {}
     with _maybe_cassette(cassette, settings, record) as active:
-        cat = runtime.catalog(active)
+        cat = Runtime.build(active).catalog
         rows = ev.load_gold(gold or ev.DEFAULT_GOLD, cat, ids)
         bar, tick = _progress(len(rows) * (2 if retest else 1) * len(deciders), f"grading ({mode})")
         with bar:
@@ -170,11 +170,12 @@ def calibrate(
     from evals import semeval
 
     items = semeval.load(semeval_dir or semeval.DEFAULT_DIR)
-    result = cal.fit(runtime.catalog(), gold or cal.DEFAULT_GOLD)
+    catalog = Runtime.build().catalog
+    result = cal.fit(catalog, gold or cal.DEFAULT_GOLD)
     result.update(cal.fit_reference(items))
     if write:  # the entailment fits below read the guards' thresholds just fitted
         cal.write(result)
-    result.update(cal.fit_entailment(runtime.catalog(), cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
+    result.update(cal.fit_entailment(catalog, cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
     result.update(cal.fit_reference_entailment(items))
     if write:
         cal.write(result)
@@ -186,7 +187,9 @@ def calibrate(
 
 @app.command("semeval")
 def semeval_cmd(
-    mode: str = typer.Option("semantic", help="semantic (all answers) or llm (a recorded sample)."),
+    mode: str = typer.Option(
+        "semantic", help="semantic (all answers) or llm (a recorded sample).", callback=mode_option
+    ),
     data: Path | None = typer.Option(None, help="SemEval-2013 train dir; default ../shared/datasets."),
     sample: int = typer.Option(0, help="Grade a balanced sample of this many held-out answers (0 = all)."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
@@ -202,7 +205,7 @@ def semeval_cmd(
         items = semeval.sample(items, sample)
     settings = get_settings()
     with _maybe_cassette(cassette, settings, record) as active:
-        grader = make_grader(settings=active, mode=mode, use_cache=False)  # type: ignore[arg-type]
+        grader = make_grader(settings=active, mode=mode_option(mode), use_cache=False)
         bar, tick = _progress(len(items), f"semeval ({mode})")
         with bar:
             preds = asyncio.run(_grade_semeval(items, grader, active, tick))
@@ -250,7 +253,9 @@ def _maybe_cassette(path: Path | None, settings: Settings, record: bool) -> Iter
 
 @app.command("interviewer")
 def interviewer_cmd(
-    mode: str = typer.Option("semantic", help="semantic, or llm (replays --cassette, or calls the model)."),
+    mode: str = typer.Option(
+        "semantic", help="semantic, or llm (replays --cassette, or calls the model).", callback=mode_option
+    ),
     traps: str | None = typer.Option(None, help="Comma-separated trap ids (default: six across the series)."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
     record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
@@ -269,8 +274,8 @@ def interviewer_cmd(
         bar, tick = _progress(len(ids) * 6, f"interviews ({mode})")
 
         async def interviews() -> dict[str, Any]:
-            async with Interviewer.open(active) as iv:
-                return await ev.run(iv, runtime.catalog(active), ids, tick)
+            async with Interviewer.open(Runtime.build(active)) as iv:
+                return await ev.run(iv, iv.catalog, ids, tick)
 
         with bar:
             result = asyncio.run(interviews())

@@ -17,32 +17,30 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from service.cli.common import console, fail
+from service.cli.common import console, fail, mode_option
 from service.config import get_settings
 
 
 def grade(
     source: Path = typer.Argument(..., help="JSON Lines: trap answers, question+reference answers, or transcripts."),
     output: Path = typer.Option(..., "-o", "--output", help="JSON Lines of grades; re-runs resume it."),
-    mode: str | None = typer.Option(None, help="llm or semantic (default: from settings)."),
+    mode: str | None = typer.Option(None, help="llm or semantic (default: from settings).", callback=mode_option),
     concurrency: int = typer.Option(8, min=1, max=256),
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write a CSV (default: OUT with .csv)."),
     html_path: Path | None = typer.Option(None, "--html", help="Also write an HTML report (default: OUT with .html)."),
     summary: bool = typer.Option(False, "--summary", help="Print a table of the results."),
 ) -> None:
     """Grade every line; a bad line gets an error record and never stops the batch."""
-    from service import runtime
     from service.batch import report
     from service.batch.runner import Summary, run_batch
     from service.grading.factory import make_grader
+    from service.runtime import Runtime
 
     if not source.exists():
         fail(f"{source}: no such file")
-    if mode not in (None, "llm", "semantic"):
-        fail("mode is llm or semantic")
     settings = get_settings().model_copy(update={"concurrency": concurrency})
-    grader = make_grader(settings=settings, mode=mode)  # type: ignore[arg-type]
-    catalog = runtime.catalog(settings)
+    grader = make_grader(settings=settings, mode=mode_option(mode))
+    rt = Runtime.build(settings)
     bar = Progress(
         TextColumn("grading"),
         BarColumn(),
@@ -60,9 +58,7 @@ def grade(
 
     with bar:
         result = asyncio.run(
-            run_batch(
-                source, output, grader, catalog, runtime.index(settings), concurrency=concurrency, progress=progress
-            )
+            run_batch(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
         )
     records = report.rows(output)
     report.write_csv(records, csv_path or output.with_suffix(".csv"))

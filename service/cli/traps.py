@@ -8,12 +8,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from service import runtime
 from service.checks import check_content
 from service.cli.common import console, emit_json, fail
 from service.config import get_settings
 from service.grading.text import unwrap
 from service.index import TrapIndex
+from service.runtime import Runtime
 
 app = typer.Typer(help="Browse, search and check the trap catalog.", no_args_is_help=True)
 
@@ -25,7 +25,7 @@ def list_traps(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the traps."""
-    traps = runtime.catalog().filter(series=series, tag=tag)
+    traps = Runtime.build().catalog.filter(series=series, tag=tag)
     if as_json:
         emit_json(
             [{"id": t.id, "title": t.card.title, "tags": t.card.tags, "difficulty": t.card.difficulty} for t in traps]
@@ -40,7 +40,7 @@ def list_traps(
 @app.command("show")
 def show(trap_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Show one trap card and its rubric."""
-    trap = runtime.catalog().get(trap_id)
+    trap = Runtime.build().catalog.get(trap_id)
     if as_json:
         emit_json({"card": trap.card.model_dump(), "rubric": trap.rubric.model_dump()})
         return
@@ -71,7 +71,7 @@ def search(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Find traps by free text: a topic, a symptom, a question you half remember."""
-    hits = runtime.index().search(text, k=k, series=series, tag=tag)
+    hits = Runtime.build().index.search(text, k=k, series=series, tag=tag)
     if as_json:
         emit_json([{"id": h.trap_id, "title": h.title, "score": h.score} for h in hits])
         return
@@ -96,6 +96,6 @@ def check() -> None:
 def build_index() -> None:
     """Build (or rebuild) the retrieval index of the cards."""
     start = time.perf_counter()
-    idx = TrapIndex(runtime.catalog(), get_settings())
+    idx = TrapIndex(Runtime.build().catalog, get_settings())
     n = idx.build()
     typer.echo(f"indexed {len(idx.catalog)} cards as {n} chunks in {time.perf_counter() - start:.1f} s")

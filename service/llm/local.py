@@ -127,10 +127,10 @@ class LocalServer:
     as transient errors and the interviewer falls back to the card's own questions, saying so.
     """
 
-    def __init__(self, settings: Settings, model: LocalModel) -> None:
+    def __init__(self, settings: Settings, model: LocalModel, port: int = 0) -> None:
         self.settings = settings
         self.model = model
-        self.port = 0
+        self.port = port  # 0: a free one, chosen at the first start
         self._proc: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -142,6 +142,13 @@ class LocalServer:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    def answering(self) -> bool:
+        """Whether a model server answers at this address (started by this process or another)."""
+        try:
+            return httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def _command(self, config_file: Path) -> list[str]:
         if importlib.util.find_spec("llama_cpp") is None:
@@ -197,12 +204,9 @@ class LocalServer:
         while time.monotonic() < deadline:  # `proc`, not self._proc, which stop() may clear meanwhile
             if proc.poll() is not None:
                 raise LocalModelError(f"the local model server exited (code {proc.returncode}); see {logpath}")
-            try:
-                if httpx.get(f"{self.api_base}/models", timeout=2).status_code == 200:
-                    log.info("local model %s serving on %s", self.model.name, self.api_base)
-                    return
-            except httpx.HTTPError:
-                pass
+            if self.answering():
+                log.info("local model %s serving on %s", self.model.name, self.api_base)
+                return
             time.sleep(0.3)
         self._terminate()
         raise LocalModelError(f"the local model server did not start within {self.settings.local_start_timeout:.0f} s")
@@ -244,20 +248,19 @@ _servers: dict[str, LocalServer] = {}
 _lock = threading.Lock()
 
 
-def running_json() -> str:
-    """This process's model servers that are up, as INTERVIEWER_LOCAL_SERVERS reads them: what
-    `interviewer serve` hands its workers."""
-    with _lock:
-        return json.dumps({name: s.api_base for name, s in _servers.items() if s.running})
+def port_for(settings: Settings, name: str) -> int:
+    """Each local model's loopback port, from the settings: every worker of a service computes the same."""
+    return settings.local_port + list(MODELS).index(name)
 
 
 def server_for(settings: Settings, name: str) -> str:
-    """The base URL of one local model's server: the one `interviewer serve` started for its workers
-    (settings.local_servers), else this process's own, started if needed."""
-    if name in settings.local_servers:
-        return settings.local_servers[name]
+    """The base URL of one local model's server at its port: attached to when something answers there
+    (`interviewer serve` starts the servers before its workers), else started by this process."""
     with _lock:
         server = _servers.get(name)
         if server is None:
-            server = _servers[name] = LocalServer(settings, MODELS[name])
+            server = LocalServer(settings, MODELS[name], port_for(settings, name))
+            if server.answering():
+                return server.api_base
+            _servers[name] = server
         return server.start()

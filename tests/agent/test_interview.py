@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from service import runtime
 from service.agent.session import Interviewer
-from service.config import Settings
 from service.errors import InvalidInputError, SessionError, UnknownTrapError
 from service.grading.text import unwrap
+from service.runtime import Runtime
 
 STRONG = [
     "Reservoir sampling, Algorithm R: keep the first k events, then for the n-th event draw j uniformly in 1..n "
@@ -22,11 +21,8 @@ STRONG = [
 
 
 @pytest.fixture
-async def interviewer(tmp_path: Path, settings: Settings, index) -> AsyncIterator[Interviewer]:  # type: ignore[no-untyped-def]
-    own = settings.model_copy(update={"data_dir": tmp_path})
-    # Reuse the session-wide index instead of embedding the cards again.
-    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    async with Interviewer.open(own) as iv:
+async def interviewer(own_runtime) -> AsyncIterator[Interviewer]:  # type: ignore[no-untyped-def]
+    async with Interviewer.open(own_runtime()) as iv:
         yield iv
 
 
@@ -38,11 +34,11 @@ async def test_whole_interview_ends_with_report(interviewer: Interviewer) -> Non
     reply = await interviewer.reply(reply.session_id, "finish")
     assert reply.status == "finished"
     report = reply.report
-    assert report is not None and report["trap_id"] == "mlsd-33"
-    assert report["grade"]["criteria"] and report["red_flags"] == []
-    assert report["score"] == report["grade"]["score"] and report["hint_penalty"] == 0
-    for c in report["grade"]["criteria"]:
-        assert c["evidence"] is None or c["evidence"] in "\n\n".join(STRONG)
+    assert report is not None and report.trap_id == "mlsd-33"
+    assert report.grade.criteria and report.red_flags == []
+    assert report.score == report.grade.score and report.hint_penalty == 0
+    for c in report.grade.criteria:
+        assert c.evidence is None or c.evidence in "\n\n".join(STRONG)
     assert interviewer.store.progress("ann")["finished"] == 1
 
 
@@ -56,11 +52,11 @@ async def test_report_names_the_trap_fallen_into_in_the_candidates_words(intervi
     reply = await interviewer.start(trap_id=trap.id)
     reply = await interviewer.reply(reply.session_id, answer)
     report = (await interviewer.reply(reply.session_id, "finish")).report
-    assert report is not None and report["red_flags"], "keeping each event with a fixed probability is the trap"
+    assert report is not None and report.red_flags, "keeping each event with a fixed probability is the trap"
     statements = {f.id: f.statement for f in trap.rubric.red_flags}
-    for flag in report["red_flags"]:
-        assert flag["statement"] == statements[flag["id"]] and flag["evidence"] in answer
-    assert [f["id"] for f in report["red_flags"]] == report["grade"]["red_flags"]
+    for flag in report.red_flags:
+        assert flag.statement == statements[flag.id] and flag.evidence in answer
+    assert [f.id for f in report.red_flags] == report.grade.red_flags
 
 
 async def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
@@ -68,9 +64,9 @@ async def test_report_reads_the_card_as_prose(interviewer: Interviewer) -> None:
     assert "\n" in card.correct_answer.strip().split("\n\n")[0]  # hard-wrapped in its YAML
     reply = await interviewer.start(trap_id="llm-42")
     report = (await interviewer.reply(reply.session_id, "finish")).report
-    assert report is not None and report["model_answer"] == unwrap(card.correct_answer)
-    assert report["trap_explained"] == unwrap(card.trap)
-    assert all("\n" not in paragraph for paragraph in report["model_answer"].split("\n\n"))
+    assert report is not None and report.model_answer == unwrap(card.correct_answer)
+    assert report.trap_explained == unwrap(card.trap)
+    assert all("\n" not in paragraph for paragraph in report.model_answer.split("\n\n"))
 
 
 async def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> None:
@@ -79,8 +75,8 @@ async def test_hint_costs_points_and_is_in_report(interviewer: Interviewer) -> N
     assert reply.message.startswith("A hint (it costs 5 points in the report)")
     reply = await interviewer.reply(reply.session_id, STRONG[0])
     reply = await interviewer.reply(reply.session_id, "finish")
-    assert reply.report is not None and reply.report["hint_penalty"] == 5
-    assert reply.report["score"] == max(0, reply.report["grade"]["score"] - 5)
+    assert reply.report is not None and reply.report.hint_penalty == 5
+    assert reply.report.score == max(0, reply.report.grade.score - 5)
 
 
 async def test_dont_know_clarify_and_off_topic(interviewer: Interviewer) -> None:
@@ -106,7 +102,7 @@ async def test_interview_always_ends(interviewer: Interviewer) -> None:
 async def test_restart_and_resume(tmp_path: Path, interviewer: Interviewer) -> None:
     reply = await interviewer.start(trap_id="mlsd-33", user="bob")
     reply = await interviewer.reply(reply.session_id, STRONG[0])
-    async with Interviewer.open(interviewer.settings) as again:  # a new process on the same database
+    async with Interviewer.open(Runtime.build(interviewer.settings)) as again:  # a new process on the same database
         state = await again.state(reply.session_id)
         assert [t["role"] for t in state["turns"]] == ["interviewer", "candidate", "interviewer"]
         resumed = await again.reply(reply.session_id, "finish")
@@ -117,7 +113,7 @@ async def test_topic_retrieval_and_next_best(interviewer: Interviewer) -> None:
     assert (await interviewer.start(topic="uniform sample of an endless event stream")).trap_id == "mlsd-33"
     topic = "KV cache memory for long context"  # three cards within 1% of each other's fused score
     near_tie = await interviewer.start(topic=topic)
-    ranked = [h.trap_id for h in runtime.index(interviewer.settings).search(topic, k=3)]
+    ranked = [h.trap_id for h in interviewer.index.search(topic, k=3)]
     assert [near_tie.trap_id, *(a["trap_id"] for a in near_tie.alternatives)] == ranked
     assert near_tie.alternatives[0]["title"] == interviewer.catalog.get(ranked[1]).card.title
     assert (await interviewer.resume(near_tie.session_id)).alternatives == near_tie.alternatives

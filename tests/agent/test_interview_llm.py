@@ -7,13 +7,14 @@ import pytest
 from service.agent import questions
 from service.agent.session import Interviewer
 from service.catalog import Catalog
+from service.runtime import Runtime
 
 pytestmark = pytest.mark.llm
 
 
 async def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
     with recorded("interview_llm") as settings:
-        async with Interviewer.open(settings) as iv:
+        async with Interviewer.open(Runtime(settings, catalog)) as iv:
             assert iv.mode == "llm"
             reply = await iv.start(trap_id="mlsd-35", user="dana")
             answer = "I'd use weighted cross-entropy with weight 10,000 on the fraud class."
@@ -25,4 +26,4 @@ async def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # 
     assert reply.status == "finished" and reply.report is not None
     assert reply.notices == []  # every model call was answered (from the recording)
     assert not questions.leaks(catalog.get("mlsd-35"), follow_up)
-    assert reply.report["grade"]["red_flags"] or reply.report["score"] <= 40
+    assert reply.report.grade.red_flags or reply.report.score <= 40

@@ -13,6 +13,7 @@ import pytest
 from service.agent.session import Interviewer
 from service.config import Settings
 from service.errors import InvalidInputError, StorageError
+from service.runtime import Runtime
 
 URL = os.environ.get("TEST_POSTGRES_URL")
 
@@ -21,10 +22,10 @@ URL = os.environ.get("TEST_POSTGRES_URL")
 async def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
     own = settings.model_copy(update={"data_dir": tmp_path, "checkpoint_url": URL})
-    async with Interviewer.open(own) as first:
+    async with Interviewer.open(Runtime.build(own)) as first:
         reply = await first.start(trap_id="mlsd-33", user="pg-user")
         await first.reply(reply.session_id, "Reservoir sampling keeps k items and replaces one with probability k/n.")
-    async with Interviewer.open(own) as again:
+    async with Interviewer.open(Runtime.build(own)) as again:
         turns = (await again.state(reply.session_id))["turns"]
         assert [t["role"] for t in turns] == ["interviewer", "candidate", "interviewer"]
         assert (await again.reply(reply.session_id, "finish")).status == "finished"

@@ -69,6 +69,14 @@ def test_grade_trap_and_reference_forms(client: TestClient) -> None:
     assert ref.status_code == 200 and body["trap_id"] is None
     assert body["score_scaled"] == round(body["score"] / 100 * 5, 2)
     assert client.post("/grade", json={"answer": "x"}).status_code == 422
+    # The same three forms as a batch line, a transcript included; the mode goes in the query, as for /batch.
+    turns = [
+        {"role": "interviewer", "content": "How do you sample an endless stream uniformly?"},
+        {"role": "candidate", "content": "Reservoir sampling with k slots."},
+    ]
+    transcript = client.post("/grade", params={"mode": "semantic"}, json={"turns": turns})
+    assert transcript.status_code == 200 and transcript.json()["trap_id"] == "mlsd-33"
+    assert client.post("/grade", params={"mode": "fast"}, json={"turns": turns}).status_code == 422
     empty = client.post("/grade", json={"trap_id": "mlsd-33", "answer": "  "})
     assert empty.status_code == 422 and empty.json()["detail"] == "the answer is empty: there is nothing to grade"
 

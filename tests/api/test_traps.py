@@ -44,3 +44,15 @@ def test_bad_series_is_422(client: TestClient) -> None:
 def test_empty_query_is_422(client: TestClient) -> None:
     res = client.get("/traps", params={"q": " "})
     assert res.status_code == 422 and "empty query" in res.json()["detail"]
+
+
+def test_every_route_documents_the_shape_of_its_response(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            ok = next(body for status, body in op["responses"].items() if status.startswith("2"))
+            content = ok.get("content") or {}
+            assert content, f"{method.upper()} {path} documents no response body"
+            if "application/json" in content:
+                assert content["application/json"].get("schema"), f"{method.upper()} {path} has no response schema"
+    assert {"Report", "Reply", "Grade", "SessionView", "BatchJob"} <= set(spec["components"]["schemas"])

@@ -43,7 +43,7 @@ def live_server(recorded) -> Iterator[str]:  # type: ignore[no-untyped-def]
 def test_chat_and_report_in_the_browser(live_server: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from service import runtime
+    from service.runtime import Runtime
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -101,6 +101,6 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
         other.click()
         expect(page.locator("#alternatives")).to_have_text("")
         expect(page.locator(".turn.interviewer")).to_have_count(1)
-        opening = " ".join(runtime.catalog().get(other_id).card.question.split())
+        opening = " ".join(Runtime.build().catalog.get(other_id).card.question.split())
         expect(page.locator(".turn.interviewer").first).to_contain_text(opening[:60])
         browser.close()

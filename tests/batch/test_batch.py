@@ -55,12 +55,14 @@ def test_every_form_and_every_bad_line(tmp_path: Path, settings: Settings, catal
             {"id": "e", "trap_id": "mlsd-33", "answer": " "},
             {"id": "big", "trap_id": "mlsd-33", "answer": "word " * 2_100_000},
             {"id": "a", "trap_id": "mlsd-33", "answer": "a duplicate id"},
+            {"id": "n", "answer": "an answer to nothing in particular"},
+            {"id": "r", "turns": [{"role": "narrator", "content": "Once upon a time"}]},
         ],
     )
     out = tmp_path / "out.jsonl"
     summary = _run(settings, catalog, index, src, out)
     got = latest(out)
-    assert summary.graded == 3 and summary.errors == 5 and summary.duplicates == ["a"]
+    assert summary.graded == 3 and summary.errors == 7 and summary.duplicates == ["a"]
     assert got["q"]["score_scaled"] == round(got["q"]["score"] / 100 * 5, 2)
     assert got["t"]["trap_id"] == "mlsd-33" and got["t"]["trap_retrieved"] is True
     assert got["None"]["error"].startswith("line 4: not JSON")
@@ -68,6 +70,8 @@ def test_every_form_and_every_bad_line(tmp_path: Path, settings: Settings, catal
     assert got["u"]["error"].startswith("unknown trap id 'mlsd-999'; nearest ids: mlsd-")
     assert got["e"]["error"] == "the answer is empty: there is nothing to grade"
     assert got["big"]["error"] == "the answer is 10,500,000 characters; the limit is 20,000"
+    assert got["n"]["error"] == "give trap_id, turns, or question + reference_answer"
+    assert got["r"]["error"] == "'turns' must be a list of {role, content}"
 
 
 def test_resume_after_a_kill_mid_line(tmp_path: Path, settings: Settings, catalog: Catalog, index) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -46,13 +47,15 @@ def test_server_refuses_to_load_a_corrupted_file(tmp_path: Path) -> None:
 
 
 async def test_a_worker_uses_the_model_server_its_parent_started(tmp_path: Path) -> None:
-    """`interviewer serve --workers N` starts each local model once and names it in the workers' settings."""
+    """`interviewer serve --workers N` starts each local model once, at the port its settings give it;
+    a worker reading the same settings finds it answering there."""
     from service.llm import local
     from service.llm.factory import make_llm
     from service.llm.stub import StubServer
 
     with StubServer() as stub:  # stands in for the parent's llama.cpp server
-        settings = Settings(data_dir=tmp_path, local_servers={"qwen2.5-coder-0.5b": stub.api_base})
+        settings = Settings(data_dir=tmp_path, local_port=urlparse(stub.api_base).port)
+        assert local.port_for(settings, "qwen2.5-coder-0.5b") == settings.local_port  # the first model
         llm = make_llm(settings=settings, role="ask")
         assert await llm.atext([{"role": "user", "content": "Ask me something."}])
         assert stub.config.requests[-1]["model"] == "qwen2.5-coder-0.5b"

@@ -1,9 +1,10 @@
-"""One run at a time per session, across the tasks and the worker processes of one host.
+"""File locks in the data dir, held across the tasks and the worker processes of one host.
 
-A double-click, or a REST message racing a WebSocket one, must not fork a transcript: both runs
-would resume the same checkpoint. The service's workers are separate processes, so each session
-has a lock file in the data dir, flock'd while one of its turns runs. Across machines a lock in
-the shared database takes this one's place: `SessionLocks` is the seam, one `hold` per turn.
+One run at a time per session: a double-click, or a REST message racing a WebSocket one, must
+not fork a transcript: both runs would resume the same checkpoint. The service's workers are
+separate processes, so each session has a lock file in the data dir, flock'd while one of its
+turns runs. Across machines a lock in the shared database takes this one's place: `SessionLocks`
+is the seam, one `hold` per turn.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import asyncio
 import fcntl
 import hashlib
 import os
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -51,3 +52,15 @@ class FileLocks:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """A blocking lock on `path`, for start-up work that one process of the host does at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.agent.locks import FileLocks
+from service.locks import FileLocks
 
 HOLD = """
 import asyncio, sys
 from pathlib import Path
-from service.agent.locks import FileLocks
+from service.locks import FileLocks
 
 async def main():
     async with FileLocks(Path(sys.argv[1])).hold(sys.argv[2]):
