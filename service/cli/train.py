@@ -14,7 +14,9 @@ app = typer.Typer(help="Train the grader's models from committed data (CPU; test
 @app.command("polarity")
 def polarity(
     out: Path | None = typer.Option(None, help="Where to write the model; default: the package's own copy."),
-    epochs: int = typer.Option(1, help="Passes over the training pairs (the project's pairs are repeated 3x within one)."),
+    epochs: int = typer.Option(
+        1, help="Passes over the training pairs (the project's pairs are repeated 3x within one)."
+    ),
     force: bool = typer.Option(False, help="Replace the model even when the new one does not measure better."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
