@@ -124,6 +124,7 @@ def write(result: dict[str, Any], path: Path = semantic.CALIBRATION_PATH) -> Non
     path.write_text(json.dumps(result, indent=2) + "\n")
     semantic.thresholds.cache_clear()
     decisions.thresholds.cache_clear()
+    decisions.veto_thresholds.cache_clear()
 
 
 def guard_thresholds(result: dict[str, Any]) -> semantic.Thresholds:
@@ -279,4 +280,45 @@ def fit_reference_entailment(items: list[Any]) -> dict[str, Any]:
         "reference_entailment": best.model_dump(),
         "semeval_entailment_fit_fold0": f1_report(gold[0], predict(fold[0], best)),
         "semeval_entailment_test_fold1": f1_report(gold[1], predict(fold[1], best)),
+    }
+
+
+def fit_hybrid(catalog: Catalog, th: semantic.Thresholds, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
+    """The hybrid rule's veto on the odd-numbered traps: the similarity rule (as fitted) proposes the
+    flags, the cross-encoder reads the K_MAX passages closest to each, and the fit picks how many it
+    reads and how sure a rejection must be to cancel the flag. Both halves reported."""
+    from service.grading.entailment import cross_encoder
+
+    rows = load_gold(gold, catalog)
+    items = []
+    for r in rows:
+        s = Subject.from_trap(catalog.get(r["trap_id"]))
+        ev = semantic.analyse(s, r["answer"], th)
+        d = semantic.decide(s, ev, th)
+        items.append((s, d, decisions.flag_candidates(s, ev, d.flags, cross_encoder(), K_MAX)))
+    split = [int(r["trap_id"].split("-")[1]) % 2 == 1 for r in rows]
+
+    def predict(sel: list[bool], vt: decisions.VetoThresholds) -> tuple[list[int], list[bool]]:
+        scores, flagged = [], []
+        for (s, d, read), keep in zip(items, sel, strict=True):
+            if not keep:
+                continue
+            v = decisions.veto(d, read, vt)
+            crit = [
+                CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
+                for c, lv in zip(s.rubric.criteria, v.levels, strict=True)
+            ]
+            scores.append(guarded(final_score(s.rubric, crit, v.flags), v.guard, th.guard_cap, s.rubric.pass_mark))
+            flagged.append(bool(v.flags))
+        return scores, flagged
+
+    def part(sel: list[bool], vt: decisions.VetoThresholds) -> dict[str, Any]:
+        return metrics([r for r, k in zip(rows, sel, strict=True) if k], *predict(sel, vt))
+
+    grid = [decisions.VetoThresholds(candidates=k, veto=v) for k in range(1, K_MAX + 1) for v in _grid(0.1, 0.9, 0.1)]
+    best = max(grid, key=lambda vt: _objective(part(split, vt)))
+    return {
+        "hybrid": best.model_dump(),
+        "hybrid_fit_odd_traps": part(split, best),
+        "hybrid_test_even_traps": part([not s for s in split], best),
     }

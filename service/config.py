@@ -27,10 +27,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=ROOT / ".data",
         description="Holds the index, databases, caches and the local model file.",
+        json_schema_extra={"shown": "./.data"},
     )
     cache_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "interviewer",
         description="Machine-wide: what is derived from installed packages (the exported embedder).",
+        json_schema_extra={"shown": "$XDG_CACHE_HOME/interviewer, else ~/.cache/interviewer"},
     )
 
     # Retrieval.
@@ -47,7 +49,7 @@ class Settings(BaseSettings):
         default="auto",
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
     )
-    max_follow_ups: int = 3
+    max_follow_ups: int = Field(default=3, description="Follow-up questions before the report.")
     checkpoint_url: str | None = Field(
         default=None,
         description="postgresql://… keeps interview state in Postgres (the `postgres` extra); unset = SQLite.",
@@ -58,7 +60,7 @@ class Settings(BaseSettings):
     grader_model: str | None = Field(
         default=None, description="litellm model string for grading; unset = embedded local grader model."
     )
-    api_base: str | None = None
+    api_base: str | None = Field(default=None, description="An OpenAI-compatible server's URL (vLLM, llama.cpp, ...).")
     api_key: str | None = Field(
         default=None, description="Only for servers that need one; providers read their own variables."
     )
@@ -66,20 +68,27 @@ class Settings(BaseSettings):
         default="auto",
         description="How a schema is sent: schema_object for llama.cpp servers, json_schema for OpenAI-style.",
     )
-    fallback_models: list[str] = Field(default_factory=list)
-    timeout: float = 300.0  # the local 1.5B reads ~20 tokens/s: a cold 1,500-token prompt takes over a minute
-    retries: int = 2
-    temperature: float = 0.0
-    seed: int | None = 7
-    max_tokens: int = 768
-    concurrency: int = 4
+    fallback_models: list[str] = Field(
+        default_factory=list, description="JSON list of litellm model strings tried in order when the primary fails."
+    )
+    # The local 1.5B reads ~20 tokens/s: a cold 1,500-token prompt takes over a minute.
+    timeout: float = Field(default=300.0, description="Seconds per model call.")
+    retries: int = Field(default=2, description="Retries of a call on timeouts, 429 and 5xx (litellm's Router).")
+    temperature: float = Field(default=0.0, description="Sampling temperature of every model call.")
+    seed: int | None = Field(default=7, description="Sampling seed, where the provider supports one.")
+    max_tokens: int = Field(default=768, description="Longest model reply, in tokens.")
+    concurrency: int = Field(default=4, description="Model calls in flight per process.")
 
     # Embedded local model (llama-cpp-python server).
-    local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
-    local_grader_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-1.5b"
-    local_context: int = 4096
-    local_threads: int = 1
-    local_start_timeout: float = 180.0
+    local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
+        default="qwen2.5-coder-0.5b", description="The embedded model that asks (interviewer turns)."
+    )
+    local_grader_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
+        default="qwen2.5-coder-1.5b", description="The embedded model an LLM judge uses (INTERVIEWER_GRADER=llm)."
+    )
+    local_context: int = Field(default=4096, description="Context window of the embedded models, in tokens.")
+    local_threads: int = Field(default=1, description="Threads per embedded model server (two collapse on 2 cores).")
+    local_start_timeout: float = Field(default=180.0, description="Seconds to wait for an embedded server to start.")
     local_port: int = Field(
         default=8090,
         description="Loopback port of the first embedded model server; the next model listens on the next one.",
@@ -89,25 +98,29 @@ class Settings(BaseSettings):
     )
 
     # HTTP service.
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(default="127.0.0.1", description="Address `interviewer serve` listens on.")
+    port: int = Field(default=8000, description="Port `interviewer serve` listens on.")
     workers: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 4),
         ge=1,
-        description="Service processes (default: one per core, at most 4), each reading these same settings.",
+        description="Service processes, each reading these same settings.",
+        json_schema_extra={"shown": "one per core, at most 4"},
     )
-    api_token: str | None = None
-    cors_origins: list[str] = Field(default_factory=list)
-    max_answer_chars: int = 20_000
+    api_token: str | None = Field(default=None, description="Bearer token for every route but /healthz.")
+    cors_origins: list[str] = Field(default_factory=list, description="JSON list of browser origins allowed.")
+    max_answer_chars: int = Field(default=20_000, description="Longer answers are refused with a message.")
 
     # Slack (the usual Slack variable names work too).
     slack_signing_secret: str | None = Field(
         default=None,
+        description="Slack app's signing secret (also read as SLACK_SIGNING_SECRET).",
         validation_alias=AliasChoices("INTERVIEWER_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET"),
     )
     slack_api_url: str = "https://slack.com/api/"  # tests point WebClient at a stand-in server
     slack_bot_token: str | None = Field(
-        default=None, validation_alias=AliasChoices("INTERVIEWER_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
+        default=None,
+        description="Slack bot token for chat.postMessage (also read as SLACK_BOT_TOKEN).",
+        validation_alias=AliasChoices("INTERVIEWER_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN"),
     )
 
     @property

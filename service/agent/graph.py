@@ -154,7 +154,7 @@ def coverage(trap: Trap, answer: str, levels: dict[str, int]) -> tuple[dict[str,
     subject = Subject.from_trap(trap)
     th = semantic.thresholds_for(subject)
     ev = semantic.analyse(subject, answer, th)
-    decided = decisions.entailment_decision(subject, ev, th)
+    decided = decisions.hybrid_decision(subject, ev, th)  # as the report's grader decides
     raised = {c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)}
     return raised, ev.relevance
 

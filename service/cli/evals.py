@@ -85,7 +85,7 @@ def grading(
 
     settings = get_settings()
     ids = _ids(sample)
-    deciders = ("entailment", "similarity") if mode == "semantic" else ("entailment",)
+    deciders = ("hybrid", "entailment", "similarity") if mode == "semantic" else ("hybrid",)
     results: dict[str, Any] = {}
     with _maybe_cassette(cassette, settings, record) as active:
         cat = Runtime.build(active).catalog
@@ -100,16 +100,14 @@ def grading(
                 results[decider] = ev.run(
                     grader(), grader() if retest else None, cat, gold or ev.DEFAULT_GOLD, ids, tick
                 )
-    result = results["entailment"] | ({"old_similarity": results["similarity"]} if "similarity" in results else {})
+    result = results["hybrid"] | {name: results[name] for name in ("entailment", "similarity") if name in results}
     if as_json:
         emit_json(result)
         return
-    columns = {"entailment: all": result, "entailment: held-out": result["held_out"]}
-    if "old_similarity" in result:
-        columns |= {
-            "similarity (old): all": result["old_similarity"],
-            "old: held-out": result["old_similarity"]["held_out"],
-        }
+    columns = {"hybrid (default): all": result, "held-out": result["held_out"]}
+    for name in ("entailment", "similarity"):
+        if name in result:
+            columns |= {f"{name}: all": result[name], f"{name}: held-out": result[name]["held_out"]}
     table = Table("figure", *columns, title=f"grading: {result['answers']} gold answers, {mode} ({result['model']})")
     keys = ["spearman", "band_accuracy", "band_accuracy_partial", "trap_precision", "trap_recall"]
     for key in [*keys, "injection_robustness", "test_retest"]:
@@ -176,6 +174,7 @@ def calibrate(
     if write:  # the entailment fits below read the guards' thresholds just fitted
         cal.write(result)
     result.update(cal.fit_entailment(catalog, cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
+    result.update(cal.fit_hybrid(catalog, cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
     result.update(cal.fit_reference_entailment(items))
     if write:
         cal.write(result)

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from service.cli import chat, evals, grade, model, rubrics, serve, train, traps
+from service.cli import chat, evals, grade, model, rubrics, serve, settings, train, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -27,6 +27,7 @@ app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("grade")(grade.grade)
+app.command("settings")(settings.settings)
 
 
 @app.callback()

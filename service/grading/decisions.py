@@ -128,3 +128,57 @@ def entailment_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Th
     """The shipped cross-encoder with the fitted thresholds: what the grader and the interviewer use."""
     et = thresholds_for(subject)
     return decide(subject, ev, judge(subject, ev, cross_encoder(), et.candidates), th, et)
+
+
+class VetoThresholds(BaseModel):
+    """The hybrid rule's two numbers; fitted by `interviewer eval calibrate` on the odd-numbered traps."""
+
+    candidates: int = 2  # passages per raised flag the cross-encoder reads
+    veto: float = 0.5  # P(contradicts) at which a passage's rejection of the trap cancels the flag
+
+
+@lru_cache(maxsize=1)
+def veto_thresholds() -> VetoThresholds:
+    if semantic.CALIBRATION_PATH.exists():
+        data = json.loads(semantic.CALIBRATION_PATH.read_text())
+        if "hybrid" in data:
+            return VetoThresholds.model_validate(data["hybrid"])
+    return VetoThresholds()
+
+
+def flag_candidates(
+    subject: Subject, ev: semantic.Evidence, flags: list[str], entailer: Entailer, k: int
+) -> dict[str, Candidates]:
+    """The cross-encoder's reading of the k passages closest to each raised flag."""
+    ids = [f.id for f in subject.rubric.red_flags]
+    picks = {f: _closest(ev.unit_flag[:, ids.index(f)], k) for f in flags} if ev.unit_flag.size else {}
+    statements = {f.id: f.statement for f in subject.rubric.red_flags}
+    pairs = [(statements[f], ev.units[j]) for f, js in picks.items() for j in js]
+    probs = entailer.probabilities(pairs) if pairs else np.zeros((0, len(LABELS)))
+    out, n = {}, 0
+    for f, js in picks.items():
+        out[f] = [(j, probs[n + i]) for i, j in enumerate(js)]
+        n += len(js)
+    return out
+
+
+def veto(decision: semantic.Decision, read: dict[str, Candidates], vt: VetoThresholds) -> semantic.Decision:
+    """The similarity rule's decision, less each red flag that a candidate passage rejects: one read
+    as contradicting the flag (at least `veto`, and more than any reads it as asserting it)."""
+    kept = []
+    for f in decision.flags:
+        cands = read.get(f, [])[: vt.candidates]
+        against = max((float(p[CONTRADICTS]) for _, p in cands), default=0.0)
+        pro = max((float(p[ENTAILS]) for _, p in cands), default=0.0)
+        if not (against >= vt.veto and against > pro):
+            kept.append(f)
+    evidence = {f: decision.flag_evidence[f] for f in kept}
+    return semantic.Decision(decision.levels, kept, decision.guard, decision.evidence, decision.why, evidence)
+
+
+def hybrid_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
+    """What the grader uses by default, because it measures best on the held-out traps (docs/grading.md):
+    similarity sets the levels and proposes red flags; the cross-encoder cancels the flags an answer rejects."""
+    vt = veto_thresholds()
+    decision = semantic.decide(subject, ev, th)
+    return veto(decision, flag_candidates(subject, ev, decision.flags, cross_encoder(), vt.candidates), vt)

@@ -25,6 +25,13 @@ GRADER_VERSION = "2.0"
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 
+DECIDERS = {
+    "hybrid": decisions.hybrid_decision,
+    "entailment": decisions.entailment_decision,
+    "similarity": semantic.decide,
+}
+
+
 def check_answer(answer: str, max_chars: int) -> str:
     """The answer to grade, or a clear error for one that cannot be graded."""
     if not isinstance(answer, str) or not answer.strip():
@@ -68,7 +75,7 @@ class Grader:
         mode: Mode,
         llm: LLM | None,
         cache: GradeCache | None,
-        decider: Decider = "entailment",
+        decider: Decider = "hybrid",
     ) -> None:
         if mode == "llm" and llm is None:
             raise ValueError("llm mode needs an LLM")
@@ -83,7 +90,7 @@ class Grader:
     def info(self) -> GraderInfo:
         if self.llm:
             model = self.llm.model_name
-        elif self.decider == "entailment":
+        elif self.decider in ("entailment", "hybrid"):
             model = f"{MODEL_NAME} + {cross_encoder().name}"
         else:
             model = MODEL_NAME
@@ -98,7 +105,9 @@ class Grader:
             s.temperature,
             s.seed,
             semantic.thresholds_for(subject).model_dump_json(),
-            decisions.thresholds_for(subject).model_dump_json() if self.decider == "entailment" else "",
+            self.decider,
+            decisions.thresholds_for(subject).model_dump_json(),
+            decisions.veto_thresholds().model_dump_json(),
         )
 
     def _evidence(
@@ -155,9 +164,7 @@ class Grader:
         return self._finish(key, subject, self._scores(subject, answer, decision), flag_quotes, decision.guard, th)
 
     def _decide(self, subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
-        if self.decider == "similarity":
-            return semantic.decide(subject, ev, th)
-        return decisions.entailment_decision(subject, ev, th)
+        return DECIDERS[self.decider](subject, ev, th)
 
     async def agrade(self, subject: Subject, answer: str) -> Grade:
         first = await asyncio.to_thread(self._grade_from_evidence, subject, answer)

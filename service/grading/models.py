@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 
 Verdict = Literal["strong", "pass", "borderline", "fail"]
 Mode = Literal["llm", "semantic"]
-Decider = Literal["entailment", "similarity"]  # semantic mode's decision stage; similarity is the old one
+# Semantic mode's decision stage: hybrid (the default, measured best), the cross-encoder alone, or the
+# similarity rule alone (the grader before the entailment stage).
+Decider = Literal["hybrid", "entailment", "similarity"]
 
 
 class CriterionScore(BaseModel):
