@@ -113,3 +113,16 @@ def test_unknown_trap_id_names_nearest(catalog: Catalog) -> None:
         catalog.get("llm-460")
     assert exc.value.nearest[0] == "llm-46"
     assert "unknown trap id 'llm-460'; nearest ids: llm-46" in exc.value.message
+
+
+def test_no_card_follow_up_gives_the_model_answer_away(catalog) -> None:  # type: ignore[no-untyped-def]
+    """The interviewer asks a card's follow-ups word for word; the leak check must let them through."""
+    from service.agent import questions
+
+    leaking = [
+        (t, f.question)
+        for t in catalog.ids
+        for f in catalog.get(t).card.follow_ups
+        if questions.leaks(catalog.get(t), f.question)
+    ]
+    assert leaking == []

@@ -89,17 +89,26 @@ def test_the_model_answers_the_same_per_statement_questions(tmp_path, catalog) -
 
     trap = catalog.get("mlsd-35")
     first, second = trap.rubric.criteria[0], trap.rubric.criteria[1]
-    answer = "Weighting by 10,000 is wrong: it only multiplies the odds by w. One positive dominates the batch."
+    answer = (
+        "Weighting the positives by 10,000 is wrong: the weighted optimum just multiplies the predicted odds by w, "
+        "so a 0.5 cutoff on those inflated scores floods the review queue. With a prevalence of 1e-4, most "
+        "batches of 4,096 hold no positive at all, and one positive at that weight dominates the gradient. "
+        "I'd set the threshold to fill the 0.1% daily review capacity instead."
+    )
     decided = {
-        first.claim: ("entails", "it only multiplies the odds by w"),
-        second.claim: ("partial", "One positive dominates the batch"),
+        first.claim: ("entails", "the weighted optimum just multiplies the predicted odds by w"),
+        second.claim: ("partial", "one positive at that weight dominates the gradient"),
     }
 
     def judge(body: dict) -> str:  # type: ignore[type-arg]
         asked = body["messages"][-1]["content"]
         if "FlagJudgement" in json.dumps(body.get("response_format")):
             return json.dumps(
-                {"reasoning": "It rejects it.", "decision": "contradicts", "quote": "Weighting by 10,000 is wrong"}
+                {
+                    "reasoning": "It rejects it.",
+                    "decision": "contradicts",
+                    "quote": "Weighting the positives by 10,000 is wrong",
+                }
             )
         decision, quote = next((d for claim, d in decided.items() if claim in asked), ("neither", None))
         return json.dumps({"reasoning": "As read.", "decision": decision, "quote": quote})
