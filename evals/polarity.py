@@ -103,7 +103,7 @@ def run(
     }
 
 
-def llm_method(settings: Any, sample: int = 0) -> Callable[[list[Pair]], list[str | None]]:
+def llm_method(settings: Any, sample: int = 0) -> Callable[[list[Pair]], Sequence[str | None]]:
     """The LLM grader's per-decision question, asked of each pair: the passage stands as the answer
     to the trap's question, the statement as the point (criterion) or red flag."""
     import asyncio
@@ -116,7 +116,7 @@ def llm_method(settings: Any, sample: int = 0) -> Callable[[list[Pair]], list[st
 
     async def ask(pairs: list[Pair], chosen: list[int]) -> list[str]:
         llm = make_llm(settings=settings, role="grade")
-        out = []
+        out: list[str] = []
         for i in chosen:  # in order: the local server serves one request at a time anyway
             p = pairs[i]
             trap = catalog.get(p.trap_id)

@@ -9,7 +9,6 @@ reject it contradicts the statement and raises nothing. The evidence is the pass
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -35,12 +34,7 @@ class EntailmentThresholds(BaseModel):
 def thresholds(kind: Literal["trap", "reference"] = "trap") -> EntailmentThresholds:
     """Fitted per kind of subject, as the similarity thresholds are: trap rubrics on the gold set,
     reference claims on SemEval fold 0."""
-    if semantic.CALIBRATION_PATH.exists():
-        data = json.loads(semantic.CALIBRATION_PATH.read_text())
-        key = "entailment" if kind == "trap" else "reference_entailment"
-        if key in data:
-            return EntailmentThresholds.model_validate(data[key])
-    return EntailmentThresholds()
+    return semantic.calibrated("entailment" if kind == "trap" else "reference_entailment", EntailmentThresholds)
 
 
 def thresholds_for(subject: Subject) -> EntailmentThresholds:
@@ -139,11 +133,7 @@ class VetoThresholds(BaseModel):
 
 @lru_cache(maxsize=1)
 def veto_thresholds() -> VetoThresholds:
-    if semantic.CALIBRATION_PATH.exists():
-        data = json.loads(semantic.CALIBRATION_PATH.read_text())
-        if "hybrid" in data:
-            return VetoThresholds.model_validate(data["hybrid"])
-    return VetoThresholds()
+    return semantic.calibrated("hybrid", VetoThresholds)
 
 
 def flag_candidates(

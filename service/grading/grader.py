@@ -226,13 +226,9 @@ async def judge_statement(
     """
     d = settings.prompts_dir
     shared = render(d, "grade_user.jinja", question=question, answer=answer)
+    system = {"role": "system", "content": render(d, "grade_system.jinja")}
     if isinstance(target, RedFlag):
-        asked, schema = render(d, "grade_flag.jinja", flag=target), FlagJudgement
-    else:
-        asked = render(d, "grade_criterion.jinja", criterion=target)
-        schema = CriterionJudgement
-    messages = [
-        {"role": "system", "content": render(d, "grade_system.jinja")},
-        {"role": "user", "content": shared + "\n\n" + asked},
-    ]
-    return await llm.astructured(messages, schema)  # type: ignore[return-value]
+        asked = render(d, "grade_flag.jinja", flag=target)
+        return await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], FlagJudgement)
+    asked = render(d, "grade_criterion.jinja", criterion=target)
+    return await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], CriterionJudgement)

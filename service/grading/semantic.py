@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from service.grading.subject import Subject
 from service.grading.text import content_words, sentences, wordiness
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+M = TypeVar("M", bound=BaseModel)
 WHOLE_ANSWER_WORDS = 80
 
 
@@ -45,15 +46,19 @@ class Thresholds(BaseModel):
     word_weight: float = 0.0
 
 
+def calibrated(key: str, model: type[M]) -> M:
+    """One section of calibration.json, or the model's defaults where nothing has been fitted yet."""
+    if CALIBRATION_PATH.exists():
+        data = json.loads(CALIBRATION_PATH.read_text())
+        if key in data:
+            return model.model_validate(data[key])
+    return model()
+
+
 @lru_cache(maxsize=2)
 def thresholds(kind: Literal["trap", "reference"] = "trap") -> Thresholds:
     """Fitted thresholds: trap rubrics and reference-answer claims behave differently, so each has its own."""
-    if CALIBRATION_PATH.exists():
-        data = json.loads(CALIBRATION_PATH.read_text())
-        key = "thresholds" if kind == "trap" else "reference_thresholds"
-        if key in data:
-            return Thresholds.model_validate(data[key])
-    return Thresholds()
+    return calibrated("thresholds" if kind == "trap" else "reference_thresholds", Thresholds)
 
 
 def thresholds_for(subject: Subject) -> Thresholds:
