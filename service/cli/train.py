@@ -22,7 +22,7 @@ def polarity(
 ) -> None:
     """The entailment cross-encoder: SemEval fold 0 + odd-numbered traps' polarity pairs, fixed seed.
 
-    Needs the training extras (`pip install -e '.[train]'`); about 20 minutes on 2 cores.
+    Needs the training extras (`pip install -e '.[train]'`); about 23 minutes on one core here.
     """
     from service.grading import training
     from service.grading.entailment import MODEL_DIR
