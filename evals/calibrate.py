@@ -22,16 +22,20 @@ from service.grading.scoring import final_score, guarded
 from service.grading.subject import Subject
 
 
+def _score(subject: Subject, d: semantic.Decision, th: semantic.Thresholds) -> int:
+    """The score a decision earns, computed as the grader computes it (levels, caps, guard)."""
+    crit = [
+        CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
+        for c, lv in zip(subject.rubric.criteria, d.levels, strict=True)
+    ]
+    return guarded(final_score(subject.rubric, crit, d.flags), d.guard, th.guard_cap, subject.rubric.pass_mark)
+
+
 def _predict(items: list[tuple[Subject, semantic.Evidence]], th: semantic.Thresholds) -> tuple[list[int], list[bool]]:
     scores, flagged = [], []
     for subject, ev in items:
         d = semantic.decide(subject, ev, th)
-        crit = [
-            CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
-            for c, lv in zip(subject.rubric.criteria, d.levels, strict=True)
-        ]
-        score = guarded(final_score(subject.rubric, crit, d.flags), d.guard, th.guard_cap, subject.rubric.pass_mark)
-        scores.append(score)
+        scores.append(_score(subject, d, th))
         flagged.append(bool(d.flags))
     return scores, flagged
 
@@ -198,13 +202,7 @@ def _predict_entailment(
     scores, flagged = [], []
     for subject, ev, judged in items:
         d = decisions.decide(subject, ev, judged, th, et)
-        crit = [
-            CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
-            for c, lv in zip(subject.rubric.criteria, d.levels, strict=True)
-        ]
-        scores.append(
-            guarded(final_score(subject.rubric, crit, d.flags), d.guard, th.guard_cap, subject.rubric.pass_mark)
-        )
+        scores.append(_score(subject, d, th))
         flagged.append(bool(d.flags))
     return scores, flagged
 
@@ -304,11 +302,7 @@ def fit_hybrid(catalog: Catalog, th: semantic.Thresholds, gold: Path = DEFAULT_G
             if not keep:
                 continue
             v = decisions.veto(d, read, vt)
-            crit = [
-                CriterionScore(id=c.id, score=lv, evidence=None, rationale="")
-                for c, lv in zip(s.rubric.criteria, v.levels, strict=True)
-            ]
-            scores.append(guarded(final_score(s.rubric, crit, v.flags), v.guard, th.guard_cap, s.rubric.pass_mark))
+            scores.append(_score(s, v, th))
             flagged.append(bool(v.flags))
         return scores, flagged
 
