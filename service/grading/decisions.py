@@ -58,20 +58,26 @@ def _closest(column: np.ndarray, k: int) -> list[int]:
     return [int(j) for j in order if column[j] > -1.0]
 
 
-def judge(subject: Subject, ev: semantic.Evidence, entailer: Entailer, k: int) -> Judged:
-    """One model pass over the distinct (statement, unit) pairs the k closest units make."""
-    statements = [c.claim for c in subject.rubric.criteria] + [f.statement for f in subject.rubric.red_flags]
-    n_crit = len(subject.rubric.criteria)
-    picks: list[list[int]] = []
-    for i in range(len(statements)):
-        matrix = ev.unit_criterion if i < n_crit else ev.unit_flag
-        col = i if i < n_crit else i - n_crit
-        picks.append(_closest(matrix[:, col], k) if matrix.size else [])
-    pairs = list(dict.fromkeys((statements[i], ev.units[j]) for i, js in enumerate(picks) for j in js))
+def _read(entailer: Entailer, targets: list[tuple[str, list[int]]], units: list[str]) -> list[Candidates]:
+    """One model pass over the distinct (statement, unit) pairs; per target, its units' readings."""
+    pairs = list(dict.fromkeys((statement, units[j]) for statement, js in targets for j in js))
     probs = entailer.probabilities(pairs) if pairs else np.zeros((0, len(LABELS)))
     row = {pair: probs[n] for n, pair in enumerate(pairs)}
-    judged = [[(j, row[(statements[i], ev.units[j])]) for j in js] for i, js in enumerate(picks)]
-    return Judged(judged[:n_crit], judged[n_crit:])
+    return [[(j, row[(statement, units[j])]) for j in js] for statement, js in targets]
+
+
+def judge(subject: Subject, ev: semantic.Evidence, entailer: Entailer, k: int) -> Judged:
+    """The k closest units of every criterion and red flag, read by the cross-encoder."""
+    crit = [
+        (c.claim, _closest(ev.unit_criterion[:, i], k) if ev.unit_criterion.size else [])
+        for i, c in enumerate(subject.rubric.criteria)
+    ]
+    flags = [
+        (f.statement, _closest(ev.unit_flag[:, i], k) if ev.unit_flag.size else [])
+        for i, f in enumerate(subject.rubric.red_flags)
+    ]
+    read = _read(entailer, crit + flags, ev.units)
+    return Judged(read[: len(crit)], read[len(crit) :])
 
 
 def _level(cands: Candidates, th: EntailmentThresholds) -> tuple[int, int | None, str]:
@@ -141,15 +147,9 @@ def flag_candidates(
 ) -> dict[str, Candidates]:
     """The cross-encoder's reading of the k passages closest to each raised flag."""
     ids = [f.id for f in subject.rubric.red_flags]
-    picks = {f: _closest(ev.unit_flag[:, ids.index(f)], k) for f in flags} if ev.unit_flag.size else {}
     statements = {f.id: f.statement for f in subject.rubric.red_flags}
-    pairs = [(statements[f], ev.units[j]) for f, js in picks.items() for j in js]
-    probs = entailer.probabilities(pairs) if pairs else np.zeros((0, len(LABELS)))
-    out, n = {}, 0
-    for f, js in picks.items():
-        out[f] = [(j, probs[n + i]) for i, j in enumerate(js)]
-        n += len(js)
-    return out
+    targets = [(statements[f], _closest(ev.unit_flag[:, ids.index(f)], k) if ev.unit_flag.size else []) for f in flags]
+    return dict(zip(flags, _read(entailer, targets, ev.units), strict=True))
 
 
 def veto(decision: semantic.Decision, read: dict[str, Candidates], vt: VetoThresholds) -> semantic.Decision:
