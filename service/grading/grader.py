@@ -20,7 +20,8 @@ from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
 # 1.1: reference claims also count the claim's own words; 1.2: red flags carry a quote, and the trap's
-# sentences count as on topic; 2.0: an entailment stage decides, similarity only picks candidates
+# sentences count as on topic; 2.0: criteria gain claims and a cross-encoder reads (statement, passage) pairs
+# (by default it cancels the red flags a passage rejects: the hybrid rule in decisions.py)
 GRADER_VERSION = "2.0"
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
