@@ -94,6 +94,12 @@ class Criterion(_Strict):
     claim: str = Field(
         min_length=10, description="What a full answer asserts, as one statement: the entailment target."
     )
+    hint: str | None = Field(
+        default=None,
+        min_length=10,
+        description="A pointer toward the idea, shown when a candidate asks for a hint; never the answer itself. "
+        "Every trap rubric has one; rubrics derived for outside questions have no interview to hint in.",
+    )
     weight: int = Field(gt=0, le=100)
     anchor: str = Field(min_length=10, description="Verbatim span of the card's correct answer.")
     levels: Levels
@@ -172,6 +178,19 @@ def load_rubric(path: Path) -> Rubric:
     return _validate(Rubric, path)
 
 
+def trap_rubric_problems(rubric: Rubric) -> list[tuple[str, str]]:
+    """What a trap rubric needs beyond any rubric: enough criteria to interview on, and a hint for each."""
+    problems = []
+    if len(rubric.criteria) < 3:
+        problems.append(("criteria", f"a trap rubric needs 3 to 6 criteria, has {len(rubric.criteria)}"))
+    for i, crit in enumerate(rubric.criteria):
+        if crit.hint is None:
+            problems.append((f"criteria.{i}.hint", "missing: a trap rubric gives a hint for every criterion"))
+        elif "?" in crit.hint:
+            problems.append((f"criteria.{i}.hint", "must point toward the idea, not ask another question"))
+    return problems
+
+
 def parse_seed(text: str) -> dict[str, tuple[str, str]]:
     """The source file's entries as id -> (title, summary); the book announcement is not a trap."""
     lines = text.split("\n")
@@ -201,8 +220,8 @@ class Catalog:
             if not rubric_path.exists():
                 raise ContentError(rubric_path, "(file)", f"missing: trap {card.id} has no rubric")
             rubric = load_rubric(rubric_path)
-            if len(rubric.criteria) < 3:
-                raise ContentError(rubric_path, "criteria", "a trap rubric needs 3 to 6 criteria")
+            for field, problem in trap_rubric_problems(rubric):
+                raise ContentError(rubric_path, field, problem)
             if rubric.trap_id != card.id:
                 raise ContentError(rubric_path, "trap_id", f"'{rubric.trap_id}' but the file is for {card.id}")
             traps.append(Trap(card=card, rubric=rubric))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.catalog import answer_hash, load_card, load_rubric, normalise_space, parse_seed
+from service.catalog import answer_hash, load_card, load_rubric, normalise_space, parse_seed, trap_rubric_problems
 from service.errors import ContentError
 
 
@@ -39,10 +39,7 @@ def check_content(seeds_dir: Path, rubrics_dir: Path, source: Path) -> list[str]
         except ContentError as exc:
             problems.append(exc.message)
             continue
-        if len(rubric.criteria) < 3:
-            problems.append(
-                f"{path}: field 'criteria': a trap rubric needs 3 to 6 criteria, has {len(rubric.criteria)}"
-            )
+        problems += [f"{path}: field '{field}': {problem}" for field, problem in trap_rubric_problems(rubric)]
         owner = cards.get(rubric.trap_id)
         if owner is None:
             problems.append(f"{path}: field 'trap_id': names unknown trap '{rubric.trap_id}'")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from service.catalog import Card, Catalog
 from service.config import Settings
 from service.embeddings import MODEL_NAME, embed
 from service.errors import IndexError_, InvalidInputError
+from service.grading.text import sentences
 from service.lexical import BM25
 from service.locks import exclusive
 
@@ -36,15 +36,11 @@ class Hit:
     score: float
 
 
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
-
-
 def card_chunks(card: Card) -> list[str]:
     """The texts embedded for one card; each stands on its own for a query to match."""
     head = f"{card.title}. {', '.join(card.tags)}."
     chunks = [f"{head} {card.question}", f"{head} {card.trap}", card.seed_summary]
-    sents = _sentences(card.correct_answer)
+    sents = sentences(card.correct_answer)
     chunks += [" ".join(sents[i : i + 3]) for i in range(0, len(sents), 3)]
     chunks += [f"{f.question} {f.good_answer}" for f in card.follow_ups]
     return chunks

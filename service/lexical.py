@@ -6,24 +6,19 @@ import math
 import re
 from collections import Counter
 
+from service.grading.text import STOP_WORDS
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
-_STOP = frozenset(
-    (
-        "a an the and or of to in on for is are was were be been it its this that with as at by from why how what "
-        "when which who do does did i me my we you your they them their can could would should will about into "
-        "than then so if not no but"
-    ).split()
-)
 
 
 def tokens(text: str) -> list[str]:
     out = []
     for tok in _TOKEN.findall(text.lower()):
-        if tok in _STOP:
+        if tok in STOP_WORDS:
             continue
         out.append(tok)
         if "-" in tok or "." in tok:  # "cross-entropy" also matches "cross" and "entropy"
-            out.extend(p for p in re.split(r"[.-]", tok) if p and p not in _STOP)
+            out.extend(p for p in re.split(r"[.-]", tok) if p and p not in STOP_WORDS)
     return out
 
 

@@ -126,3 +126,23 @@ def test_no_card_follow_up_gives_the_model_answer_away(catalog) -> None:  # type
         if questions.leaks(catalog.get(t), f.question)
     ]
     assert leaking == []
+
+
+def test_no_hint_gives_the_model_answer_away(catalog) -> None:  # type: ignore[no-untyped-def]
+    """A hint points toward an idea: it passes the leak check and shares no run of 6 words with the model
+    answer or with the claim it points to."""
+    import re
+
+    from service.agent import questions
+
+    def runs(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"[a-z0-9]+", text.lower())
+        return {tuple(words[i : i + 6]) for i in range(len(words) - 5)}
+
+    giving = []
+    for t in catalog:
+        for c in t.rubric.criteria:
+            assert c.hint is not None and not c.hint.rstrip().endswith("?"), (t.id, c.id)
+            if questions.leaks(t, c.hint) or runs(c.hint) & (runs(t.card.correct_answer) | runs(c.claim)):
+                giving.append((t.id, c.id))
+    assert giving == []

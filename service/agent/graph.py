@@ -26,13 +26,13 @@ from service.embeddings import offload
 from service.errors import ModelError
 from service.grading import decisions, semantic
 from service.grading.grader import Grader
+from service.grading.scoring import HINT_PENALTY, after_hints, verdict
 from service.grading.subject import Subject
 from service.grading.text import unwrap
 from service.index import TrapIndex
 from service.llm.client import LLM
 
 log = logging.getLogger(__name__)
-HINT_PENALTY = 5
 # A single turn is "a different question" below this relevance. Measured on the first sentences of
 # the gold answers (ad hoc): off-topic median 0.26, expert 5th percentile 0.24, trap 5th percentile
 # 0.19; below 0.25 fall 17 of the 49 off-topic first sentences, and 3 expert and 4 trap ones.
@@ -213,16 +213,18 @@ async def respond(state: State, runtime: Run) -> State:
         _say(runtime, text)
         return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}], "notices": []}
     crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
-    if action == "hint":  # points at the area through a card question; never states the answer
-        idx, pointer = await offload(questions.card_follow_up, trap, crit, used)
-        if idx is not None:
-            used.append(idx)
-        text = f"A hint (it costs {HINT_PENALTY} points in the report): ask yourself this. {pointer}"
+    if action == "hint":  # a pointer toward the idea, written with the rubric; never the answer itself
+        assert crit.hint is not None  # Catalog.load requires one for every trap criterion
+        text = f"A hint (it costs {HINT_PENALTY} points in the report): {crit.hint}"
         hints.append({"criterion": crit.id, "text": text, "penalty": HINT_PENALTY})
-    elif action == "clarify":
+    elif action == "clarify":  # the question again, more concretely; else a narrower card question
+        idx, narrower = await offload(questions.card_follow_up, trap, crit, used)
+        fallback = f"More concretely: {narrower}"
         text, notice = await questions.phrase(
-            deps.llm, deps.settings, trap, crit, last_question, transcript, kind="clarify", emit=emit
+            deps.llm, deps.settings, trap, crit, last_question, transcript, "clarify", emit, fallback
         )
+        if text == fallback and idx is not None:
+            used.append(idx)
         if notice:
             notices.append(notice)
     else:
@@ -270,10 +272,7 @@ async def report(state: State, runtime: Run) -> State:
             grade = await deps.fallback.agrade(subject, text[-s.max_answer_chars :])
     else:
         grade = None
-    penalty = HINT_PENALTY * len(state.get("hints", []))
-    final = max(0, (grade.score if grade else 0) - penalty)
-    from service.grading.scoring import verdict
-
+    final, penalty = after_hints(grade.score if grade else 0, len(state.get("hints", [])))
     names = {c.id: c.description for c in trap.rubric.criteria}
     crit = grade.criteria if grade else []
     statements = {f.id: f.statement for f in trap.rubric.red_flags}

@@ -12,7 +12,7 @@ from service.catalog import Criterion, Trap
 from service.config import Settings
 from service.embeddings import embed, offload
 from service.errors import ModelError
-from service.grading.text import sentences, unwrap
+from service.grading.text import complete_sentences, sentences, unwrap
 from service.llm.client import LLM
 from service.prompts import render
 
@@ -20,23 +20,11 @@ log = logging.getLogger(__name__)
 LEAK_SIMILARITY = 0.80  # an interviewer turn this close to a sentence of the model answer gives it away
 
 
-_fits: dict[str, np.ndarray] = {}
-_answers: dict[str, np.ndarray] = {}
-
-
 def _follow_up_fit(trap: Trap) -> np.ndarray:
-    """Similarity of each card follow-up (rows) to each rubric criterion (columns), once per trap."""
-    if trap.id not in _fits:
-        fu = embed([f"{f.question} {f.good_answer}" for f in trap.card.follow_ups])
-        cr = embed([f"{c.description} {c.anchor}" for c in trap.rubric.criteria])
-        _fits[trap.id] = fu @ cr.T
-    return _fits[trap.id]
-
-
-def _answer_vectors(trap: Trap) -> np.ndarray:
-    if trap.id not in _answers:
-        _answers[trap.id] = embed(sentences(trap.card.correct_answer))
-    return _answers[trap.id]
+    """Similarity of each card follow-up (rows) to each rubric criterion (columns)."""
+    fu = embed([f"{f.question} {f.good_answer}" for f in trap.card.follow_ups])
+    cr = embed([f"{c.description} {c.anchor}" for c in trap.rubric.criteria])
+    return fu @ cr.T
 
 
 def warm(trap: Trap) -> None:
@@ -46,7 +34,7 @@ def warm(trap: Trap) -> None:
     its 89 sentences in the recorded interviewer eval), and the leak check then finds them embedded.
     """
     _follow_up_fit(trap)
-    _answer_vectors(trap)
+    embed(sentences(trap.card.correct_answer))
     embed([s for f in trap.card.follow_ups for s in sentences(unwrap(f.question))])
 
 
@@ -73,12 +61,51 @@ def leaks(trap: Trap, text: str) -> bool:
     sents = sentences(text)
     if not sents:
         return False
-    sims = embed(sents) @ _answer_vectors(trap).T
+    sims = embed(sents) @ embed(sentences(trap.card.correct_answer)).T
     return bool(sims.max() >= LEAK_SIMILARITY)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MAX_TURN_CHARS = 600
+MAX_HISTORY_CHARS = 6000  # about 1,500 tokens of interview; the oldest turns drop out beyond it
+# Requests that ask as plainly as a question does ("Walk me through...", "Estimate...").
+_ASKING = re.compile(
+    r"^(walk|explain|describe|tell|estimate|sketch|compute|calculate|show|give|name|list|compare|outline|derive|"
+    r"quantify|talk)\b",
+    re.IGNORECASE,
+)
+
+
+def asks(sentence: str) -> bool:
+    """Whether a sentence asks the candidate something: a question, or a request like "Estimate the cost."."""
+    s = sentence.strip().strip("\"'“”")
+    return s.endswith("?") or bool(_ASKING.match(s))
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def messages_for(
+    settings: Settings, trap: Trap, criterion: Criterion, draft: str, turns: list[dict[str, str]], kind: str
+) -> list[dict[str, str]]:
+    """The static part first (instructions and card), then the interview as a chat, then this turn's task.
+
+    Each turn's prompt repeats the previous one up to the candidate's last answer, byte for byte, so
+    llama.cpp's prompt cache serves all of that and only the newest turns and the task are read.
+    """
+    history: list[dict[str, str]] = []
+    budget = MAX_HISTORY_CHARS
+    for t in reversed(turns):
+        budget -= len(t["content"])
+        if budget < 0:
+            break
+        history.insert(0, {"role": "assistant" if t["role"] == "interviewer" else "user", "content": t["content"]})
+    task = render(settings.prompts_dir, f"{kind}.jinja", criterion=criterion, draft=draft)
+    return [
+        {"role": "system", "content": render(settings.prompts_dir, "interviewer_system.jinja", card=trap.card)},
+        *history,
+        {"role": "system", "content": task},
+    ]
 
 
 async def phrase(
@@ -87,44 +114,48 @@ async def phrase(
     trap: Trap,
     criterion: Criterion,
     draft: str,
-    transcript: list[dict[str, str]],
+    turns: list[dict[str, str]],
     kind: str = "follow_up",
     emit: Callable[[str], None] | None = None,
+    fallback: str | None = None,
 ) -> tuple[str, str | None]:
     """The LLM's phrasing of the next turn, streamed sentence by sentence through `emit`.
 
-    Each sentence is checked for leaks before it is shown; a leaking first sentence falls back to
-    the card's draft, a later one ends the turn at the sentences already shown. Returns (text,
-    notice); the notice says when the model could not be reached. Without `emit` nobody watches
-    the words arrive, so the reply is fetched whole; its sentences are checked the same way.
+    Each sentence is checked for leaks before it is shown. A turn is a question: a statement waits
+    until a question follows it, and a reply that never asks gives way to `fallback` (by default the
+    card's draft), as does one whose first sentence leaks; a later leak ends the turn at what was
+    shown. A clarification never repeats the question it clarifies: its sentences that do are dropped.
+    Returns (text, notice); the notice says when the model could not be reached. Without `emit`
+    nobody watches the words arrive, so the reply is fetched whole and checked the same way.
     """
+    fallback = fallback or draft
     if llm is None:
-        return draft, None
-    messages = [
-        {"role": "system", "content": render(settings.prompts_dir, "interviewer_system.jinja", card=trap.card)},
-        {
-            "role": "user",
-            "content": render(
-                settings.prompts_dir, f"{kind}.jinja", criterion=criterion, draft=draft, transcript=transcript[-4:]
-            ),
-        },
-    ]
+        return fallback, None
+    messages = messages_for(settings, trap, criterion, draft, turns, kind)
+    repeated = {_words(x) for x in sentences(draft)} if kind == "clarify" else set()
     shown: list[str] = []
+    held: list[str] = []  # statements waiting for the question they lead into
     buffer = ""
 
     async def accept(sentence: str) -> bool:
         sentence = sentence.strip().strip('"')
-        if not sentence:
+        if not sentence or _words(sentence) in repeated:
             return True
-        if sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS or await offload(leaks, trap, sentence):
+        if sum(len(x) for x in (*shown, *held)) + len(sentence) > MAX_TURN_CHARS or await offload(
+            leaks, trap, sentence
+        ):
             return False
-        shown.append(sentence)
-        if emit:
-            emit(sentence + " ")
+        held.append(sentence)
+        if asks(sentence):
+            for s in held:
+                shown.append(s)
+                if emit:
+                    emit(s + " ")
+            held.clear()
         return True
 
-    async def accept_all(sentences: list[str]) -> bool:
-        for sentence in sentences:  # in order, stopping at the first that cannot be shown
+    async def accept_all(complete: list[str]) -> bool:
+        for sentence in complete:  # in order, stopping at the first that cannot be shown
             if not await accept(sentence):
                 return False
         return True
@@ -135,8 +166,7 @@ async def phrase(
     pieces = llm.astream(messages) if emit else whole(llm)
     try:
         async for piece in pieces:
-            buffer += piece
-            *complete, buffer = _SENTENCE_END.split(buffer)
+            complete, buffer = complete_sentences(buffer + piece)
             if not await accept_all(complete):
                 buffer = ""
                 break
@@ -146,11 +176,11 @@ async def phrase(
         log.warning("interviewer model failed: %s", exc.message)
         if shown:
             return " ".join(shown), None
-        return draft, "The interviewer model could not be reached, so this turn uses the card's own question."
+        return fallback, "The interviewer model could not be reached, so this turn uses the card's own question."
     finally:  # a turn cut short (a leaking sentence) closes the model's stream, so its call is logged now
         await pieces.aclose()  # type: ignore[attr-defined]
     if not shown:
         if emit:
-            emit(draft)
-        return draft, None
+            emit(fallback)
+        return fallback, None
     return " ".join(shown), None

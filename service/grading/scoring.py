@@ -11,6 +11,13 @@ from service.grading.models import CriterionScore, Verdict
 DECISION_POINTS = {"entails": 2, "partial": 1, "contradicts": 0, "neither": 0}
 STRONG_MARK = 85
 BORDERLINE_MARGIN = 15
+HINT_PENALTY = 5  # points per hint taken in an interview
+
+
+def after_hints(score: int, hints: int) -> tuple[int, int]:
+    """The interview's score once its hints are paid for, and what they cost."""
+    penalty = HINT_PENALTY * hints
+    return max(0, score - penalty), penalty
 
 
 def weighted_score(rubric: Rubric, scores: list[CriterionScore]) -> float:

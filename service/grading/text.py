@@ -9,6 +9,12 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _VOWEL = re.compile(r"[aeiouy]", re.IGNORECASE)
 
 
+def complete_sentences(buffer: str) -> tuple[list[str], str]:
+    """The sentences a growing text has finished, and the unfinished rest: how streamed words are read."""
+    *done, rest = _SENT.split(buffer)
+    return done, rest
+
+
 def sentences(text: str) -> list[str]:
     """Sentences, long ones cut at ~40 words so one rambling sentence cannot cover everything."""
     out: list[str] = []
@@ -21,8 +27,8 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-# Function words, which say nothing about whether a claim was made.
-_STOP = frozenset(
+# Function words, which say nothing about whether a claim was made. Negations are not among them.
+STOP_WORDS = frozenset(
     "a an the of to in on and or is are was were be been being it its this that these those for with as by at from "
     "which what when where why how do does did can will would should could has have had there then than so if but "
     "because into about also just very more most much many some any all each other such only i you he she they we "
@@ -33,7 +39,7 @@ _STOP = frozenset(
 def content_words(text: str) -> set[str]:
     """The words that carry a claim, cut to their first four letters (a crude stem: "resistance" and
     "resistor" meet, "series" and "parallel" do not; four was chosen over five on SemEval fold 0)."""
-    return {w[:4] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
+    return {w[:4] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in STOP_WORDS}
 
 
 def wordiness(text: str) -> float:

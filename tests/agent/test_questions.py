@@ -1,0 +1,91 @@
+"""What the interviewer's model may say: every turn asks something, a clarification is new words,
+a hint is a pointer, and each prompt repeats the last one up to the candidate's answer (the cache)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from service.agent.questions import asks
+from service.agent.session import Interviewer
+from service.catalog import Catalog
+from service.config import Settings
+from service.grading.text import unwrap
+from service.llm.stub import StubConfig, StubServer
+from service.runtime import Runtime
+
+ANSWER = "I would weight the fraud class by ten thousand in the cross-entropy."
+QUESTION = "How would you check whether the scores are still calibrated after that?"
+
+
+async def _interview(tmp_path: Path, settings: Settings, catalog: Catalog, reply: Any, *messages: str) -> list[Any]:
+    """Each candidate message's streamed events, against a stub model answering with `reply(body)`."""
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    out = []
+    with StubServer(StubConfig(responder=reply)) as stub:
+        async with Interviewer.open(Runtime(stub.settings(tmp_path, mode="llm"), catalog)) as iv:
+            session = (await iv.start(trap_id="mlsd-35")).session_id
+            for message in messages:
+                out.append([e async for e in iv.stream_reply(session, message)])
+        out.append(stub.config.requests)
+    return out
+
+
+def test_asks() -> None:
+    assert asks(QUESTION) and asks("Walk me through the arithmetic.") and asks('"Estimate the cost."')
+    assert not asks("Events should be sampled in proportion to their revenue.")
+
+
+async def test_a_reply_that_never_asks_gives_way_to_the_cards_question(
+    tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
+) -> None:
+    """The live failure: a bare statement reached the candidate as the follow-up."""
+    events, _ = await _interview(
+        tmp_path, settings, catalog, lambda body: "Events should be sampled in proportion to their revenue.", ANSWER
+    )
+    said = events[-1]["reply"].message
+    cards = [unwrap(f.question) for f in catalog.get("mlsd-35").card.follow_ups]
+    assert said in cards
+    assert "".join(e["text"] for e in events if e["type"] == "delta") == said  # streamed as it is shown
+
+
+async def test_a_statement_is_shown_with_the_question_it_leads_into(
+    tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
+) -> None:
+    reply = f"Good, that is a start. {QUESTION} Take your time."
+    events, _ = await _interview(tmp_path, settings, catalog, lambda body: reply, ANSWER)
+    assert events[-1]["reply"].message == f"Good, that is a start. {QUESTION}"  # the trailing statement is dropped
+
+
+async def test_a_clarification_never_repeats_the_question(
+    tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
+) -> None:
+    """The model echoes the question it was asked to clarify, as the live run did: the candidate gets a
+    narrower card question instead, never the same words again."""
+    asked, clarified, _ = await _interview(
+        tmp_path, settings, catalog, lambda body: QUESTION, ANSWER, "What do you mean by that?"
+    )
+    before, after = asked[-1]["reply"].message, clarified[-1]["reply"].message
+    assert before == QUESTION and after.startswith("More concretely: ") and QUESTION not in after
+
+
+async def test_a_hint_points_toward_the_missing_idea(
+    tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
+) -> None:
+    hinted, _ = await _interview(tmp_path, settings, catalog, lambda body: QUESTION, "Can I get a hint?")
+    said = hinted[-1]["reply"].message
+    hints = [c.hint for c in catalog.get("mlsd-35").rubric.criteria]
+    assert said.startswith("A hint (it costs 5 points in the report): ") and said.split(": ", 1)[1] in hints
+
+
+async def test_each_prompt_repeats_the_last_up_to_the_answer(
+    tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
+) -> None:
+    """llama.cpp reuses the longest prefix shared with the previous prompt: the instructions, the card and the
+    interview so far come first and unchanged, and only this turn's task follows the candidate's answer."""
+    *_, requests = await _interview(
+        tmp_path, settings, catalog, lambda body: QUESTION, ANSWER, "Then I would recalibrate on a held-out month."
+    )
+    first, second = (r["messages"] for r in requests[-2:])
+    assert second[: len(first) - 1] == first[:-1] and first[-1]["role"] == "system"
+    assert [m["role"] for m in second[len(first) - 1 :]] == ["assistant", "user", "system"]
