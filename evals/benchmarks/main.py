@@ -17,6 +17,7 @@ BENCHMARKS = {
     "batch": "evals.benchmarks.batch",
     "load": "evals.benchmarks.load",
     "llm": "evals.benchmarks.llm",
+    "ttft": "evals.benchmarks.ttft",
 }
 
 

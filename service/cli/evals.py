@@ -260,7 +260,7 @@ def interviewer_cmd(
     record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Scripted candidates (strong, trap, rambling, silent, gibberish, injection) play whole interviews."""
+    """Scripted candidates (strong, trap, rambling, silent, gibberish, confused, injection) play whole interviews."""
     import tempfile
 
     from evals import interviewer as ev
@@ -270,7 +270,7 @@ def interviewer_cmd(
     settings = get_settings()
     with tempfile.TemporaryDirectory() as tmp, _maybe_cassette(cassette, settings, record) as active:
         active = active.model_copy(update={"mode": mode, "data_dir": Path(tmp)})
-        bar, tick = _progress(len(ids) * 6, f"interviews ({mode})")
+        bar, tick = _progress(len(ids) * len(ev.scripts(ids[0])), f"interviews ({mode})")
 
         async def interviews() -> dict[str, Any]:
             async with Interviewer.open(Runtime.build(active)) as iv:
@@ -282,7 +282,16 @@ def interviewer_cmd(
         emit_json(result)
         return
     table = Table("figure", "value", title=f"interviewer: {result['interviews']} scripted interviews, {result['mode']}")
-    for key in ("ended", "no_reveal", "follow_ups_on_uncovered", "on_trap", "model_fallbacks"):
+    for key in (
+        "ended",
+        "no_reveal",
+        "follow_ups_on_uncovered",
+        "turns_asking",
+        "clarifications_repeating",
+        "hints_pointing",
+        "on_trap",
+        "model_fallbacks",
+    ):
         table.add_row(key, str(result[key]))
     for cand, mean in result["mean_score_by_candidate"].items():
         table.add_row(f"mean score: {cand}", str(mean))

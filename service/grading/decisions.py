@@ -4,11 +4,14 @@ For each criterion the few answer units closest to it (by cosine, already comput
 are paired with the criterion's claim; for each red flag, with the flag's statement. A criterion is
 full when some candidate entails its claim, partial when one entails part of it, zero otherwise. A
 red flag is raised only when a candidate entails its statement: a passage that names the trap to
-reject it contradicts the statement and raises nothing. The evidence is the passage that was judged.
+reject it contradicts the statement and raises nothing (the cross-encoder reads "The obvious fix is X.
+It fails because..." as asserting X, so a passage that sets a view up to knock it down has its reading
+of a red flag turned around: one cue-word feature beside the model). The evidence is the passage judged.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -66,6 +69,49 @@ def _read(entailer: Entailer, targets: list[tuple[str, list[int]]], units: list[
     return [[(j, row[(statement, units[j])]) for j in js] for statement, js in targets]
 
 
+# A passage that sets a view out in order to knock it down: framed as what one would say ("The obvious
+# fix is to...", "It is tempting to..."), then turned ("..., but") or rejected at the start of the next.
+_SETS_UP = re.compile(
+    r"\b(the (obvious|easy|comfortable|tempting|naive|natural|usual|common|standard|textbook|intuitive|first|quick) "
+    r"(move|answer|read|reading|fix|reaction|instinct|story|explanation|conclusion|take|assumption|response|diagnosis|"
+    r"plan)|(it is|it's) tempting to|one might (say|think|argue)|many (would|people) (say|think)|the trap (is|here))\b",
+    re.IGNORECASE,
+)
+_TURNS = re.compile(r"[,;:]\s*(but|however|yet)\b|\s(but|however)\s", re.IGNORECASE)
+_REJECTS = re.compile(
+    r"\b(fails?|wrong|not|never|no|misses|myth|backwards|mistaken?|false|untrue|neither|\w+n't|only holds|skips?|"
+    r"ignores?|overlooks?|falls apart|breaks down|half (right|true|the story)|too simple)\b",
+    re.IGNORECASE,
+)
+
+
+def sets_up_to_reject(units: list[str], j: int) -> bool:
+    """Whether unit j states a view only to reject it: the cross-encoder reads such a passage as asserting
+    the view, as it would a quotation, so its reading of a red flag is turned around."""
+    m = _SETS_UP.search(units[j])
+    if not m:
+        return False
+    if _TURNS.search(units[j][m.end() :]):  # "..., but": a view set out is turned in the same breath
+        return True
+    following = " ".join(units[j + 1].split()[:8]) if j + 1 < len(units) else ""
+    return bool(_REJECTS.search(following))
+
+
+def _as_rejections(read: list[Candidates], units: list[str]) -> list[Candidates]:
+    """Red-flag readings with each set-up passage's assertion counted as the rejection it is."""
+    swap = [ENTAILS, CONTRADICTS]
+    out = []
+    for cands in read:
+        turned = []
+        for j, p in cands:
+            if sets_up_to_reject(units, j):
+                p = p.copy()
+                p[swap] = p[swap[::-1]]
+            turned.append((j, p))
+        out.append(turned)
+    return out
+
+
 def judge(subject: Subject, ev: semantic.Evidence, entailer: Entailer, k: int) -> Judged:
     """The k closest units of every criterion and red flag, read by the cross-encoder."""
     crit = [
@@ -77,7 +123,7 @@ def judge(subject: Subject, ev: semantic.Evidence, entailer: Entailer, k: int) -
         for i, f in enumerate(subject.rubric.red_flags)
     ]
     read = _read(entailer, crit + flags, ev.units)
-    return Judged(read[: len(crit)], read[len(crit) :])
+    return Judged(read[: len(crit)], _as_rejections(read[len(crit) :], ev.units))
 
 
 def _level(cands: Candidates, th: EntailmentThresholds) -> tuple[int, int | None, str]:
@@ -149,7 +195,7 @@ def flag_candidates(
     ids = [f.id for f in subject.rubric.red_flags]
     statements = {f.id: f.statement for f in subject.rubric.red_flags}
     targets = [(statements[f], _closest(ev.unit_flag[:, ids.index(f)], k) if ev.unit_flag.size else []) for f in flags]
-    return dict(zip(flags, _read(entailer, targets, ev.units), strict=True))
+    return dict(zip(flags, _as_rejections(_read(entailer, targets, ev.units), ev.units), strict=True))
 
 
 def veto(decision: semantic.Decision, read: dict[str, Candidates], vt: VetoThresholds) -> semantic.Decision:

@@ -7,7 +7,7 @@ import logging
 
 from service.catalog import Criterion, RedFlag
 from service.config import Settings
-from service.embeddings import MODEL_NAME
+from service.embeddings import MODEL_NAME, offload
 from service.errors import InvalidInputError, TooLargeError
 from service.grading import decisions, semantic
 from service.grading.cache import GradeCache, cache_key
@@ -168,7 +168,7 @@ class Grader:
         return DECIDERS[self.decider](subject, ev, th)
 
     async def agrade(self, subject: Subject, answer: str) -> Grade:
-        first = await asyncio.to_thread(self._grade_from_evidence, subject, answer)
+        first = await offload(self._grade_from_evidence, subject, answer)
         if isinstance(first, Grade):
             return first
         key, th, guard = first

@@ -131,3 +131,19 @@ def test_no_gold_answer_that_rejects_its_trap_raises_a_flag(grader: Grader, cata
     assert len(rejecting) == 49
     flagged = [r["id"] for r in rejecting if _grade(grader, catalog, r["trap_id"], r["answer"]).fell_into_trap]
     assert flagged == []
+
+
+@pytest.mark.parametrize(
+    ("units", "rejected"),
+    [
+        (["The obvious fix is to tighten the regex and retrain.", "It fails because the model memorised it."], True),
+        (["It's tempting to weight fraud by 10,000, but that only inflates the odds."], True),
+        (["The easy read is that the vocabulary cut saves compute.", "That only holds for the embedding table."], True),
+        (["The obvious fix is to tighten the regex and retrain.", "I'd also add more refusal examples."], False),
+        (["Tighten the regex, re-scrub and retrain.", "That is what I would not skip."], False),
+    ],
+)
+def test_a_view_set_up_to_be_knocked_down_is_told_from_one_held(units: list[str], rejected: bool) -> None:
+    from service.grading.decisions import sets_up_to_reject
+
+    assert sets_up_to_reject(units, 0) is rejected

@@ -1,0 +1,109 @@
+"""Time to the first words of a follow-up with the embedded 0.5B, as the candidate sees them.
+
+The candidate answers the opening question of a fresh session with a 60-word answer; the clock runs
+from sending it to the first text the interviewer streams (the WebSocket forwards these events as
+they come, so this is its first frame), after the graph's steps, the coverage analysis and the
+sentence-by-sentence leak check. Then the same model call is replayed straight at the model server:
+once after the previous call again (the server's prompt cache as the turn found it: the time to read
+the turn's new tokens and give one), and once after an unrelated prompt (the whole prompt read).
+
+Skipped, with the reason, where llama-cpp-python or the model parts are not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from evals.benchmarks.stats import percentile
+from service.config import get_settings
+from service.errors import LocalModelError
+
+TRAP = "mlsd-35"
+ANSWER = (  # 60 words
+    "I would not weight the fraud class by ten thousand. Weighting multiplies the predicted odds, so the "
+    "scores become miscalibrated and a 0.5 threshold flags too many transactions. I would downsample the "
+    "negatives, train with plain log-loss, correct the probabilities afterwards, and pick the threshold that "
+    "fills the review team's daily capacity, checked on a later month of matured labels."
+)
+ROUNDS = 4
+
+
+async def _first_token(llm: Any, messages: list[dict[str, str]]) -> float:
+    start = time.perf_counter()
+    first = None
+    async for _ in llm.astream(messages):
+        first = first or time.perf_counter() - start
+    return first or 0.0
+
+
+def _ask_calls(db: Path) -> list[list[dict[str, str]]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT messages FROM llm_calls WHERE role = 'ask' AND ok = 1 ORDER BY id").fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
+async def _measure(tmp: Path) -> dict[str, Any]:
+    from service.agent.session import Interviewer
+    from service.llm.factory import make_llm
+    from service.runtime import Runtime
+
+    settings = get_settings().model_copy(update={"mode": "llm", "data_dir": tmp, "model": None, "fallback_models": []})
+    visible, warm, cold = [], [], []
+    async with Interviewer.open(Runtime.build(settings)) as iv:
+        direct = make_llm(settings=settings, role="ask", log_calls=False)
+        await direct.atext([{"role": "user", "content": "Say ready."}])  # the server is up and loaded
+        for i in range(ROUNDS + 1):  # the first round only warms the cache with this trap's static part
+            reply = await iv.start(trap_id=TRAP, user=f"ttft-{i}")
+            start = time.perf_counter()
+            first = None
+            async for event in iv.stream_reply(reply.session_id, f"{ANSWER} (Take {i}.)"):
+                if event["type"] == "delta" and first is None:
+                    first = time.perf_counter() - start
+            if i == 0 or first is None:
+                continue
+            visible.append(first)
+            before, turn = _ask_calls(settings.db_path)[-2:]
+            await direct.atext(before)  # the cache as the turn found it
+            warm.append(await _first_token(direct, turn))
+            await direct.atext([{"role": "user", "content": f"Name a colour. ({i})"}])
+            cold.append(await _first_token(direct, turn))
+    tokens = (await _prompt_tokens(direct, turn)) if visible else None
+    return {"visible": visible, "warm": warm, "cold": cold, "prompt_tokens": tokens}
+
+
+async def _prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> int | None:
+    await llm.atext(messages)
+    return llm.last_usage.prompt_tokens if llm.last_usage else None
+
+
+def run() -> dict[str, Any]:
+    if importlib.util.find_spec("llama_cpp") is None:
+        return {"skipped": "llama-cpp-python is not installed (make run installs it)"}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            m = asyncio.run(_measure(Path(tmp)))
+        except LocalModelError as exc:
+            return {"skipped": exc.message}
+    if not m["visible"]:
+        return {"skipped": "no follow-up was streamed (see the model server's log)"}
+
+    def p50(values: list[float]) -> float:
+        return round(percentile(values, 50), 2)
+
+    return {
+        "model": get_settings().local_model,
+        "rounds": len(m["visible"]),
+        "prompt_tokens": m["prompt_tokens"],
+        "visible_ttft_p50_s": p50(m["visible"]),
+        "visible_ttft_max_s": round(max(m["visible"]), 2),
+        "model_ttft_new_tokens_p50_s": p50(m["warm"]),
+        "model_ttft_whole_prompt_p50_s": p50(m["cold"]),
+        "visible_over_new_tokens": round(p50(m["visible"]) / max(p50(m["warm"]), 1e-9), 2),
+    }
