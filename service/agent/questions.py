@@ -34,7 +34,7 @@ def warm(trap: Trap) -> None:
     its 89 sentences in the recorded interviewer eval), and the leak check then finds them embedded.
     """
     _follow_up_fit(trap)
-    embed(sentences(trap.card.correct_answer))
+    embed(_answer_sentences(trap))
     embed([s for f in trap.card.follow_ups for s in sentences(unwrap(f.question))])
 
 
@@ -56,12 +56,19 @@ def card_follow_up(trap: Trap, criterion: Criterion, used: list[int]) -> tuple[i
     return None, "Let's stay on this scenario a little longer: what would you measure first to confirm your reasoning?"
 
 
+def _answer_sentences(trap: Trap) -> list[str]:
+    """What a turn must not hand over: the model answer, and the rubric's own statements of each point
+    (a small model asked to probe a point has been seen to recite its description instead)."""
+    rubric = [text for c in trap.rubric.criteria for text in (c.description, c.claim)]
+    return sentences(trap.card.correct_answer) + rubric
+
+
 def leaks(trap: Trap, text: str) -> bool:
-    """True when a turn restates the model answer closely enough to hand it over."""
+    """True when a turn restates the model answer or the rubric closely enough to hand it over."""
     sents = sentences(text)
     if not sents:
         return False
-    sims = embed(sents) @ embed(sentences(trap.card.correct_answer)).T
+    sims = embed(sents) @ embed(_answer_sentences(trap)).T
     return bool(sims.max() >= LEAK_SIMILARITY)
 
 
@@ -121,10 +128,10 @@ async def phrase(
 ) -> tuple[str, str | None]:
     """The LLM's phrasing of the next turn, streamed sentence by sentence through `emit`.
 
-    Each sentence is checked for leaks before it is shown. A turn is a question: a statement waits
-    until a question follows it, and a reply that never asks gives way to `fallback` (by default the
-    card's draft), as does one whose first sentence leaks; a later leak ends the turn at what was
-    shown. A clarification never repeats the question it clarifies: its sentences that do are dropped.
+    Each sentence is shown as soon as it is checked for leaks; a leak ends the turn at what was shown.
+    A turn is a question: a reply that never asks is completed (or, with nothing shown, replaced) by
+    `fallback`, by default the card's draft. A clarification never repeats the question it
+    clarifies: its sentences that do are dropped.
     Returns (text, notice); the notice says when the model could not be reached. Without `emit`
     nobody watches the words arrive, so the reply is fetched whole and checked the same way.
     """
@@ -134,24 +141,17 @@ async def phrase(
     messages = messages_for(settings, trap, criterion, draft, turns, kind)
     repeated = {_words(x) for x in sentences(draft)} if kind == "clarify" else set()
     shown: list[str] = []
-    held: list[str] = []  # statements waiting for the question they lead into
     buffer = ""
 
     async def accept(sentence: str) -> bool:
         sentence = sentence.strip().strip('"')
         if not sentence or _words(sentence) in repeated:
             return True
-        if sum(len(x) for x in (*shown, *held)) + len(sentence) > MAX_TURN_CHARS or await offload(
-            leaks, trap, sentence
-        ):
+        if sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS or await offload(leaks, trap, sentence):
             return False
-        held.append(sentence)
-        if asks(sentence):
-            for s in held:
-                shown.append(s)
-                if emit:
-                    emit(s + " ")
-            held.clear()
+        shown.append(sentence)
+        if emit:
+            emit(sentence + " ")
         return True
 
     async def accept_all(complete: list[str]) -> bool:
@@ -179,8 +179,8 @@ async def phrase(
         return fallback, "The interviewer model could not be reached, so this turn uses the card's own question."
     finally:  # a turn cut short (a leaking sentence) closes the model's stream, so its call is logged now
         await pieces.aclose()  # type: ignore[attr-defined]
-    if not shown:
+    if not any(asks(x) for x in shown):  # what was shown stands; the card's question makes it a question
         if emit:
             emit(fallback)
-        return fallback, None
+        shown.append(fallback)
     return " ".join(shown), None

@@ -71,6 +71,8 @@ def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterato
     if not record and not path.exists():
         raise InvalidInputError(f"{path}: no such cassette; record it with `make record`")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if record:  # vcrpy's "all" keeps what the file held: a recording starts from nothing, or old calls pile up
+        path.unlink(missing_ok=True)
     # Recording uses the embedded servers (models unset), whose request bodies equal the replay ones.
     active = settings.model_copy(update={"model": None, "grader_model": None}) if record else replay_settings(settings)
     if record:  # start them before recording, so their readiness polls stay out of the cassette

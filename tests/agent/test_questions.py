@@ -36,25 +36,26 @@ def test_asks() -> None:
     assert not asks("Events should be sampled in proportion to their revenue.")
 
 
-async def test_a_reply_that_never_asks_gives_way_to_the_cards_question(
+async def test_a_reply_that_never_asks_ends_with_the_cards_question(
     tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
 ) -> None:
-    """The live failure: a bare statement reached the candidate as the follow-up."""
-    events, _ = await _interview(
-        tmp_path, settings, catalog, lambda body: "Events should be sampled in proportion to their revenue.", ANSWER
-    )
+    """The live failure: a bare statement reached the candidate as the follow-up. It is shown as it
+    comes (it passed the leak check), and the card's own question follows it."""
+    statement = "Events should be sampled in proportion to their revenue."
+    events, _ = await _interview(tmp_path, settings, catalog, lambda body: statement, ANSWER)
     said = events[-1]["reply"].message
     cards = [unwrap(f.question) for f in catalog.get("mlsd-35").card.follow_ups]
-    assert said in cards
+    assert said.startswith(statement + " ") and said.removeprefix(statement + " ") in cards
     assert "".join(e["text"] for e in events if e["type"] == "delta") == said  # streamed as it is shown
 
 
-async def test_a_statement_is_shown_with_the_question_it_leads_into(
+async def test_a_reply_that_asks_is_shown_as_it_comes(
     tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
 ) -> None:
-    reply = f"Good, that is a start. {QUESTION} Take your time."
+    reply = f"Good, that is a start. {QUESTION}"
     events, _ = await _interview(tmp_path, settings, catalog, lambda body: reply, ANSWER)
-    assert events[-1]["reply"].message == f"Good, that is a start. {QUESTION}"  # the trailing statement is dropped
+    assert events[-1]["reply"].message == reply
+    assert [e["text"] for e in events if e["type"] == "delta"] == ["Good, that is a start. ", QUESTION + " "]
 
 
 async def test_a_clarification_never_repeats_the_question(

@@ -25,7 +25,7 @@ def live_server(recorded) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
     from service.api.app import create_app
 
-    with recorded("interview_llm") as settings:
+    with recorded("web_page_llm") as settings:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
