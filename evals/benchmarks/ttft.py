@@ -1,6 +1,7 @@
 """Time to the first words of a follow-up with the embedded 0.5B, as the candidate sees them.
 
-The candidate answers the opening question of a fresh session with a 60-word answer; the clock runs
+The candidate reads the opening question of a fresh session for 12 s (the embedded model meanwhile
+reads the head of the next prompt: the primer), then answers with 60 words; the clock runs
 from sending it to the first text the interviewer streams (the WebSocket forwards these events as
 they come, so this is its first frame), after the graph's steps, the coverage analysis and the
 sentence-by-sentence leak check. Then the same model call is replayed straight at the model server:
@@ -33,6 +34,7 @@ ANSWER = (  # 60 words
     "fills the review team's daily capacity, checked on a later month of matured labels."
 )
 ROUNDS = 4
+THINK_S = 12.0  # reading the question and typing 60 words takes longer; the primer has read the prompt's head
 
 
 async def _first_token(llm: Any, messages: list[dict[str, str]]) -> float:
@@ -59,14 +61,15 @@ async def _measure(tmp: Path) -> dict[str, Any]:
     async with Interviewer.open(Runtime.build(settings)) as iv:
         direct = make_llm(settings=settings, role="ask", log_calls=False)
         await direct.atext([{"role": "user", "content": "Say ready."}])  # the server is up and loaded
-        for i in range(ROUNDS + 1):  # the first round only warms the cache with this trap's static part
+        for i in range(ROUNDS):
             reply = await iv.start(trap_id=TRAP, user=f"ttft-{i}")
+            await asyncio.sleep(THINK_S)
             start = time.perf_counter()
             first = None
             async for event in iv.stream_reply(reply.session_id, f"{ANSWER} (Take {i}.)"):
                 if event["type"] == "delta" and first is None:
                     first = time.perf_counter() - start
-            if i == 0 or first is None:
+            if first is None:
                 continue
             visible.append(first)
             before, turn = _ask_calls(settings.db_path)[-2:]

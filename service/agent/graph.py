@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -79,6 +79,16 @@ class Deps:
     store: SessionStore
     fallback: Grader  # semantic: what grades when the grading model fails
     max_follow_ups: int = 3
+    background: set[asyncio.Task[None]] = field(default_factory=set)  # cache primers in flight
+
+    def prime(self, messages: list[dict[str, str]]) -> None:
+        """While the candidate reads and types, the embedded model reads what the next prompt starts with
+        (its server's prompt cache is this service's own; a provider caches long prompts by itself)."""
+        if self.llm is None or self.settings.model:
+            return
+        task = asyncio.create_task(self.llm.aprime(messages))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,10 @@ async def choose(state: State, runtime: Run) -> State:
     return {"trap_id": await asyncio.to_thread(next_best, deps, state.get("user", "anonymous"))}
 
 
+def _opening(question: str) -> Turn:
+    return {"role": "interviewer", "content": question, "kind": "question"}
+
+
 async def open_(state: State, runtime: Run) -> State:
     trap = _trap(runtime, state)
     user = state.get("user", "anonymous")
@@ -130,8 +144,9 @@ async def open_(state: State, runtime: Run) -> State:
     await asyncio.to_thread(store.started, state["session_id"], user, trap.id, trap.card.series, trap.card.tags)
     opening = unwrap(trap.card.question)
     _say(runtime, opening)
+    runtime.context.deps.prime(questions.conversation(runtime.context.deps.settings, trap, [_opening(opening)]))
     return {
-        "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
+        "turns": [_opening(opening)],
         "levels": {},
         "asked": [],
         "used_follow_ups": [],

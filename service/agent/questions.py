@@ -92,14 +92,8 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-def messages_for(
-    settings: Settings, trap: Trap, criterion: Criterion, draft: str, turns: list[dict[str, str]], kind: str
-) -> list[dict[str, str]]:
-    """The static part first (instructions and card), then the interview as a chat, then this turn's task.
-
-    Each turn's prompt repeats the previous one up to the candidate's last answer, byte for byte, so
-    llama.cpp's prompt cache serves all of that and only the newest turns and the task are read.
-    """
+def conversation(settings: Settings, trap: Trap, turns: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The static part first (instructions and card), then the interview so far as a chat."""
     history: list[dict[str, str]] = []
     budget = MAX_HISTORY_CHARS
     for t in reversed(turns):
@@ -107,12 +101,20 @@ def messages_for(
         if budget < 0:
             break
         history.insert(0, {"role": "assistant" if t["role"] == "interviewer" else "user", "content": t["content"]})
+    system = render(settings.prompts_dir, "interviewer_system.jinja", card=trap.card)
+    return [{"role": "system", "content": system}, *history]
+
+
+def messages_for(
+    settings: Settings, trap: Trap, criterion: Criterion, draft: str, turns: list[dict[str, str]], kind: str
+) -> list[dict[str, str]]:
+    """The conversation, then this turn's task.
+
+    Each turn's prompt repeats the previous one up to the candidate's last answer, byte for byte, so
+    llama.cpp's prompt cache serves all of that and only the newest turns and the task are read.
+    """
     task = render(settings.prompts_dir, f"{kind}.jinja", criterion=criterion, draft=draft)
-    return [
-        {"role": "system", "content": render(settings.prompts_dir, "interviewer_system.jinja", card=trap.card)},
-        *history,
-        {"role": "system", "content": task},
-    ]
+    return [*conversation(settings, trap, turns), {"role": "system", "content": task}]
 
 
 async def phrase(

@@ -97,7 +97,12 @@ class Interviewer:
         settings = runtime.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with checkpointer(settings) as saver:
-            yield cls(runtime, saver, open_store(settings))
+            iv = cls(runtime, saver, open_store(settings))
+            try:
+                yield iv
+            finally:
+                for task in list(iv._deps.background):
+                    task.cancel()
 
     @property
     def mode(self) -> Mode:

@@ -8,7 +8,6 @@ by `interviewer eval calibrate`, not guessed.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +66,7 @@ def thresholds_for(subject: Subject) -> Thresholds:
 
 @dataclass(frozen=True)
 class Targets:
-    """The card side, embedded once per trap per process."""
+    """The card side of a subject: its texts' vectors, and what its model answer and trap reach."""
 
     criteria: list[np.ndarray]  # one matrix of target texts per criterion
     flags: np.ndarray
@@ -77,15 +76,8 @@ class Targets:
     floor: np.ndarray  # per criterion: the trap's best cosine (0 when the subject has no trap text)
 
 
-_targets: dict[str, Targets] = {}
-_lock = threading.Lock()
-
-
 def targets(subject: Subject) -> Targets:
-    with _lock:
-        cached = _targets.get(subject.key)
-    if cached is not None:
-        return cached
+    """Assembled afresh each time from the embedder's memo: a millisecond, and nothing to invalidate."""
     r = subject.rubric
     crit_texts = [[cr.description, cr.anchor, cr.levels.full] for cr in r.criteria]
     flat = [t for group in crit_texts for t in group]
@@ -110,10 +102,7 @@ def targets(subject: Subject) -> Targets:
     floor = (
         _best(out, _units(embed(sentences(subject.trap))), question, restate)[0] if subject.trap else np.zeros(len(out))
     )
-    built = Targets(out, flags, topic, question, ceiling, floor)
-    with _lock:
-        _targets[subject.key] = built
-    return built
+    return Targets(out, flags, topic, question, ceiling, floor)
 
 
 def _units(sv: np.ndarray) -> np.ndarray:

@@ -221,6 +221,20 @@ class LLM:
                 f"{self.model_name} returned invalid {schema.__name__} twice: {str(exc).splitlines()[0][:200]}"
             ) from exc
 
+    async def aprime(self, messages: list[dict[str, str]]) -> None:
+        """Have the model read these messages now, so a later prompt that starts with them finds them in
+        its server's prompt cache: a one-token completion, whose failure only costs that head start."""
+        start = time.perf_counter()
+        params = {**self._call_params(), "max_tokens": 1}
+        try:
+            async with self._slots:
+                await self._router(None).acompletion(model=f"{self.role}-0", messages=messages, stream=False, **params)
+        except Exception as exc:  # every litellm error lands here; nobody waits on a primer
+            log.info("priming the prompt cache failed: %s", exc)
+            self._record(self.model_name, 0, start, messages, error=f"prime: {type(exc).__name__}")
+            return
+        self._record(self.model_name, 0, start, messages, response="(primed)")
+
     async def atext(self, messages: list[dict[str, str]]) -> str:
         return (await self._call(messages, None)).strip()
 

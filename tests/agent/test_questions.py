@@ -90,3 +90,22 @@ async def test_each_prompt_repeats_the_last_up_to_the_answer(
     first, second = (r["messages"] for r in requests[-2:])
     assert second[: len(first) - 1] == first[:-1] and first[-1]["role"] == "system"
     assert [m["role"] for m in second[len(first) - 1 :]] == ["assistant", "user", "system"]
+
+
+async def test_the_primer_reads_what_the_first_follow_up_starts_with(
+    tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
+) -> None:
+    """While the candidate types, the embedded model reads the instructions, the card and the opening
+    question (one token back); the first follow-up's prompt starts with exactly those messages."""
+    from service.agent.questions import conversation
+    from service.llm.factory import make_llm
+
+    trap = catalog.get("mlsd-35")
+    opening = [{"role": "interviewer", "content": unwrap(trap.card.question)}]
+    primer = conversation(settings, trap, opening)
+    *_, requests = await _interview(tmp_path, settings, catalog, lambda body: QUESTION, ANSWER)
+    assert requests[-1]["messages"][: len(primer)] == primer
+    with StubServer(StubConfig(responder=lambda body: "x")) as stub:
+        llm = make_llm(settings=stub.settings(tmp_path / "p", mode="llm"), role="ask")
+        await llm.aprime(primer)
+        assert stub.config.requests[-1]["max_tokens"] == 1 and stub.config.requests[-1]["messages"] == primer
