@@ -133,20 +133,16 @@ async def choose(state: State, runtime: Run) -> State:
     return {"trap_id": await asyncio.to_thread(next_best, deps, state.get("user", "anonymous"))}
 
 
-def _opening(question: str) -> Turn:
-    return {"role": "interviewer", "content": question, "kind": "question"}
-
-
 async def open_(state: State, runtime: Run) -> State:
     trap = _trap(runtime, state)
     user = state.get("user", "anonymous")
-    store = runtime.context.deps.store
-    await asyncio.to_thread(store.started, state["session_id"], user, trap.id, trap.card.series, trap.card.tags)
+    deps = runtime.context.deps
+    await asyncio.to_thread(deps.store.started, state["session_id"], user, trap.id, trap.card.series, trap.card.tags)
     opening = unwrap(trap.card.question)
     _say(runtime, opening)
-    runtime.context.deps.prime(questions.conversation(runtime.context.deps.settings, trap, [_opening(opening)]))
+    deps.prime(questions.conversation(deps.settings, trap, [{"role": "interviewer", "content": opening}]))
     return {
-        "turns": [_opening(opening)],
+        "turns": [{"role": "interviewer", "content": opening, "kind": "question"}],
         "levels": {},
         "asked": [],
         "used_follow_ups": [],

@@ -125,7 +125,7 @@ def test_a_flag_the_answer_rejects_is_cancelled(settings: Settings, grader: Grad
     assert not cleared.fell_into_trap and cleared.score >= row["band"][0]
 
 
-@pytest.mark.xfail(strict=True, reason="10 of 49 are still flagged (docs/grading.md); " + SHIPPED_MODEL_MISSES)
+@pytest.mark.xfail(strict=True, reason="2 of 49 are still flagged (docs/grading.md); " + SHIPPED_MODEL_MISSES)
 def test_no_gold_answer_that_rejects_its_trap_raises_a_flag(grader: Grader, catalog: Catalog) -> None:
     rejecting = [r for r in GOLD if r["kind"] == "rejecting"]
     assert len(rejecting) == 49
