@@ -16,8 +16,9 @@ from service.agent.report import Report
 from service.agent.store import SessionStore, open_store
 from service.config import Settings
 from service.db import aconnect, aconnect_postgres, postgres_url
-from service.errors import InvalidInputError, ModelError, SessionError, TooLargeError
+from service.errors import InvalidInputError, ModelError, SessionError
 from service.grading.factory import make_grader, make_grader_or_semantic
+from service.grading.grader import check_answer
 from service.grading.models import Mode
 from service.locks import FileLocks, SessionLocks
 from service.runtime import Runtime
@@ -112,13 +113,7 @@ class Interviewer:
         return {"configurable": {"thread_id": session_id}}
 
     def _check_message(self, message: str) -> str:
-        if not isinstance(message, str) or not message.strip():
-            raise InvalidInputError("the message is empty: type an answer, 'hint', or 'finish'")
-        if len(message) > self.settings.max_answer_chars:
-            raise TooLargeError(
-                f"the message is {len(message):,} characters; the limit is {self.settings.max_answer_chars:,}"
-            )
-        return message
+        return check_answer(message, self.settings.max_answer_chars, "message", "type an answer, 'hint', or 'finish'")
 
     async def state(self, session_id: str) -> State:
         snap = await self.graph.aget_state(self._config(session_id))

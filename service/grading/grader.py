@@ -33,12 +33,13 @@ DECIDERS = {
 }
 
 
-def check_answer(answer: str, max_chars: int) -> str:
-    """The answer to grade, or a clear error for one that cannot be graded."""
+def check_answer(answer: str, max_chars: int, what: str = "answer", empty: str = "there is nothing to grade") -> str:
+    """The text as given, or a clear error for one that is empty or too long: the one size check for
+    answers, batch lines and interview messages alike."""
     if not isinstance(answer, str) or not answer.strip():
-        raise InvalidInputError("the answer is empty: there is nothing to grade")
+        raise InvalidInputError(f"the {what} is empty: {empty}")
     if len(answer) > max_chars:
-        raise TooLargeError(f"the answer is {len(answer):,} characters; the limit is {max_chars:,}")
+        raise TooLargeError(f"the {what} is {len(answer):,} characters; the limit is {max_chars:,}")
     return answer
 
 

@@ -89,7 +89,7 @@ def test_the_zero1_answer_gets_full_credit_on_communication_parity(grader: Grade
     assert not grade.fell_into_trap
 
 
-SHIPPED_MODEL_MISSES = "the shipped cross-encoder does not read this rejection as one (issue 18 stays open)"
+SHIPPED_MODEL_MISSES = "the shipped cross-encoder does not read this rejection as one (see docs/grading.md)"
 
 
 @pytest.mark.parametrize(
