@@ -50,9 +50,12 @@ class Settings(BaseSettings):
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
     )
     max_follow_ups: int = Field(default=3, description="Follow-up questions before the report.")
-    checkpoint_url: str | None = Field(
+    database_url: str | None = Field(
         default=None,
-        description="postgresql://… keeps interview state in Postgres (the `postgres` extra); unset = SQLite.",
+        description="postgresql://… keeps interview checkpoints and the per-session turn lock in Postgres, shared "
+        "by every replica (the `postgres` extra); unset = SQLite and file locks in the data dir. "
+        "Also read as INTERVIEWER_CHECKPOINT_URL, its old name.",
+        validation_alias=AliasChoices("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHECKPOINT_URL"),
     )
     model: str | None = Field(
         default=None, description="litellm model string for interviewer turns; unset = embedded local model."

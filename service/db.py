@@ -1,7 +1,7 @@
 """The databases: one way to open each, for every table that lives there.
 
 SQLite in the data directory by default; Postgres for the interview state when
-INTERVIEWER_CHECKPOINT_URL names one. psycopg errors become StorageError here.
+INTERVIEWER_DATABASE_URL names one. psycopg errors become StorageError here.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ async def aconnect(path: Path) -> AsyncIterator[Any]:
 
 def postgres_url(settings: Settings) -> str | None:
     """The Postgres URL the interview state lives at, or None for SQLite; any other URL is an error."""
-    url = settings.checkpoint_url
+    url = settings.database_url
     if url and not url.startswith(("postgres://", "postgresql://")):
-        raise InvalidInputError(f"checkpoint_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
+        raise InvalidInputError(f"database_url must be a postgresql:// URL, not '{url.split(':')[0]}:'")
     return url or None
 
 
@@ -54,7 +54,7 @@ def _psycopg() -> Any:
     try:
         import psycopg
     except ImportError as exc:
-        raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
+        raise InvalidInputError("a Postgres database_url needs: pip install -e '.[postgres]'") from exc
     return psycopg
 
 

@@ -1,10 +1,11 @@
-"""File locks in the data dir, held across the tasks and the worker processes of one host.
+"""One turn at a time per session: file locks on one host, Postgres advisory locks across hosts.
 
-One run at a time per session: a double-click, or a REST message racing a WebSocket one, must
-not fork a transcript: both runs would resume the same checkpoint. The service's workers are
-separate processes, so each session has a lock file in the data dir, flock'd while one of its
-turns runs. Across machines a lock in the shared database takes this one's place: `SessionLocks`
-is the seam, one `hold` per turn.
+A double-click, or a REST message racing a WebSocket one, must not fork a transcript: both runs
+would resume the same checkpoint. The service's workers are separate processes, so each session
+has a lock file in the data dir, flock'd while one of its turns runs. When the interview state is
+in Postgres, replicas on other machines share it, so the lock is taken there instead: a
+session-level advisory lock, held by a connection of its own for the turn. A replica that dies
+mid-turn drops its connection, and with it the lock.
 """
 
 from __future__ import annotations
@@ -52,6 +53,27 @@ class FileLocks:
             yield
         finally:
             os.close(fd)  # closing the descriptor releases the lock
+
+
+class AdvisoryLocks:
+    """One Postgres advisory lock per session, keyed by a 64-bit hash of its id."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @staticmethod
+    def key(session_id: str) -> int:
+        return int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big", signed=True)
+
+    @asynccontextmanager
+    async def hold(self, session_id: str) -> AsyncIterator[None]:
+        from service.db import aconnect_postgres
+
+        key = self.key(session_id)
+        async with aconnect_postgres(self.url) as conn:  # closing it releases the lock, whatever happened
+            while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,))).fetchone())["got"]:
+                await asyncio.sleep(POLL_SECONDS)  # polled, as the file locks are: a cancelled waiter holds nothing
+            yield
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from service.errors import InvalidInputError, ModelError, SessionError
 from service.grading.factory import make_grader, make_grader_or_semantic
 from service.grading.grader import check_answer
 from service.grading.models import Mode
-from service.locks import FileLocks, SessionLocks
+from service.locks import AdvisoryLocks, FileLocks, SessionLocks
 from service.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -42,14 +42,14 @@ class Reply(BaseModel):
 
 @asynccontextmanager
 async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
-    """SQLite in the data directory by default; Postgres when INTERVIEWER_CHECKPOINT_URL names one."""
+    """SQLite in the data directory by default; Postgres when INTERVIEWER_DATABASE_URL names one."""
     url = postgres_url(settings)
     if url:
         async with aconnect_postgres(url) as conn:
             try:
                 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
             except ImportError as exc:
-                raise InvalidInputError("a Postgres checkpoint_url needs: pip install -e '.[postgres]'") from exc
+                raise InvalidInputError("a Postgres database_url needs: pip install -e '.[postgres]'") from exc
             saver = AsyncPostgresSaver(conn)
             await saver.setup()
             yield saver
@@ -90,7 +90,8 @@ class Interviewer:
         self._deps = Deps(settings, self.catalog, self.index, grader, llm, store, semantic, settings.max_follow_ups)
         self.graph = build(saver)
         # Sessions run in parallel; one session runs one turn at a time, whichever worker has it.
-        self._locks: SessionLocks = FileLocks(settings.data_dir / "locks")
+        url = postgres_url(settings)
+        self._locks: SessionLocks = AdvisoryLocks(url) if url else FileLocks(settings.data_dir / "locks")
 
     @classmethod
     @asynccontextmanager

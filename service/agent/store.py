@@ -1,6 +1,6 @@
 """Each user's sessions and scores, in the same database as the interview checkpoints.
 
-SQLite in the data directory by default; the Postgres database when INTERVIEWER_CHECKPOINT_URL
+SQLite in the data directory by default; the Postgres database when INTERVIEWER_DATABASE_URL
 names one, so a deployment that moves its state to Postgres keeps its users' progress there too.
 """
 

@@ -1,4 +1,5 @@
-"""Interview state in Postgres (INTERVIEWER_CHECKPOINT_URL): restart and resume.
+"""Interview state in Postgres (INTERVIEWER_DATABASE_URL): restart and resume, and replicas that
+share it (each with its own data dir, standing for another machine) taking turns on one session.
 
 .ci/run starts a local PostgreSQL and sets TEST_POSTGRES_URL; elsewhere this skips.
 """
@@ -21,7 +22,7 @@ URL = os.environ.get("TEST_POSTGRES_URL")
 @pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
 async def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    own = settings.model_copy(update={"data_dir": tmp_path, "checkpoint_url": URL})
+    own = settings.model_copy(update={"data_dir": tmp_path, "database_url": URL})
     async with Interviewer.open(Runtime.build(own)) as first:
         reply = await first.start(trap_id="mlsd-33", user="pg-user")
         await first.reply(reply.session_id, "Reservoir sampling keeps k items and replaces one with probability k/n.")
@@ -39,12 +40,64 @@ async def test_postgres_restart_and_resume(tmp_path: Path, settings: Settings, i
     assert [h["id"] for h in history if h["id"] == reply.session_id] == [reply.session_id]
 
 
-async def test_bad_checkpoint_urls(tmp_path: Path, settings: Settings) -> None:
+async def test_bad_database_urls(tmp_path: Path, settings: Settings) -> None:
     from service.agent.session import checkpointer
 
     with pytest.raises(InvalidInputError, match="must be a postgresql:// URL, not 'mysql:'"):
-        async with checkpointer(settings.model_copy(update={"checkpoint_url": "mysql://x"})):
+        async with checkpointer(settings.model_copy(update={"database_url": "mysql://x"})):
             pass
     with pytest.raises(StorageError, match="cannot reach the checkpoint database"):
-        async with checkpointer(settings.model_copy(update={"checkpoint_url": "postgresql://nobody@127.0.0.1:1/none"})):
+        async with checkpointer(settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})):
             pass
+
+
+def test_the_old_setting_name_is_still_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERVIEWER_CHECKPOINT_URL", "postgresql://db-host/interviewer")
+    assert Settings().database_url == "postgresql://db-host/interviewer"
+
+
+@pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
+async def test_a_session_runs_one_turn_at_a_time_across_replicas() -> None:
+    import asyncio
+
+    from service.locks import AdvisoryLocks
+
+    assert URL is not None
+    first, second = AdvisoryLocks(URL), AdvisoryLocks(URL)  # two replicas: nothing shared but the database
+    entered = asyncio.Event()
+
+    async def other_replica(session_id: str) -> None:
+        async with second.hold(session_id):
+            entered.set()
+
+    async with first.hold("s-1"):
+        waiting = asyncio.create_task(other_replica("s-1"))
+        await asyncio.sleep(0.5)
+        assert not entered.is_set()  # the same session waits for the turn in progress
+        async with second.hold("s-2"):  # another session does not
+            pass
+    await asyncio.wait_for(waiting, 5)
+    assert entered.is_set()
+
+
+@pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
+async def test_one_interview_alternates_between_two_replicas(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    """Messages of one session go to either replica, one of them twice at the same moment: every turn
+    resumes the checkpoint the one before wrote, so none is lost or forked."""
+    import asyncio
+
+    replicas = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+        replicas.append(settings.model_copy(update={"data_dir": tmp_path / name, "database_url": URL}))
+    async with Interviewer.open(Runtime.build(replicas[0])) as a, Interviewer.open(Runtime.build(replicas[1])) as b:
+        reply = await a.start(trap_id="mlsd-33", user="pg-replicas")
+        await b.reply(reply.session_id, "Reservoir sampling keeps k items.")
+        await asyncio.gather(
+            a.reply(reply.session_id, "Each new event replaces a random slot with probability k/n."),
+            b.reply(reply.session_id, "So every event is kept with probability k/n at the end."),
+        )
+        turns = (await a.state(reply.session_id))["turns"]
+    roles = [t["role"] for t in turns]
+    assert roles == ["interviewer", "candidate", "interviewer", "candidate", "interviewer", "candidate", "interviewer"]
