@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     max_follow_ups: int = Field(default=3, description="Follow-up questions before the report.")
     database_url: str | None = Field(
         default=None,
-        description="postgresql://… keeps interview checkpoints and the per-session turn lock in Postgres, shared "
-        "by every replica (the `postgres` extra); unset = SQLite and file locks in the data dir. "
-        "Also read as INTERVIEWER_CHECKPOINT_URL, its old name.",
+        description="postgresql://… shares interview state, turn locks, progress, Slack state, the grade cache and "
+        "the call log among replicas (the `postgres` extra); unset = SQLite in the data dir. "
+        "Also read as INTERVIEWER_CHECKPOINT_URL.",
         validation_alias=AliasChoices("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHECKPOINT_URL"),
     )
     model: str | None = Field(

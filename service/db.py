@@ -81,6 +81,36 @@ async def aconnect_postgres(url: str) -> AsyncIterator[Any]:
         yield conn
 
 
+class SharedStore:
+    """Base of the stores every replica shares: Postgres when the settings name one, else the data
+    dir's SQLite file. Its SQL is written with `?` markers and ON CONFLICT clauses both accept, and
+    `{serial}` for an id column that numbers itself."""
+
+    schema: ClassVar[tuple[str, ...]]
+
+    def __init__(self, settings: Settings) -> None:
+        url = postgres_url(settings)
+        self._conn = connect_postgres(url) if url else connect(settings.db_path)
+        self._mark = "%s" if url else "?"
+        self._lock = threading.Lock()
+        serial = "BIGSERIAL PRIMARY KEY" if url else "INTEGER PRIMARY KEY"
+        for statement in self.schema:
+            self._execute(statement.replace("{serial}", serial))
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Runs one statement and commits it; the number of rows it changed."""
+        with self._lock:
+            cur = self._conn.execute(sql.replace("?", self._mark), params)
+            self._conn.commit()
+            return int(cur.rowcount)
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._conn.execute(sql.replace("?", self._mark), params)
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
 class SqliteStore:
     """Base of the small stores (sessions, call log, grade cache): its table, a connection, a lock."""
 

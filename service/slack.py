@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from service.agent.report import Report
 from service.agent.session import Interviewer
 from service.config import Settings
-from service.db import SqliteStore
+from service.db import SharedStore
 from service.errors import InterviewerError
 
 log = logging.getLogger(__name__)
@@ -34,37 +34,31 @@ HELP = (
 APOLOGY = "Sorry — the interviewer could not answer just now ({why}). Your message is saved; send it again to retry."
 
 
-class SlackState(SqliteStore):
-    """thread_ts → session id, and the event ids already handled (Slack retries deliveries)."""
+class SlackState(SharedStore):
+    """thread_ts → session id, and the event ids already handled (Slack retries deliveries, maybe to
+    another replica: with Postgres every replica sees the same ids)."""
 
     schema = (
         "CREATE TABLE IF NOT EXISTS slack_threads (channel TEXT, thread_ts TEXT, session_id TEXT NOT NULL,"
-        " PRIMARY KEY (channel, thread_ts));"
+        " PRIMARY KEY (channel, thread_ts))",
+        "CREATE TABLE IF NOT EXISTS slack_events (event_id TEXT PRIMARY KEY, seen DOUBLE PRECISION)",
     )
 
-    def __init__(self, path: Any) -> None:
-        super().__init__(path)
-        self._conn.execute("CREATE TABLE IF NOT EXISTS slack_events (event_id TEXT PRIMARY KEY, seen REAL)")
-
     def first_time(self, event_id: str) -> bool:
-        with self._lock:
-            cur = self._conn.execute("INSERT OR IGNORE INTO slack_events VALUES (?, ?)", (event_id, time.time()))
-            self._conn.commit()
-            return cur.rowcount == 1
+        return (
+            self._execute("INSERT INTO slack_events VALUES (?, ?) ON CONFLICT DO NOTHING", (event_id, time.time())) == 1
+        )
 
     def bind(self, channel: str, thread_ts: str, session_id: str) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO slack_threads VALUES (?, ?, ?)", (channel, thread_ts, session_id)
-            )
-            self._conn.commit()
+        self._execute(
+            "INSERT INTO slack_threads VALUES (?, ?, ?)"
+            " ON CONFLICT (channel, thread_ts) DO UPDATE SET session_id = excluded.session_id",
+            (channel, thread_ts, session_id),
+        )
 
     def session(self, channel: str, thread_ts: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT session_id FROM slack_threads WHERE channel=? AND thread_ts=?", (channel, thread_ts)
-            ).fetchone()
-        return row[0] if row else None
+        rows = self._rows("SELECT session_id FROM slack_threads WHERE channel=? AND thread_ts=?", (channel, thread_ts))
+        return str(rows[0]["session_id"]) if rows else None
 
 
 def escape(text: str) -> str:
@@ -92,7 +86,7 @@ class SlackBot:
         self.client = AsyncWebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_url, retry_handlers=retries
         )
-        self.state = SlackState(settings.db_path)
+        self.state = SlackState(settings)
         self.interviewer = interviewer
 
     async def _post(

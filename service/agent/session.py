@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from service.agent.graph import Context, Deps, State, build
 from service.agent.report import Report
-from service.agent.store import SessionStore, open_store
+from service.agent.store import SessionStore
 from service.config import Settings
 from service.db import aconnect, aconnect_postgres, postgres_url
 from service.errors import InvalidInputError, ModelError, SessionError
@@ -99,7 +99,7 @@ class Interviewer:
         settings = runtime.settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         async with checkpointer(settings) as saver:
-            iv = cls(runtime, saver, open_store(settings))
+            iv = cls(runtime, saver, SessionStore(settings))
             try:
                 yield iv
             finally:

@@ -6,12 +6,10 @@ names one, so a deployment that moves its state to Postgres keeps its users' pro
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-from service.config import Settings
-from service.db import connect, connect_postgres, postgres_url
+from service.db import SharedStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interview_sessions (
@@ -28,47 +26,30 @@ CREATE TABLE IF NOT EXISTS interview_sessions (
 )"""
 
 
-class SessionStore:
-    """The one table, over a DB-API connection of either database; `mark` is its parameter marker."""
+class SessionStore(SharedStore):
+    """Each user's sessions, beside the checkpoints: in Postgres when the settings name it."""
 
-    def __init__(self, conn: Any, mark: str) -> None:
-        self._conn = conn
-        self._mark = mark
-        self._lock = threading.Lock()
-        self._write(_SCHEMA)
-
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", self._mark)
-
-    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        with self._lock:
-            self._conn.execute(self._sql(sql), params)
-            self._conn.commit()
+    schema = (_SCHEMA,)
 
     def started(self, session_id: str, user: str, trap_id: str, series: str, tags: list[str]) -> None:
-        self._write(
+        self._execute(
             'INSERT INTO interview_sessions (id, "user", trap_id, series, tags, status, started)'
             " VALUES (?, ?, ?, ?, ?, 'active', ?) ON CONFLICT (id) DO NOTHING",
             (session_id, user, trap_id, series, ",".join(tags), time.time()),
         )
 
     def finished(self, session_id: str, score: int, verdict: str) -> None:
-        self._write(
+        self._execute(
             "UPDATE interview_sessions SET status='finished', score=?, verdict=?, finished=? WHERE id=?",
             (score, verdict, time.time(), session_id),
         )
 
     def sessions(self, user: str) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._conn.execute(
-                self._sql(
-                    "SELECT id, trap_id, series, tags, status, score, verdict, started, finished"
-                    ' FROM interview_sessions WHERE "user"=? ORDER BY started'
-                ),
-                (user,),
-            )
-            cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return self._rows(
+            "SELECT id, trap_id, series, tags, status, score, verdict, started, finished"
+            ' FROM interview_sessions WHERE "user"=? ORDER BY started',
+            (user,),
+        )
 
     def progress(self, user: str) -> dict[str, Any]:
         """Average finished score per series and per tag, and which traps were seen."""
@@ -88,9 +69,3 @@ class SessionStore:
             },
             "history": [{k: r[k] for k in ("id", "trap_id", "status", "score", "verdict")} for r in rows],
         }
-
-
-def open_store(settings: Settings) -> SessionStore:
-    """The store beside the checkpoints: Postgres when the checkpoint URL names it, else SQLite."""
-    url = postgres_url(settings)
-    return SessionStore(connect_postgres(url), "%s") if url else SessionStore(connect(settings.db_path), "?")

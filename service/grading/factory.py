@@ -29,8 +29,8 @@ def make_grader(
     mode = mode or default_mode(settings)
     cache = None
     if use_cache:
-        key = str(settings.db_path)
-        cache = _caches.get(key) or _caches.setdefault(key, GradeCache(settings.db_path))
+        key = settings.database_url or str(settings.db_path)
+        cache = _caches.get(key) or _caches.setdefault(key, GradeCache(settings))
     llm = make_llm(settings=settings, role="grade") if mode == "llm" else None
     return Grader(settings=settings, mode=mode, llm=llm, cache=cache, decider=decider)
 

@@ -1,4 +1,4 @@
-"""A log of every model call in SQLite: usage, latency, cost and the exchange itself."""
+"""A log of every model call: usage, latency, cost and the exchange itself."""
 
 from __future__ import annotations
 
@@ -7,20 +7,20 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from service.db import SqliteStore
+from service.db import SharedStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_calls (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
+    id {serial},
+    ts DOUBLE PRECISION NOT NULL,
     role TEXT NOT NULL,
     model TEXT NOT NULL,
     ok INTEGER NOT NULL,
     attempt INTEGER NOT NULL,
     prompt_tokens INTEGER,
     completion_tokens INTEGER,
-    latency_ms REAL NOT NULL,
-    cost_usd REAL,
+    latency_ms DOUBLE PRECISION NOT NULL,
+    cost_usd DOUBLE PRECISION,
     error TEXT,
     messages TEXT NOT NULL,
     response TEXT
@@ -42,26 +42,33 @@ class CallRecord:
     response: str | None = None
 
 
-class CallLog(SqliteStore):
-    """Append-only; one connection per thread is unnecessary at this volume, so a lock suffices."""
+class CallLog(SharedStore):
+    """Append-only; in the shared database when the settings name one, so every replica's calls are in one place."""
 
-    schema = _SCHEMA
+    schema = (_SCHEMA,)
+    _COLUMNS = (
+        "ts",
+        "role",
+        "model",
+        "ok",
+        "attempt",
+        "prompt_tokens",
+        "completion_tokens",
+        "latency_ms",
+        "cost_usd",
+        "error",
+        "messages",
+        "response",
+    )
 
     def add(self, record: CallRecord) -> None:
         row = asdict(record)
         row["messages"] = json.dumps(row["messages"] or [], ensure_ascii=False)
         row["ts"] = time.time()
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO llm_calls (ts, role, model, ok, attempt, prompt_tokens, completion_tokens, latency_ms,"
-                " cost_usd, error, messages, response) VALUES (:ts, :role, :model, :ok, :attempt, :prompt_tokens,"
-                " :completion_tokens, :latency_ms, :cost_usd, :error, :messages, :response)",
-                row,
-            )
-            self._conn.commit()
+        row["ok"] = int(row["ok"])
+        cols = ", ".join(self._COLUMNS)
+        marks = ", ".join("?" for _ in self._COLUMNS)
+        self._execute(f"INSERT INTO llm_calls ({cols}) VALUES ({marks})", tuple(row[c] for c in self._COLUMNS))
 
     def rows(self) -> list[dict[str, Any]]:
-        with self._lock:
-            cur = self._conn.execute("SELECT * FROM llm_calls ORDER BY id")
-            cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return self._rows("SELECT * FROM llm_calls ORDER BY id")

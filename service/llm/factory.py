@@ -36,6 +36,6 @@ def endpoints_for(settings: Settings, role: Role) -> list[Endpoint]:
 def make_llm(*, settings: Settings, role: Role, log_calls: bool = True) -> LLM:
     call_log = None
     if log_calls:
-        key = str(settings.db_path)
-        call_log = _logs.get(key) or _logs.setdefault(key, CallLog(settings.db_path))
+        key = settings.database_url or str(settings.db_path)
+        call_log = _logs.get(key) or _logs.setdefault(key, CallLog(settings))
     return LLM(settings, endpoints_for(settings, role), role, call_log)

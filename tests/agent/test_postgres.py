@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from service.agent.session import Interviewer
+from service.catalog import Catalog
 from service.config import Settings
 from service.errors import InvalidInputError, StorageError
 from service.runtime import Runtime
@@ -101,3 +102,37 @@ async def test_one_interview_alternates_between_two_replicas(tmp_path: Path, set
         turns = (await a.state(reply.session_id))["turns"]
     roles = [t["role"] for t in turns]
     assert roles == ["interviewer", "candidate", "interviewer", "candidate", "interviewer", "candidate", "interviewer"]
+
+
+@pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
+def test_replicas_share_slack_state_the_grade_cache_and_the_call_log(
+    tmp_path: Path, settings: Settings, catalog: Catalog
+) -> None:
+    """A Slack retry that reaches another replica is still a no-op; a grade cached by one is a hit on the
+    other; both replicas' model calls are in one log."""
+    import uuid
+
+    from service.grading.cache import GradeCache
+    from service.llm.calllog import CallLog, CallRecord
+    from service.slack import SlackState
+
+    a, b = (settings.model_copy(update={"data_dir": tmp_path / n, "database_url": URL}) for n in ("a", "b"))
+    tag = uuid.uuid4().hex
+    assert SlackState(a).first_time(f"Ev-{tag}") and not SlackState(b).first_time(f"Ev-{tag}")
+    SlackState(a).bind("C1", tag, "session-1")
+    SlackState(b).bind("C1", tag, "session-2")  # a thread rebound: the last binding stands, everywhere
+    assert SlackState(a).session("C1", tag) == "session-2"
+
+    from service.grading.factory import make_grader
+    from service.grading.subject import Subject
+
+    subject = Subject.from_trap(catalog.get("mlsd-33"))
+    answer = f"Reservoir sampling keeps k events and replaces a random slot with probability k/n ({tag})."
+    before = len(GradeCache(a))
+    graded = make_grader(settings=a, mode="semantic").grade(subject, answer)
+    assert len(GradeCache(b)) == before + 1  # stored where the other replica reads
+    assert make_grader(settings=b, mode="semantic").grade(subject, answer) == graded
+    assert len(GradeCache(a)) == before + 1  # a hit: nothing new stored
+
+    CallLog(a).add(CallRecord(role="ask", model=f"m-{tag}", ok=True, attempt=0, latency_ms=1.0))
+    assert [r["model"] for r in CallLog(b).rows() if r["model"] == f"m-{tag}"] == [f"m-{tag}"]
