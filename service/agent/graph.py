@@ -57,6 +57,7 @@ class State(TypedDict, total=False):
     topic: str | None
     alternatives: list[dict[str, str]]  # for a topic: the next closest traps, so the candidate can switch
     turns: list[Turn]
+    message_ids: list[str]  # the latest answered messages' ids, so a retried one runs no second turn
     levels: dict[str, int]
     asked: list[str]
     used_follow_ups: list[int]
@@ -154,10 +155,17 @@ async def open_(state: State, runtime: Run) -> State:
     }
 
 
+MESSAGE_IDS_KEPT = 50
+
+
 async def wait(state: State) -> State:
-    message = interrupt({"awaiting": "candidate"})
-    kind = classify(str(message))  # answer, hint, clarify, dont_know or finish
-    return {"turns": [*state["turns"], {"role": "candidate", "content": str(message), "kind": kind}]}
+    resumed = interrupt({"awaiting": "candidate"})  # {"text", "id"} from Interviewer.stream_reply
+    message = str(resumed["text"])
+    kind = classify(message)  # answer, hint, clarify, dont_know or finish
+    ids = state.get("message_ids", [])
+    if resumed.get("id") is not None:
+        ids = [*ids, str(resumed["id"])][-MESSAGE_IDS_KEPT:]
+    return {"turns": [*state["turns"], {"role": "candidate", "content": message, "kind": kind}], "message_ids": ids}
 
 
 def coverage(trap: Trap, answer: str, levels: dict[str, int]) -> tuple[dict[str, int], float]:

@@ -144,9 +144,9 @@ class Interviewer:
         """Open a session; the interviewer's words come whole, in the reply."""
         return await _final(self.stream_start(trap_id=trap_id, topic=topic, user=user, listening=False))
 
-    async def reply(self, session_id: str, message: str) -> Reply:
+    async def reply(self, session_id: str, message: str, message_id: str | None = None) -> Reply:
         """The interviewer's answer to one message: a follow-up, or the final report."""
-        return await _final(self.stream_reply(session_id, message, listening=False))
+        return await _final(self.stream_reply(session_id, message, listening=False, message_id=message_id))
 
     async def stream_start(
         self, *, trap_id: str | None = None, topic: str | None = None, user: str = "anonymous", listening: bool = True
@@ -161,18 +161,28 @@ class Interviewer:
         async for event in self._run(start, session_id, listening):
             yield event
 
-    async def stream_reply(self, session_id: str, message: str, listening: bool = True) -> AsyncIterator[Event]:
-        """The interviewer's answer to one message, streamed as it comes (see Event)."""
+    async def stream_reply(
+        self, session_id: str, message: str, listening: bool = True, message_id: str | None = None
+    ) -> AsyncIterator[Event]:
+        """The interviewer's answer to one message, streamed as it comes (see Event). A `message_id`
+        the session has answered already gets the session as it stands, and runs no turn."""
         self._check_message(message)
         st = await self.state(session_id)
-        if st.get("status") == "finished":
+        if st.get("status") == "finished" and message_id not in st.get("message_ids", []):
             raise SessionError(f"session '{session_id}' has finished; start a new one")
-        async for event in self._run(Command(resume=message), session_id, listening):
+        resume: Command[Any] = Command(resume={"text": message, "id": message_id})
+        async for event in self._run(resume, session_id, listening, message_id):
             yield event
 
-    async def _run(self, payload: Any, session_id: str, listening: bool) -> AsyncIterator[Event]:
+    async def _run(
+        self, payload: Any, session_id: str, listening: bool, message_id: str | None = None
+    ) -> AsyncIterator[Event]:
         last: State | None = None
         async with self._locks.hold(session_id):
+            if message_id is not None and message_id in (await self.state(session_id)).get("message_ids", []):
+                # Read under the lock: a retry that raced its original waited for it, and now finds it done.
+                yield {"type": "final", "reply": await self.resume(session_id)}
+                return
             # One checkpoint per turn, written when the run stops at the next interrupt, ends or fails:
             # a turn is one unit for the candidate (a crash mid-turn loses the unanswered message,
             # which the client still holds).

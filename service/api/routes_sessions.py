@@ -31,6 +31,13 @@ class StartSession(BaseModel):
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str
+    message_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Makes a retry safe: a message id the session has already answered gets that answer "
+        "again, and no second turn (whichever replica the retry reaches).",
+    )
 
 
 @router.post("/sessions", status_code=201, response_model=Reply)
@@ -40,7 +47,7 @@ async def start(body: StartSession, iv: Annotated[Interviewer, Depends(deps.inte
 
 @router.post("/sessions/{session_id}/messages", response_model=Reply)
 async def message(session_id: str, body: Message, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
-    return await iv.reply(session_id, body.message)
+    return await iv.reply(session_id, body.message, message_id=body.message_id)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionView)

@@ -44,18 +44,20 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
         while True:
             data = await websocket.receive_json()
             message = data.get("message") if isinstance(data, dict) else None
-            if not isinstance(message, str):
-                await websocket.send_json({"type": "error", "status": 422, "detail": 'send {"message": "..."}'})
+            message_id = data.get("message_id") if isinstance(data, dict) else None
+            if not isinstance(message, str) or not isinstance(message_id, str | None):
+                detail = 'send {"message": "...", "message_id": "..." (optional)}'
+                await websocket.send_json({"type": "error", "status": 422, "detail": detail})
                 continue
-            await _relay(websocket, iv, session_id, message)
+            await _relay(websocket, iv, session_id, message, message_id)
     except WebSocketDisconnect:
         return
 
 
-async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message: str) -> None:
+async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message: str, message_id: str | None) -> None:
     """Forward one turn's events as the graph streams them."""
     try:
-        async for event in iv.stream_reply(session_id, message):
+        async for event in iv.stream_reply(session_id, message, message_id=message_id):
             if event["type"] == "delta":
                 await websocket.send_json({"type": "token", "text": event["text"]})
             elif event["type"] == "interviewer":

@@ -135,3 +135,22 @@ async def test_bad_input(interviewer: Interviewer) -> None:
     await interviewer.reply(reply.session_id, "finish")
     with pytest.raises(SessionError, match="has finished"):
         await interviewer.reply(reply.session_id, "one more thing")
+
+
+async def test_a_retried_message_runs_no_second_turn(interviewer: Interviewer) -> None:
+    """A client that resends a message (a timeout, a double click) with the same id gets the same answer,
+    even when the two arrive at the same moment; a new id is a new turn."""
+    import asyncio
+
+    reply = await interviewer.start(trap_id="mlsd-33")
+    first, again = await asyncio.gather(
+        interviewer.reply(reply.session_id, STRONG[0], message_id="m-1"),
+        interviewer.reply(reply.session_id, STRONG[0], message_id="m-1"),
+    )
+    assert first.message == again.message
+    roles = [t["role"] for t in (await interviewer.state(reply.session_id))["turns"]]
+    assert roles == ["interviewer", "candidate", "interviewer"]
+    done = await interviewer.reply(reply.session_id, "finish", message_id="m-2")
+    assert (await interviewer.reply(reply.session_id, "finish", message_id="m-2")).report == done.report
+    with pytest.raises(SessionError, match="has finished"):
+        await interviewer.reply(reply.session_id, "finish", message_id="m-3")

@@ -29,7 +29,8 @@ def test_websocket_interview_and_reconnect(tmp_path: Path, settings: Settings, i
                 events.append(ws.receive_json())
             assert events[0]["type"] == "interviewer" and events[-1]["reply"]["status"] == "active"
             ws.send_json({"text": "wrong shape"})
-            assert ws.receive_json() == {"type": "error", "status": 422, "detail": 'send {"message": "..."}'}
+            detail = 'send {"message": "...", "message_id": "..." (optional)}'
+            assert ws.receive_json() == {"type": "error", "status": 422, "detail": detail}
         with client.websocket_connect(f"/ws/sessions/{sid}") as ws:  # reconnect: the session continues
             state = ws.receive_json()
             assert [t["role"] for t in state["transcript"]] == ["interviewer", "candidate", "interviewer"]
