@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,12 +33,8 @@ def _gold(trap_id: str, kind: str) -> str:
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    split = questions.words(text).split()
+    return {tuple(split[i : i + SHINGLE]) for i in range(len(split) - SHINGLE + 1)}
 
 
 def _halves(text: str) -> list[str]:
@@ -120,7 +115,9 @@ async def play(
         ),
         "asked_turns": len(follow) + len(clarify),
         "clarifications": len(clarify),
-        "clarifications_repeating": sum(_norm(c["content"]) == _norm(prev["content"]) for prev, c in clarify),
+        "clarifications_repeating": sum(
+            questions.words(c["content"]) == questions.words(prev["content"]) for prev, c in clarify
+        ),
         "hints": len(hints),
         "hints_pointing": sum(
             bool(pointers.get(h.get("target", "")))

@@ -81,15 +81,17 @@ async def aconnect_postgres(url: str) -> AsyncIterator[Any]:
         yield conn
 
 
-class SharedStore:
-    """Base of the stores every replica shares: Postgres when the settings name one, else the data
-    dir's SQLite file. Its SQL is written with `?` markers and ON CONFLICT clauses both accept, and
-    `{serial}` for an id column that numbers itself."""
+class Store:
+    """Base of the small stores: a table or two over one connection and a lock. A shared store lives in
+    Postgres when the settings name one (every replica sees it), else in the data dir's SQLite file; a
+    store that is not shared is always that file. Its SQL is written with `?` markers and ON CONFLICT
+    clauses both databases accept, and `{serial}` for an id column that numbers itself."""
 
     schema: ClassVar[tuple[str, ...]]
+    shared: ClassVar[bool] = True
 
     def __init__(self, settings: Settings) -> None:
-        url = postgres_url(settings)
+        url = postgres_url(settings) if self.shared else None
         self._conn = connect_postgres(url) if url else connect(settings.db_path)
         self._mark = "%s" if url else "?"
         self._lock = threading.Lock()
@@ -109,14 +111,3 @@ class SharedStore:
             cur = self._conn.execute(sql.replace("?", self._mark), params)
             cols = [c[0] for c in cur.description]
             return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
-class SqliteStore:
-    """Base of the small stores (sessions, call log, grade cache): its table, a connection, a lock."""
-
-    schema: ClassVar[str]
-
-    def __init__(self, path: Path) -> None:
-        self._conn = connect(path)
-        self._conn.execute(self.schema)
-        self._lock = threading.Lock()

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from service.agent.report import Report
 from service.agent.session import Interviewer
 from service.config import Settings
-from service.db import SharedStore
+from service.db import Store
 from service.errors import InterviewerError
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ HELP = (
 APOLOGY = "Sorry — the interviewer could not answer just now ({why}). Your message is saved; send it again to retry."
 
 
-class SlackState(SharedStore):
+class SlackState(Store):
     """thread_ts → session id, and the event ids already handled (Slack retries deliveries, maybe to
     another replica: with Postgres every replica sees the same ids)."""
 

@@ -88,7 +88,8 @@ def asks(sentence: str) -> bool:
     return s.endswith("?") or bool(_ASKING.match(s))
 
 
-def _words(text: str) -> str:
+def words(text: str) -> str:
+    """Text as its lower-case words alone: what "word for word the same" compares."""
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
@@ -141,13 +142,13 @@ async def phrase(
     if llm is None:
         return fallback, None
     messages = messages_for(settings, trap, criterion, draft, turns, kind)
-    repeated = {_words(x) for x in sentences(draft)} if kind == "clarify" else set()
+    repeated = {words(x) for x in sentences(draft)} if kind == "clarify" else set()
     shown: list[str] = []
     buffer = ""
 
     async def accept(sentence: str) -> bool:
         sentence = sentence.strip().strip('"')
-        if not sentence or _words(sentence) in repeated:
+        if not sentence or words(sentence) in repeated:
             return True
         if sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS or await offload(leaks, trap, sentence):
             return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from service.db import SharedStore
+from service.db import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS interview_sessions (
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS interview_sessions (
 )"""
 
 
-class SessionStore(SharedStore):
+class SessionStore(Store):
     """Each user's sessions, beside the checkpoints: in Postgres when the settings name it."""
 
     schema = (_SCHEMA,)

@@ -54,7 +54,7 @@ def interviewer_for(app: Any) -> Interviewer:
 
 
 def batch_jobs_for(app: Any) -> BatchJobs:
-    return _per_app(app, "batch_jobs", lambda: BatchJobs(app.state.settings.db_path))
+    return _per_app(app, "batch_jobs", lambda: BatchJobs(app.state.settings))
 
 
 def batch_jobs(request: Request) -> BatchJobs:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from service.db import SqliteStore
+from service.db import Store
 from service.grading.models import Mode
 
 _EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
@@ -29,22 +29,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class BatchJobs(SqliteStore):
+class BatchJobs(Store):
+    # Not shared: a job's input and output files are in this replica's data dir, and its owner is a pid here.
+    shared = False
     schema = (
         "CREATE TABLE IF NOT EXISTS batch_jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL, mode TEXT,"
-        " concurrency INTEGER NOT NULL, pid INTEGER NOT NULL, progress TEXT NOT NULL, created REAL NOT NULL)"
+        " concurrency INTEGER NOT NULL, pid INTEGER NOT NULL, progress TEXT NOT NULL, created REAL NOT NULL)",
     )
 
     def add(self, job_id: str, mode: Mode | None, concurrency: int) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO batch_jobs VALUES (?, 'running', ?, ?, ?, ?, ?)",
-                (job_id, mode, concurrency, os.getpid(), json.dumps(_EMPTY), time.time()),
-            )
-            self._conn.commit()
+        self._execute(
+            "INSERT INTO batch_jobs VALUES (?, 'running', ?, ?, ?, ?, ?)",
+            (job_id, mode, concurrency, os.getpid(), json.dumps(_EMPTY), time.time()),
+        )
 
     def update(self, job_id: str, state: str | None = None, **progress: Any) -> None:
-        with self._lock:
+        with self._lock:  # read and write as one step: progress updates of one job come from many tasks
             row = self._conn.execute("SELECT state, progress FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return
@@ -56,28 +56,21 @@ class BatchJobs(SqliteStore):
             self._conn.commit()
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._conn.execute("SELECT id, state, progress FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else {"id": row[0], "state": row[1], **json.loads(row[2])}
+        rows = self._rows("SELECT id, state, progress FROM batch_jobs WHERE id = ?", (job_id,))
+        return None if not rows else {"id": rows[0]["id"], "state": rows[0]["state"], **json.loads(rows[0]["progress"])}
 
     def orphans(self) -> list[tuple[str, Mode | None, int]]:
         """Jobs left running by a process that is gone, claimed by this one: (id, mode, concurrency), oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, mode, concurrency, pid FROM batch_jobs WHERE state = 'running' ORDER BY created"
-            ).fetchall()
-        dead = [r for r in rows if r[3] != os.getpid() and not _alive(r[3])]
-        return [(r[0], r[1], r[2]) for r in dead if self.claim(r[0], r[3])]
+        rows = self._rows("SELECT id, mode, concurrency, pid FROM batch_jobs WHERE state = 'running' ORDER BY created")
+        dead = [r for r in rows if r["pid"] != os.getpid() and not _alive(r["pid"])]
+        return [(r["id"], r["mode"], r["concurrency"]) for r in dead if self.claim(r["id"], r["pid"])]
 
     def claim(self, job_id: str, owner: int) -> bool:
         """Take over a job from its dead owner; False when another process took it first (the service's
         workers start together, and each looks for orphans)."""
-        with self._lock:
-            taken = self._conn.execute(
-                "UPDATE batch_jobs SET pid = ? WHERE id = ? AND pid = ?", (os.getpid(), job_id, owner)
-            ).rowcount
-            self._conn.commit()
-        return taken == 1
+        return (
+            self._execute("UPDATE batch_jobs SET pid = ? WHERE id = ? AND pid = ?", (os.getpid(), job_id, owner)) == 1
+        )
 
 
 def paths(data_dir: Path, job_id: str) -> tuple[Path, Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from service.db import SharedStore
+from service.db import Store
 from service.grading.models import Grade
 
 
@@ -12,7 +12,7 @@ def cache_key(*parts: object) -> str:
     return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()
 
 
-class GradeCache(SharedStore):
+class GradeCache(Store):
     """Shared by every replica when the settings name a Postgres database."""
 
     schema = ("CREATE TABLE IF NOT EXISTS grade_cache (key TEXT PRIMARY KEY, grade TEXT NOT NULL)",)

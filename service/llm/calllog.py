@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from service.db import SharedStore
+from service.db import Store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_calls (
@@ -42,7 +42,7 @@ class CallRecord:
     response: str | None = None
 
 
-class CallLog(SharedStore):
+class CallLog(Store):
     """Append-only; in the shared database when the settings name one, so every replica's calls are in one place."""
 
     schema = (_SCHEMA,)

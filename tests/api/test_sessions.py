@@ -133,7 +133,7 @@ def test_batch_jobs_survive_a_restart(tmp_path: Path, settings: Settings, index)
         {"id": f"a{i}", "trap_id": "mlsd-33", "answer": f"Reservoir sampling keeps k items ({i})."} for i in range(3)
     ]
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
-    jobs = BatchJobs(own.db_path)
+    jobs = BatchJobs(own)
     jobs.add("orphan", "semantic", 2)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -151,7 +151,7 @@ def test_batch_jobs_survive_a_restart(tmp_path: Path, settings: Settings, index)
     assert len(again.get("/batch/orphan/results").text.splitlines()) == 3
 
 
-def test_an_orphaned_job_is_claimed_by_one_worker_only(tmp_path: Path) -> None:
+def test_an_orphaned_job_is_claimed_by_one_worker_only(tmp_path: Path, settings: Settings) -> None:
     """The workers of one service start together and each looks for orphans: only the first takes a job."""
     import subprocess
     import sys
@@ -160,7 +160,8 @@ def test_an_orphaned_job_is_claimed_by_one_worker_only(tmp_path: Path) -> None:
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    first, second = BatchJobs(tmp_path / "db.sqlite3"), BatchJobs(tmp_path / "db.sqlite3")
+    own = settings.model_copy(update={"data_dir": tmp_path})
+    first, second = BatchJobs(own), BatchJobs(own)
     first.add("orphan", "semantic", 2)
     first._conn.execute("UPDATE batch_jobs SET pid = ?", (dead.pid,))
     first._conn.commit()
