@@ -37,10 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with Interviewer.open(rt) as interviewer:
             app.state.interviewer = interviewer
             yield
+            if app.state.turns:  # turns whose clients left still finish and are saved before the store closes
+                await asyncio.wait(app.state.turns, timeout=settings.timeout)
 
     app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__, lifespan=lifespan)
     app.state.settings = settings
     app.state.batch_tasks = set()  # the batch jobs running on this app's loop
+    app.state.turns = set()  # WebSocket turns in flight, which outlive a dropped connection
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]

@@ -9,9 +9,13 @@ an unknown session closes with code 4404.
 
 from __future__ import annotations
 
+import asyncio
+from contextlib import aclosing
+from typing import Any
+
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from service.agent.session import Interviewer
+from service.agent.session import Event, Interviewer
 from service.api import deps
 from service.errors import InterviewerError, SessionError
 
@@ -55,14 +59,35 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
 
 
 async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message: str, message_id: str | None) -> None:
-    """Forward one turn's events as the graph streams them."""
-    try:
-        async for event in iv.stream_reply(session_id, message, message_id=message_id):
-            if event["type"] == "delta":
-                await websocket.send_json({"type": "token", "text": event["text"]})
-            elif event["type"] == "interviewer":
-                await websocket.send_json({"type": "interviewer", "text": event["text"]})
-            else:
-                await websocket.send_json({"type": "final", "reply": event["reply"].model_dump()})
-    except InterviewerError as exc:
-        await websocket.send_json({"type": "error", "status": exc.status_code, "detail": exc.message})
+    """Forward one turn's events as the graph streams them. The turn runs as its own task: a client
+    that drops mid-turn (or a handler cancelled with its connection) does not stop it, so it ends,
+    is saved, and the reconnected page finds it."""
+    events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def turn() -> None:
+        try:
+            async with aclosing(iv.stream_reply(session_id, message, message_id=message_id)) as stream:
+                async for event in stream:
+                    events.put_nowait(_wire(event))
+        except InterviewerError as exc:
+            events.put_nowait({"type": "error", "status": exc.status_code, "detail": exc.message})
+        finally:
+            events.put_nowait(None)
+
+    task = asyncio.create_task(turn(), name=f"turn-{session_id}")
+    running: set[asyncio.Task[None]] = websocket.app.state.turns
+    running.add(task)
+    task.add_done_callback(running.discard)
+    while (event := await events.get()) is not None:
+        try:
+            await websocket.send_json(event)
+        except (RuntimeError, OSError) as exc:  # closed under us; uvicorn's ClientDisconnected is an OSError
+            raise WebSocketDisconnect from exc
+
+
+def _wire(event: Event) -> dict[str, Any]:
+    if event["type"] == "delta":
+        return {"type": "token", "text": event["text"]}
+    if event["type"] == "interviewer":
+        return {"type": "interviewer", "text": event["text"]}
+    return {"type": "final", "reply": event["reply"].model_dump()}

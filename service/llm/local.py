@@ -158,9 +158,6 @@ class LocalServer:
     def start(self) -> str:
         if self.running:
             return self.api_base
-        if self._stopping.is_set() and self._watcher is not None:  # started again after stop()
-            self._watcher.join()  # it wakes at once on stop and ends
-            self._watcher = None
         self._stopping.clear()
         self.port = self.port or _free_port()  # a restart keeps the port the endpoints name
         self._launch()
@@ -240,8 +237,13 @@ class LocalServer:
         self._proc = None
 
     def stop(self) -> None:
+        """Stop the server and its watcher; the watcher is waited for, so none outlives its server
+        (one mid-restart would otherwise poll a port nobody serves)."""
         self._stopping.set()
         self._terminate()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=30)  # it wakes at once, or within a readiness poll when mid-restart
+            self._watcher = None
 
 
 _servers: dict[str, LocalServer] = {}

@@ -30,6 +30,7 @@ Responder = Callable[[dict[str, Any]], str]
 @dataclass
 class StubConfig:
     latency: float = 0.0
+    word_seconds: float = 0.0  # between streamed words, to let a client drop mid-reply
     error_rate: float = 0.0
     rate_limit_rate: float = 0.0
     malformed_rate: float = 0.0
@@ -167,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
             }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            time.sleep(self.server.config.word_seconds)
         end = {
             "id": "chatcmpl-stub",
             "object": "chat.completion.chunk",

@@ -10,6 +10,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from service.api.app import create_app
 from service.config import Settings
+from service.llm.stub import StubConfig, StubServer
 
 
 def _client(tmp_path: Path, settings: Settings, **update: object) -> TestClient:
@@ -41,6 +42,30 @@ def test_websocket_interview_and_reconnect(tmp_path: Path, settings: Settings, i
             while not events or events[-1]["type"] != "final":
                 events.append(ws.receive_json())
             assert events[-1]["reply"]["status"] == "finished"
+
+
+def test_a_turn_the_client_dropped_still_finishes_and_is_saved(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    """The page reconnects after a drop and sends its next message: that turn must not wait on the
+    dropped one's lock, and the dropped turn must be in the saved transcript, whole."""
+    question = "How would you " + "really " * 20 + "measure that before shipping?"
+    with StubServer(StubConfig(word_seconds=0.05, responder=lambda body: question)) as stub:
+        model = stub.settings(tmp_path).model_dump(include={"model", "api_base", "api_key", "json_mode"})
+        with _client(tmp_path, settings, mode="llm", **model) as client:
+            sid = client.post("/sessions", json={"trap_id": "mlsd-33"}).json()["session_id"]
+            with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
+                ws.receive_json()
+                ws.send_json({"message": "Reservoir sampling: keep k, replace a random slot with probability k/n."})
+                assert ws.receive_json()["type"] == "token"  # dropped here, mid-reply
+            with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
+                ws.receive_json()
+                ws.send_json({"message": "finish"})
+                events = [ws.receive_json()]
+                while events[-1]["type"] != "final":
+                    events.append(ws.receive_json())
+                assert events[-1]["reply"]["status"] == "finished"
+            turns = client.get(f"/sessions/{sid}").json()["transcript"]
+    assert [t["role"] for t in turns[:4]] == ["interviewer", "candidate", "interviewer", "candidate"]
+    assert turns[2]["content"] == question
 
 
 def test_websocket_unknown_session(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
