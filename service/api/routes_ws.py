@@ -10,7 +10,6 @@ an unknown session closes with code 4404.
 from __future__ import annotations
 
 import asyncio
-from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -66,9 +65,8 @@ async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message
 
     async def turn() -> None:
         try:
-            async with aclosing(iv.stream_reply(session_id, message, message_id=message_id)) as stream:
-                async for event in stream:
-                    events.put_nowait(_wire(event))
+            async for event in iv.stream_reply(session_id, message, message_id=message_id):
+                events.put_nowait(_wire(event))
         except InterviewerError as exc:
             events.put_nowait({"type": "error", "status": exc.status_code, "detail": exc.message})
         finally:
