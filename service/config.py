@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         "Also read as INTERVIEWER_CHECKPOINT_URL.",
         validation_alias=AliasChoices("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHECKPOINT_URL"),
     )
+    batch_lease_seconds: float = Field(
+        default=30.0,
+        description="Seconds a replica holds a batch job without renewing (it renews every third of that); "
+        "a job whose lease runs out, its replica dead, is taken over by another.",
+        gt=0,
+    )
     model: str | None = Field(
         default=None, description="litellm model string for interviewer turns; unset = embedded local model."
     )

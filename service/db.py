@@ -1,7 +1,9 @@
-"""The databases: one way to open each, for every table that lives there.
+"""The database: one way to open it, and its schema made by migrations.
 
-SQLite in the data directory by default; Postgres for the interview state when
-INTERVIEWER_DATABASE_URL names one. psycopg errors become StorageError here.
+SQLite in the data directory by default; Postgres when INTERVIEWER_DATABASE_URL names one, and then
+every replica shares everything in it. The small stores' tables come from the Alembic migrations in
+service/migrations (`interviewer db upgrade`, also run once per process before a store opens); the
+checkpoint tables from LangGraph's own savers. psycopg errors become StorageError here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from service.config import Settings
 from service.errors import InvalidInputError, StorageError
@@ -81,23 +83,54 @@ async def aconnect_postgres(url: str) -> AsyncIterator[Any]:
         yield conn
 
 
-class Store:
-    """Base of the small stores: a table or two over one connection and a lock. A shared store lives in
-    Postgres when the settings name one (every replica sees it), else in the data dir's SQLite file; a
-    store that is not shared is always that file. Its SQL is written with `?` markers and ON CONFLICT
-    clauses both databases accept, and `{serial}` for an id column that numbers itself."""
+MIGRATIONS = Path(__file__).with_name("migrations")
 
-    schema: ClassVar[tuple[str, ...]]
-    shared: ClassVar[bool] = True
+
+def upgrade(settings: Settings, revision: str = "head") -> str:
+    """Bring the database's schema to `revision` (the newest); returns the newest. Safe to run from many
+    processes at once."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from service.locks import exclusive
+
+    url = postgres_url(settings)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        config.set_main_option("sqlalchemy.url", "postgresql+psycopg://" + url.split("://", 1)[1].replace("%", "%%"))
+        command.upgrade(config, revision)  # env.py serialises replicas with an advisory lock
+    else:
+        config.set_main_option("sqlalchemy.url", f"sqlite:///{settings.db_path}")
+        settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive(settings.db_path.with_name("migrate.lock")):
+            command.upgrade(config, revision)
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+_upgraded: set[str] = set()  # the databases this process has brought up to date
+_upgrading = threading.Lock()
+
+
+def _ensure_upgraded(settings: Settings) -> None:
+    key = postgres_url(settings) or str(settings.db_path)
+    with _upgrading:
+        if key not in _upgraded:
+            upgrade(settings)
+            _upgraded.add(key)
+
+
+class Store:
+    """Base of the small stores: a table or two over one connection and a lock, in the settings'
+    database. Its SQL is written with `?` markers and ON CONFLICT clauses both databases accept."""
 
     def __init__(self, settings: Settings) -> None:
-        url = postgres_url(settings) if self.shared else None
+        url = postgres_url(settings)
+        _ensure_upgraded(settings)
         self._conn = connect_postgres(url) if url else connect(settings.db_path)
         self._mark = "%s" if url else "?"
-        self._lock = threading.Lock()
-        serial = "BIGSERIAL PRIMARY KEY" if url else "INTEGER PRIMARY KEY"
-        for statement in self.schema:
-            self._execute(statement.replace("{serial}", serial))
+        self._lock = threading.RLock()  # re-entrant: a read-modify-write holds it across both statements
 
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Runs one statement and commits it; the number of rows it changed."""
@@ -107,7 +140,10 @@ class Store:
             return int(cur.rowcount)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """The rows a query returns (an UPDATE … RETURNING too, committed)."""
         with self._lock:
             cur = self._conn.execute(sql.replace("?", self._mark), params)
             cols = [c[0] for c in cur.description]
-            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            rows = [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+            self._conn.commit()
+            return rows

@@ -38,12 +38,6 @@ class SlackState(Store):
     """thread_ts → session id, and the event ids already handled (Slack retries deliveries, maybe to
     another replica: with Postgres every replica sees the same ids)."""
 
-    schema = (
-        "CREATE TABLE IF NOT EXISTS slack_threads (channel TEXT, thread_ts TEXT, session_id TEXT NOT NULL,"
-        " PRIMARY KEY (channel, thread_ts))",
-        "CREATE TABLE IF NOT EXISTS slack_events (event_id TEXT PRIMARY KEY, seen DOUBLE PRECISION)",
-    )
-
     def first_time(self, event_id: str) -> bool:
         return (
             self._execute("INSERT INTO slack_events VALUES (?, ?) ON CONFLICT DO NOTHING", (event_id, time.time())) == 1

@@ -18,7 +18,7 @@ _CHILD = """
 import asyncio, json, resource, sys, time
 from pathlib import Path
 from service.runtime import Runtime
-from service.batch.runner import run_batch
+from service.batch.runner import grade_file
 from service.config import Settings
 from service.grading.factory import make_grader
 from service.llm.client import served
@@ -33,7 +33,7 @@ with StubServer(StubConfig(latency={latency})) as stub:
     for trap in cat:  # warm: the embedder and every card's vectors load once, as in a running service
         make_grader(settings=s, mode="semantic", use_cache=False).grade(Subject.from_trap(trap), "warm up " + trap.id)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    summary = asyncio.run(run_batch(src, out, grader, cat, None, concurrency={c}))
+    summary = asyncio.run(grade_file(src, out, grader, cat, None, concurrency={c}))
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"lines": summary.graded, "errors": summary.errors, "seconds": summary.seconds,
                    "rss_growth_mb": round((rss1 - rss0) / 1024, 1), "peak_rss_mb": round(rss1 / 1024, 1)}}))

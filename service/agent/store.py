@@ -11,25 +11,9 @@ from typing import Any
 
 from service.db import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS interview_sessions (
-    id TEXT PRIMARY KEY,
-    "user" TEXT NOT NULL,
-    trap_id TEXT NOT NULL,
-    series TEXT NOT NULL,
-    tags TEXT NOT NULL,
-    status TEXT NOT NULL,
-    score INTEGER,
-    verdict TEXT,
-    started DOUBLE PRECISION NOT NULL,
-    finished DOUBLE PRECISION
-)"""
-
 
 class SessionStore(Store):
     """Each user's sessions, beside the checkpoints: in Postgres when the settings name it."""
-
-    schema = (_SCHEMA,)
 
     def started(self, session_id: str, user: str, trap_id: str, series: str, tags: list[str]) -> None:
         self._execute(

@@ -32,17 +32,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(lambda: rt.index)  # built here if the cards changed, not on a first request
         # The cards' vectors, so no candidate's first answer on a trap waits ~1 s for them to be embedded.
         await asyncio.to_thread(rt.warm_cards)
-        # Batch jobs a stopped service left running go on where their output file stops.
-        routes_batch.resume_orphans(app, deps.batch_jobs_for(app), rt)
+        # Batch jobs: those this replica runs keep their leases, and those a dead replica left are taken over.
+        jobs = deps.batch_jobs_for(app)
+        leases = asyncio.create_task(routes_batch.keep_leases(app, jobs, rt), name="batch-leases")
         async with Interviewer.open(rt) as interviewer:
             app.state.interviewer = interviewer
             yield
             if app.state.turns:  # turns whose clients left still finish and are saved before the store closes
                 await asyncio.wait(app.state.turns, timeout=settings.timeout)
+        leases.cancel()
+        await routes_batch.stop_jobs(app, jobs)
 
     app = FastAPI(title="Mock interviewer", version=__version__, description=__doc__, lifespan=lifespan)
     app.state.settings = settings
-    app.state.batch_tasks = set()  # the batch jobs running on this app's loop
+    app.state.batch_tasks = {}  # job id → the task running it on this app's loop
     app.state.turns = set()  # WebSocket turns in flight, which outlive a dropped connection
     if settings.cors_origins:
         app.add_middleware(

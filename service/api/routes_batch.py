@@ -1,26 +1,26 @@
 """POST /batch (a JSON Lines body) → job id; GET /batch/{id} → progress, then the results.
 
-Jobs live in the data dir's SQLite file (service/batch/jobs.py): a restarted service still answers
-for them, and resumes the ones it was running when it stopped.
+Jobs live in the shared database (service/batch/jobs.py): any replica answers for any job, and a job
+whose replica died is taken over by another when its lease runs out, and goes on where it stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from service.api import deps
 from service.api.models import BatchAccepted, BatchJob
-from service.batch.jobs import BatchJobs, paths
-from service.batch.output import latest
+from service.batch.jobs import PAGE, BatchJobs
 from service.batch.runner import Summary, run_batch
-from service.config import Settings
 from service.errors import InvalidInputError, SessionError
 from service.grading.factory import make_grader
 from service.grading.models import Mode
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_UPLOAD = 512 * 1024 * 1024
 PROGRESS_EVERY = 0.5  # seconds between progress writes: one per graded line would be a commit per line
+Tasks = dict[str, "asyncio.Task[None]"]
 
 
 def _job(jobs: BatchJobs, job_id: str) -> dict[str, Any]:
@@ -42,28 +43,26 @@ def _job(jobs: BatchJobs, job_id: str) -> dict[str, Any]:
 @router.post("/batch", status_code=202, response_model=BatchAccepted)
 async def submit(
     request: Request,
-    settings: Annotated[Settings, Depends(deps.settings)],
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
     mode: Mode | None = None,
     concurrency: int = Query(8, ge=1, le=256),
 ) -> BatchAccepted:
     """Upload JSON Lines as the request body; grading runs in the background."""
     job_id = uuid.uuid4().hex[:12]
-    source, _ = paths(settings.data_dir, job_id)
-    source.parent.mkdir(parents=True, exist_ok=True)
-    size = 0
-    with source.open("wb") as fh:  # streamed to disk: a large upload is never held in memory
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_UPLOAD:
-                fh.close()
-                source.unlink()
-                raise InvalidInputError(
-                    f"upload over {MAX_UPLOAD >> 20} MB; use `interviewer grade` for files this big"
-                )
-            fh.write(chunk)
+    size, number, rest, pending = 0, 1, b"", []
+    async for chunk in request.stream():  # stored a page of lines at a time: never held whole in memory
+        size += len(chunk)
+        if size > MAX_UPLOAD:
+            jobs.drop(job_id)
+            raise InvalidInputError(f"upload over {MAX_UPLOAD >> 20} MB; use `interviewer grade` for files this big")
+        *complete, rest = (rest + chunk).split(b"\n")
+        pending += [line.decode("utf-8", errors="replace") for line in complete]
+        if len(pending) >= PAGE:
+            number, pending = jobs.add_lines(job_id, pending, number), []
+    if rest:
+        pending.append(rest.decode("utf-8", errors="replace"))
+    jobs.add_lines(job_id, pending, number)
     if size == 0:
-        source.unlink()
         raise InvalidInputError("empty upload: send JSON Lines as the request body")
     jobs.add(job_id, mode, concurrency)
     start(request.app, jobs, deps.runtime(request), job_id, mode, concurrency)
@@ -72,22 +71,38 @@ async def submit(
 
 def start(app: Any, jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, concurrency: int) -> None:
     """Run the job as a task on the app's event loop; the app holds it until it ends."""
-    task = asyncio.create_task(_work(jobs, rt, job_id, mode, concurrency), name=f"batch-{job_id}")
-    running: set[asyncio.Task[None]] = app.state.batch_tasks
-    running.add(task)
-    task.add_done_callback(running.discard)
+    running: Tasks = app.state.batch_tasks
+    task = running[job_id] = asyncio.create_task(_work(jobs, rt, job_id, mode, concurrency), name=f"batch-{job_id}")
+    task.add_done_callback(lambda _: running.pop(job_id, None))
 
 
-def resume_orphans(app: Any, jobs: BatchJobs, rt: Runtime) -> None:
-    """Restart the jobs a stopped service left running (called once as the service starts)."""
-    for job_id, mode, concurrency in jobs.orphans():
-        log.info("resuming batch job %s", job_id)
-        start(app, jobs, rt, job_id, mode, concurrency)
+async def keep_leases(app: Any, jobs: BatchJobs, rt: Runtime) -> None:
+    """This replica's part in the leases, for as long as it runs: renew the jobs it runs, stop any it
+    lost (it stalled past its lease and another replica took over), and take those whose owner died."""
+    running: Tasks = app.state.batch_tasks
+    while True:
+        owned = jobs.renew()
+        for job_id, task in list(running.items()):
+            if job_id not in owned:
+                log.warning("batch job %s: lease lost to another replica; stopping here", job_id)
+                task.cancel()
+        for job_id, mode, concurrency in jobs.claim_expired():
+            log.info("batch job %s: taken over, resuming where it stopped", job_id)
+            start(app, jobs, rt, job_id, mode, concurrency)
+        await asyncio.sleep(jobs.lease / 3)
+
+
+async def stop_jobs(app: Any, jobs: BatchJobs) -> None:
+    """A clean stop: the running jobs are cancelled and their leases released, for the next replica."""
+    running: Tasks = app.state.batch_tasks
+    for task in list(running.values()):
+        task.cancel()
+    await asyncio.gather(*running.values(), return_exceptions=True)
+    jobs.release()
 
 
 async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n: int) -> None:
     settings = rt.settings.model_copy(update={"concurrency": n})
-    source, output = paths(settings.data_dir, job_id)
     last = 0.0
 
     def progress(s: Summary, final: bool = False) -> None:
@@ -98,7 +113,8 @@ async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n:
 
     try:
         grader = make_grader(settings=settings, mode=mode)
-        summary = await run_batch(source, output, grader, rt.catalog, rt.index, concurrency=n, progress=progress)
+        lines, out = jobs.lines(job_id), jobs.output(job_id)
+        summary = await run_batch(lines, out, grader, rt.catalog, rt.index, concurrency=n, progress=progress)
         progress(summary, final=True)
         jobs.update(job_id, state="done", duplicates=summary.duplicates)
     except Exception as exc:  # the job reports its failure; the service carries on
@@ -108,27 +124,27 @@ async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n:
 @router.get("/batch/{job_id}", response_model=BatchJob, response_model_exclude_none=True)
 def status(
     job_id: str,
-    settings: Annotated[Settings, Depends(deps.settings)],
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
     results: bool = Query(False, description="Include the graded records when done."),
 ) -> BatchJob:
     job = BatchJob.model_validate(_job(jobs, job_id))
     if results and job.state == "done":
-        job.results = list(latest(paths(settings.data_dir, job_id)[1]).values())
+        job.results = list(jobs.results(job_id))
     return job
 
 
 @router.get(
     "/batch/{job_id}/results",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per input line."}},
 )
-def results_file(
-    job_id: str,
-    settings: Annotated[Settings, Depends(deps.settings)],
-    jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
-) -> FileResponse:
+def results_file(job_id: str, jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)]) -> StreamingResponse:
     job = _job(jobs, job_id)
     if job["state"] != "done":
         raise InvalidInputError(f"batch job '{job_id}' is {job['state']}; poll /batch/{job_id} until it is done")
-    return FileResponse(paths(settings.data_dir, job_id)[1], media_type="application/x-ndjson")
+
+    def lines() -> Iterator[str]:
+        for record in jobs.results(job_id):
+            yield json.dumps(record, ensure_ascii=False) + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")

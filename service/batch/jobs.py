@@ -1,78 +1,146 @@
-"""Batch jobs submitted over HTTP, kept in the data dir's SQLite file so a restart loses none.
+"""Batch jobs submitted over HTTP, in the shared database so that any replica can finish one.
 
-A job is its id (which names its input and output files under data_dir/batch), its settings and its
-progress. A service that starts finds the jobs a dead process left running and resumes them: the
-batch runner skips the ids already graded in the output, so a resumed job only does what is left.
+A job is a row (its settings, state and progress), its input lines and its results. The replica that
+runs a job owns it under a lease it renews every few seconds; when the owner dies the lease runs out
+and another replica (or the same service, restarted) claims the job with one conditional UPDATE,
+which exactly one claimant wins. A resumed job skips the ids already graded, and a line's first good
+result is never replaced, so every line is graded once in the results, whoever graded it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import time
-from pathlib import Path
+import uuid
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from service.config import Settings
 from service.db import Store
 from service.grading.models import Mode
 
 _EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
+PAGE = 500  # input lines read, or written, per statement
 
 
 class BatchJobs(Store):
-    # Not shared: a job's input and output files are in this replica's data dir, and its owner is a pid here.
-    shared = False
-    schema = (
-        "CREATE TABLE IF NOT EXISTS batch_jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL, mode TEXT,"
-        " concurrency INTEGER NOT NULL, pid INTEGER NOT NULL, progress TEXT NOT NULL, created REAL NOT NULL)",
-    )
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.lease = settings.batch_lease_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"  # this store's process
+
+    def add_lines(self, job_id: str, lines: Iterable[str], start: int = 1) -> int:
+        """Store input lines numbered from `start` (blank ones are kept, so numbers match the upload's)."""
+        rows = [(job_id, n, line) for n, line in enumerate(lines, start)]
+        with self._lock:
+            cur = self._conn.cursor()
+            cur.executemany("INSERT INTO batch_lines VALUES (?, ?, ?)".replace("?", self._mark), rows)
+            cur.close()
+            self._conn.commit()
+        return start + len(rows)
+
+    def drop(self, job_id: str) -> None:
+        """Forget an upload that was refused part-way."""
+        self._execute("DELETE FROM batch_lines WHERE job_id = ?", (job_id,))
+
+    def lines(self, job_id: str) -> Iterator[str]:
+        """The job's input lines in order, read a page at a time."""
+        after = 0
+        while rows := self._rows(
+            "SELECT line_no, line FROM batch_lines WHERE job_id = ? AND line_no > ? ORDER BY line_no LIMIT ?",
+            (job_id, after, PAGE),
+        ):
+            for row in rows:
+                yield row["line"]
+            after = rows[-1]["line_no"]
 
     def add(self, job_id: str, mode: Mode | None, concurrency: int) -> None:
+        """The job, owned by this process from the start."""
         self._execute(
-            "INSERT INTO batch_jobs VALUES (?, 'running', ?, ?, ?, ?, ?)",
-            (job_id, mode, concurrency, os.getpid(), json.dumps(_EMPTY), time.time()),
+            "INSERT INTO batch_jobs (id, state, mode, concurrency, progress, created, owner, lease_until)"
+            " VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
+            (job_id, mode, concurrency, json.dumps(_EMPTY), time.time(), self.owner, time.time() + self.lease),
         )
 
     def update(self, job_id: str, state: str | None = None, **progress: Any) -> None:
         with self._lock:  # read and write as one step: progress updates of one job come from many tasks
-            row = self._conn.execute("SELECT state, progress FROM batch_jobs WHERE id = ?", (job_id,)).fetchone()
-            if row is None:
-                return
-            merged = {**json.loads(row[1]), **progress}
-            self._conn.execute(
+            rows = self._rows("SELECT state, progress FROM batch_jobs WHERE id = ? AND owner = ?", (job_id, self.owner))
+            if not rows:
+                return  # not ours (any more): the replica that took it over reports its progress
+            merged = {**json.loads(rows[0]["progress"]), **progress}
+            self._execute(
                 "UPDATE batch_jobs SET state = ?, progress = ? WHERE id = ?",
-                (state or row[0], json.dumps(merged), job_id),
+                (state or rows[0]["state"], json.dumps(merged), job_id),
             )
-            self._conn.commit()
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         rows = self._rows("SELECT id, state, progress FROM batch_jobs WHERE id = ?", (job_id,))
         return None if not rows else {"id": rows[0]["id"], "state": rows[0]["state"], **json.loads(rows[0]["progress"])}
 
-    def orphans(self) -> list[tuple[str, Mode | None, int]]:
-        """Jobs left running by a process that is gone, claimed by this one: (id, mode, concurrency), oldest first."""
-        rows = self._rows("SELECT id, mode, concurrency, pid FROM batch_jobs WHERE state = 'running' ORDER BY created")
-        dead = [r for r in rows if r["pid"] != os.getpid() and not _alive(r["pid"])]
-        return [(r["id"], r["mode"], r["concurrency"]) for r in dead if self.claim(r["id"], r["pid"])]
+    def renew(self) -> set[str]:
+        """Extend the leases of the running jobs this process owns; the ids it still owns."""
+        rows = self._rows(
+            "UPDATE batch_jobs SET lease_until = ? WHERE owner = ? AND state = 'running' RETURNING id",
+            (time.time() + self.lease, self.owner),
+        )
+        return {r["id"] for r in rows}
 
-    def claim(self, job_id: str, owner: int) -> bool:
-        """Take over a job from its dead owner; False when another process took it first (the service's
-        workers start together, and each looks for orphans)."""
-        return (
-            self._execute("UPDATE batch_jobs SET pid = ? WHERE id = ? AND pid = ?", (os.getpid(), job_id, owner)) == 1
+    def claim_expired(self) -> list[tuple[str, Mode | None, int]]:
+        """Take the running jobs whose lease ran out: (id, mode, concurrency), oldest first."""
+        now = time.time()
+        rows = self._rows(
+            "SELECT id, mode, concurrency, owner FROM batch_jobs WHERE state = 'running' AND lease_until < ?"
+            " ORDER BY created",
+            (now,),
+        )
+        won = []
+        for r in rows:  # compare-and-set on the old owner: of the replicas that read this row, one wins
+            if self._execute(
+                "UPDATE batch_jobs SET owner = ?, lease_until = ? WHERE id = ? AND COALESCE(owner, '') = ?"
+                " AND lease_until < ?",
+                (self.owner, now + self.lease, r["id"], r["owner"] or "", now),
+            ):
+                won.append((r["id"], r["mode"], r["concurrency"]))
+        return won
+
+    def release(self) -> None:
+        """Give up this process's running jobs at once (a clean stop): the next service takes them without
+        waiting for their leases to run out."""
+        self._execute("UPDATE batch_jobs SET lease_until = 0 WHERE owner = ? AND state = 'running'", (self.owner,))
+
+    def output(self, job_id: str) -> JobOutput:
+        return JobOutput(self, job_id)
+
+    def results(self, job_id: str) -> Iterator[dict[str, Any]]:
+        """One record per input line, in input order."""
+        after = float("-inf")
+        while rows := self._rows(
+            "SELECT line_no, record FROM batch_results WHERE job_id = ? AND line_no > ? ORDER BY line_no LIMIT ?",
+            (job_id, after, PAGE),
+        ):
+            for row in rows:
+                yield json.loads(row["record"])
+            after = rows[-1]["line_no"]
+
+
+class JobOutput:
+    """The runner's output for a job: its results table (the same interface as batch.output.Output)."""
+
+    def __init__(self, jobs: BatchJobs, job_id: str) -> None:
+        self.jobs, self.job_id = jobs, job_id
+        rows = jobs._rows("SELECT record_id FROM batch_results WHERE job_id = ? AND failed = 0", (job_id,))
+        self.graded = {r["record_id"] for r in rows}
+
+    def write(self, record: dict[str, Any], line: int) -> None:
+        rid = record.get("id")
+        # A line's first good result stands: a replica that lost its lease mid-line cannot grade it twice.
+        self.jobs._execute(
+            "INSERT INTO batch_results VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id, line_no)"
+            " DO UPDATE SET record = excluded.record, failed = excluded.failed WHERE batch_results.failed = 1",
+            (self.job_id, line, None if rid is None else str(rid), int("error" in record), json.dumps(record)),
         )
 
-
-def paths(data_dir: Path, job_id: str) -> tuple[Path, Path]:
-    folder = data_dir / "batch"
-    return folder / f"{job_id}.in.jsonl", folder / f"{job_id}.out.jsonl"
+    def close(self) -> None:
+        pass

@@ -5,7 +5,17 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+
+class Sink(Protocol):
+    """Where the runner writes: this file, or a job's results table (service/batch/jobs.py)."""
+
+    graded: set[str]  # ids with a good result already: a re-run skips them
+
+    def write(self, record: dict[str, Any], line: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Output:
@@ -40,7 +50,7 @@ class Output:
         if good_bytes < self.path.stat().st_size:
             os.truncate(self.path, good_bytes)
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], line: int = 0) -> None:
         # One write() of one whole line on an O_APPEND descriptor: the line lands entirely or not at all.
         os.write(self._fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.batch.output import Output
+from service.batch.output import Output, Sink
 from service.batch.records import Item, LineError, parse
 from service.catalog import Catalog
 from service.embeddings import offload
@@ -63,8 +63,8 @@ async def grade_of(item: Item, grader: Grader, catalog: Catalog, memo: Subjects 
 
 
 async def run_batch(
-    source: Path,
-    output: Path,
+    source: Iterable[str],
+    out: Sink,
     grader: Grader,
     catalog: Catalog,
     index: TrapIndex | None,
@@ -72,7 +72,7 @@ async def run_batch(
     concurrency: int = 8,
     progress: Progress | None = None,
 ) -> Summary:
-    out = Output(output)
+    """Grade each line of `source` (a file, or a job's stored lines) into `out`, skipping the ids it has."""
     summary = Summary()
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency * 2)  # bounded: the file is never loaded whole
     subjects: Subjects = {}
@@ -85,35 +85,35 @@ async def run_batch(
 
     async def produce() -> None:
         seen: set[str] = set()
-        with source.open(encoding="utf-8", errors="replace") as fh:
-            for number, line in enumerate(fh, 1):
-                if not line.strip():
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            summary.lines += 1
+            try:  # offloaded: a transcript without its trap_id is matched by the embedder
+                item: Item | LineError = await offload(
+                    parse, line, number, catalog, index, grader.settings.max_answer_chars
+                )
+            except LineError as exc:
+                item = exc
+            rid = item.id if isinstance(item, Item) else item.record_id
+            if rid is not None:
+                if rid in seen:
+                    summary.duplicates.append(rid)
+                    log.warning("line %d: duplicate id %r skipped", number, rid)
                     continue
-                summary.lines += 1
-                try:  # offloaded: a transcript without its trap_id is matched by the embedder
-                    item: Item | LineError = await offload(
-                        parse, line, number, catalog, index, grader.settings.max_answer_chars
-                    )
-                except LineError as exc:
-                    item = exc
-                rid = item.id if isinstance(item, Item) else item.record_id
-                if rid is not None:
-                    if rid in seen:
-                        summary.duplicates.append(rid)
-                        log.warning("line %d: duplicate id %r skipped", number, rid)
-                        continue
-                    seen.add(rid)
-                    if rid in out.graded:
-                        summary.skipped += 1
-                        continue
-                await queue.put(item)
+                seen.add(rid)
+                if rid in out.graded:
+                    summary.skipped += 1
+                    continue
+            await queue.put((number, item))
         for _ in range(concurrency):
             await queue.put(_STOP)
 
     async def work() -> None:
-        while (item := await queue.get()) is not _STOP:
+        while (entry := await queue.get()) is not _STOP:
+            number, item = entry
             if isinstance(item, LineError):
-                out.write({"id": item.record_id, "error": item.message})
+                out.write({"id": item.record_id, "error": item.message}, number)
                 summary.errors += 1
             else:
                 try:
@@ -121,14 +121,14 @@ async def run_batch(
                     rec: dict[str, Any] = {"id": item.id, **grade.model_dump()}
                     if item.retrieved:
                         rec["trap_retrieved"] = True
-                    out.write(rec)
+                    out.write(rec, number)
                     summary.graded += 1
                 except InterviewerError as exc:
-                    out.write({"id": item.id, "error": exc.message})
+                    out.write({"id": item.id, "error": exc.message}, number)
                     summary.errors += 1
                 except Exception as exc:  # a bug must cost one line, not the batch
                     log.exception("line %s failed", item.id)
-                    out.write({"id": item.id, "error": f"internal error: {type(exc).__name__}: {exc}"})
+                    out.write({"id": item.id, "error": f"internal error: {type(exc).__name__}: {exc}"}, number)
                     summary.errors += 1
             tick()
 
@@ -138,3 +138,9 @@ async def run_batch(
         out.close()
     tick()
     return summary
+
+
+async def grade_file(source: Path, output: Path, *args: Any, **kwargs: Any) -> Summary:
+    """run_batch from a JSON Lines file into one: a re-run resumes the output, skipping what it graded."""
+    with source.open(encoding="utf-8", errors="replace") as lines:
+        return await run_batch(lines, Output(output), *args, **kwargs)

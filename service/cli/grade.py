@@ -32,7 +32,7 @@ def grade(
 ) -> None:
     """Grade every line; a bad line gets an error record and never stops the batch."""
     from service.batch import report
-    from service.batch.runner import Summary, run_batch
+    from service.batch.runner import Summary, grade_file
     from service.grading.factory import make_grader
     from service.runtime import Runtime
 
@@ -58,7 +58,7 @@ def grade(
 
     with bar:
         result = asyncio.run(
-            run_batch(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
+            grade_file(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
         )
     records = report.rows(output)
     report.write_csv(records, csv_path or output.with_suffix(".csv"))

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from service.cli import chat, evals, grade, model, rubrics, serve, settings, train, traps
+from service.cli import chat, db, evals, grade, model, rubrics, serve, settings, train, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -23,6 +23,7 @@ app.add_typer(evals.app, name="eval")
 app.add_typer(rubrics.app, name="rubrics")
 app.add_typer(model.app, name="model")
 app.add_typer(train.app, name="train")
+app.add_typer(db.app, name="db")
 app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
@@ -46,3 +47,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     them; uvicorn shuts down gracefully on SIGTERM but then re-raises it under that default.
     """
     sys.exit(128 + signum)
+
+
+if __name__ == "__main__":
+    app()

@@ -15,8 +15,6 @@ def cache_key(*parts: object) -> str:
 class GradeCache(Store):
     """Shared by every replica when the settings name a Postgres database."""
 
-    schema = ("CREATE TABLE IF NOT EXISTS grade_cache (key TEXT PRIMARY KEY, grade TEXT NOT NULL)",)
-
     def get(self, key: str) -> Grade | None:
         rows = self._rows("SELECT grade FROM grade_cache WHERE key = ?", (key,))
         return Grade.model_validate_json(rows[0]["grade"]) if rows else None

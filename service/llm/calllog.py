@@ -9,23 +9,6 @@ from typing import Any
 
 from service.db import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS llm_calls (
-    id {serial},
-    ts DOUBLE PRECISION NOT NULL,
-    role TEXT NOT NULL,
-    model TEXT NOT NULL,
-    ok INTEGER NOT NULL,
-    attempt INTEGER NOT NULL,
-    prompt_tokens INTEGER,
-    completion_tokens INTEGER,
-    latency_ms DOUBLE PRECISION NOT NULL,
-    cost_usd DOUBLE PRECISION,
-    error TEXT,
-    messages TEXT NOT NULL,
-    response TEXT
-)"""
-
 
 @dataclass
 class CallRecord:
@@ -45,7 +28,6 @@ class CallRecord:
 class CallLog(Store):
     """Append-only; in the shared database when the settings name one, so every replica's calls are in one place."""
 
-    schema = (_SCHEMA,)
     _COLUMNS = (
         "ts",
         "role",

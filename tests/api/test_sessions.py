@@ -118,52 +118,46 @@ def test_batch_upload_progress_and_results(client: TestClient) -> None:
 
 
 def test_batch_jobs_survive_a_restart(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
-    """A job left running by a service that died is resumed by the next one; a finished job still answers."""
+    """A job whose owner died is taken over when its lease runs out, and goes on where it stopped; a
+    finished job still answers after a restart, and is not run again."""
     import json
-    import subprocess
-    import sys
     import time
 
-    from service.batch.jobs import BatchJobs, paths
+    from service.batch.jobs import BatchJobs
 
-    own = settings.model_copy(update={"data_dir": tmp_path})
-    source, _ = paths(tmp_path, "orphan")
-    source.parent.mkdir(parents=True)
+    own = settings.model_copy(update={"data_dir": tmp_path, "batch_lease_seconds": 1.0})
     records = [
         {"id": f"a{i}", "trap_id": "mlsd-33", "answer": f"Reservoir sampling keeps k items ({i})."} for i in range(3)
     ]
-    source.write_text("".join(json.dumps(r) + "\n" for r in records))
-    jobs = BatchJobs(own)
-    jobs.add("orphan", "semantic", 2)
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    jobs._conn.execute("UPDATE batch_jobs SET pid = ?", (dead.pid,))  # as if that process had started it
-    jobs._conn.commit()
+    dead = BatchJobs(own)  # the replica that died: it stored the job, graded a0, and renews nothing any more
+    dead.add_lines("orphan", [json.dumps(r) for r in records])
+    dead.add("orphan", "semantic", 2)
+    dead.output("orphan").write({"id": "a0", "score": 99}, 1)
 
-    with TestClient(create_app(own)) as client:  # startup resumes it
+    with TestClient(create_app(own)) as client:  # this one takes it over once the lease has run out
         deadline = time.monotonic() + 60
         while (job := client.get("/batch/orphan").json())["state"] == "running":
             assert time.monotonic() < deadline
             time.sleep(0.2)
-        assert (job["state"], job["graded"], job["errors"]) == ("done", 3, 0)
+        assert (job["state"], job["graded"], job["errors"], job["skipped"]) == ("done", 2, 0, 1)
     again = TestClient(create_app(own))  # another restart: the finished job is still there, not rerun
     assert again.get("/batch/orphan").json()["state"] == "done"
-    assert len(again.get("/batch/orphan/results").text.splitlines()) == 3
+    lines = [json.loads(line) for line in again.get("/batch/orphan/results").text.splitlines()]
+    assert [r["id"] for r in lines] == ["a0", "a1", "a2"] and lines[0]["score"] == 99  # a0 kept, not regraded
 
 
-def test_an_orphaned_job_is_claimed_by_one_worker_only(tmp_path: Path, settings: Settings) -> None:
-    """The workers of one service start together and each looks for orphans: only the first takes a job."""
-    import subprocess
-    import sys
+def test_an_expired_job_is_claimed_by_one_replica_only(tmp_path: Path, settings: Settings) -> None:
+    """Replicas look for expired leases on their own clocks: of two that read the same one, one wins;
+    the loser of a lease stops renewing it."""
+    import time
 
     from service.batch.jobs import BatchJobs
 
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    own = settings.model_copy(update={"data_dir": tmp_path})
-    first, second = BatchJobs(own), BatchJobs(own)
-    first.add("orphan", "semantic", 2)
-    first._conn.execute("UPDATE batch_jobs SET pid = ?", (dead.pid,))
-    first._conn.commit()
-    assert first.claim("orphan", dead.pid)
-    assert not second.claim("orphan", dead.pid)  # it read the dead owner too, but too late
+    own = settings.model_copy(update={"data_dir": tmp_path, "batch_lease_seconds": 0.2})
+    owner, first, second = BatchJobs(own), BatchJobs(own), BatchJobs(own)
+    owner.add("job", "semantic", 2)
+    assert owner.renew() == {"job"} and first.claim_expired() == []  # a live lease is nobody else's
+    time.sleep(0.3)
+    assert [j[0] for j in first.claim_expired()] == ["job"]
+    assert second.claim_expired() == []  # it came too late
+    assert owner.renew() == set() and first.renew() == {"job"}  # the old owner learns it lost the job

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evals.grading import DEFAULT_GOLD
 from service.batch.output import latest
-from service.batch.runner import run_batch
+from service.batch.runner import grade_file
 from service.catalog import Catalog
 from service.config import Settings
 from service.grading.factory import make_grader
@@ -27,7 +27,7 @@ def _run(
     grader = make_grader(settings=settings, mode=mode, use_cache=False)  # type: ignore[arg-type]
     import asyncio
 
-    return asyncio.run(run_batch(src, out, grader, catalog, index, concurrency=concurrency))
+    return asyncio.run(grade_file(src, out, grader, catalog, index, concurrency=concurrency))
 
 
 def test_every_form_and_every_bad_line(tmp_path: Path, settings: Settings, catalog: Catalog, index) -> None:  # type: ignore[no-untyped-def]
