@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
-from collections.abc import Iterator
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 for _name, _value in {
@@ -143,3 +148,71 @@ def recorded(tmp_path: Path, settings: Settings, index):  # type: ignore[no-unty
             yield active
 
     return use
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., tuple[subprocess.Popen[bytes], str]]]:
+    """`serve(data_dir, workers=1, **env)`: `interviewer serve` in a process of its own (semantic mode unless
+    env says otherwise), returned once it answers; killed at the end of the test if still running."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(data_dir: Path, workers: int = 1, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+        port = _free_port()
+        environ = {**os.environ, "INTERVIEWER_DATA_DIR": str(data_dir), "INTERVIEWER_MODE": "semantic", **env}
+        cli = str(Path(sys.executable).with_name("interviewer"))
+        log = (data_dir / "serve.log").open("ab")
+        proc = subprocess.Popen(
+            [cli, "serve", "--port", str(port), "--workers", str(workers)], env=environ, stdout=log, stderr=log
+        )
+        procs.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    return proc, base
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        proc.kill()
+        raise AssertionError(f"interviewer serve did not come up (exit code {proc.poll()}); see {data_dir}/serve.log")
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `chroma run` server, as replicas on several machines share one."""
+    binary = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = _free_port()
+    store = tmp_path_factory.mktemp("chroma-server")
+    log = (store / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, "run", "--path", str(store / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"chroma run did not start; see {store / 'server.log'}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

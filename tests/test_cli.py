@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -86,26 +82,9 @@ def test_chat_by_topic_offers_the_next_closest_traps() -> None:
     assert f"Chosen for your topic: {first.trap_id}. Also close: {second.trap_id} ({second.title})" in shown
 
 
-def _serve(tmp_path: Path, settings: Settings, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """`interviewer serve` in its own process on the shared test index, semantic mode; returns once it answers."""
-    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "INTERVIEWER_DATA_DIR": str(tmp_path), "INTERVIEWER_MODE": "semantic"}
-    cli = str(Path(sys.executable).with_name("interviewer"))
-    args = [cli, "serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError(f"interviewer serve did not come up (exit code {proc.poll()})")
+def _serve(tmp_path: Path, settings: Settings, serve, workers: int) -> tuple[subprocess.Popen[bytes], str]:  # type: ignore[no-untyped-def]
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)  # the shared test index
+    return serve(tmp_path, workers=workers)  # type: ignore[no-any-return]
 
 
 def _state(pid: str) -> str | None:
@@ -116,10 +95,10 @@ def _state(pid: str) -> str | None:
     return status.split("State:")[1].split()[0]
 
 
-def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path, serve) -> None:  # type: ignore[no-untyped-def]
     # Exit status 143 is sys.exit(128 + SIGTERM): atexit ran (it stops the model servers we started).
     # Killed by the signal instead, the status would be -15 and the model servers orphaned.
-    proc, _ = _serve(tmp_path, settings, workers=1)
+    proc, _ = _serve(tmp_path, settings, serve, workers=1)
     try:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
@@ -127,8 +106,8 @@ def test_serve_ends_through_its_exit_path_on_sigterm(settings, index, tmp_path) 
         proc.kill()
 
 
-def test_serve_with_workers_runs_interviews_and_stops_them_all(settings, index, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    proc, base = _serve(tmp_path, settings, workers=2)
+def test_serve_with_workers_runs_interviews_and_stops_them_all(settings, index, tmp_path, serve) -> None:  # type: ignore[no-untyped-def]
+    proc, base = _serve(tmp_path, settings, serve, workers=2)
     try:
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
         workers = [pid for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
