@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 class Settings(BaseSettings):
     """Every knob of the service, read from INTERVIEWER_* variables (and .env)."""
 
-    model_config = SettingsConfigDict(env_prefix="INTERVIEWER_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="INTERVIEWER_", env_file=".env", extra="ignore", populate_by_name=True)
 
     # Content and storage.
     seeds_dir: Path = ROOT / "seeds" / "traps"
@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     max_follow_ups: int = Field(default=3, description="Follow-up questions before the report.")
     database_url: str | None = Field(
         default=None,
-        description="postgresql://… shares interview state, turn locks, progress, Slack state, the grade cache and "
-        "the call log among replicas (the `postgres` extra); unset = SQLite in the data dir. "
+        description="postgresql://… shares interview state, turn locks, progress, Slack state, batch jobs, the "
+        "grade cache and the call log among replicas (the `postgres` extra); unset = SQLite in the data dir. "
         "Also read as INTERVIEWER_CHECKPOINT_URL.",
         validation_alias=AliasChoices("INTERVIEWER_DATABASE_URL", "INTERVIEWER_CHECKPOINT_URL"),
     )

@@ -146,3 +146,36 @@ def test_chat_pauses_and_resumes_where_it_stopped() -> None:
     assert resumed.output.index("interviewer> A Kafka topic carries") < resumed.output.index("Score 0/100")
     unknown = runner.invoke(app, ["chat", "--resume", "nope"])
     assert unknown.exit_code == 1 and "unknown session 'nope'" in unknown.output
+
+
+def test_logs_show_the_latest_calls_with_prompt_and_response(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.llm.calllog import CallLog, CallRecord
+
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    log = CallLog(get_settings())
+    prompt = [{"role": "user", "content": "Ask me about KV caches."}]
+    log.add(
+        CallRecord(
+            role="ask",
+            model="gpt-x",
+            ok=True,
+            attempt=0,
+            latency_ms=812.0,
+            prompt_tokens=9,
+            completion_tokens=14,
+            cost_usd=0.00012,
+            messages=prompt,
+            response="How big is it?",
+        )
+    )
+    log.add(CallRecord(role="grade", model="gpt-y", ok=False, attempt=1, latency_ms=30000.0, error="Timeout"))
+
+    res = runner.invoke(app, ["logs", "-n", "2"])
+    assert res.exit_code == 0, res.output
+    first, second = res.output.split("\n# ")
+    assert "gpt-x (ask, attempt 0)" in first and "9 → 14 tokens, 812 ms, $0.000120; ok" in first
+    assert "**user**: Ask me about KV caches." in first and "How big is it?" in first
+    assert "gpt-y (grade, attempt 1)" in second and "failed: Timeout" in second  # newest last
+    rows = json.loads(runner.invoke(app, ["logs", "-n", "1", "--json"]).stdout)
+    assert [(r["model"], r["ok"], r["messages"]) for r in rows] == [("gpt-y", False, [])]

@@ -1,5 +1,6 @@
 """Batch throughput against the stub model (fixed latency L, concurrency C) versus the ideal C/L,
-memory as the input grows (each size in a fresh process), and semantic-mode lines/s."""
+memory as the input grows (each size in a fresh process), semantic-mode lines/s, and the Ray engine
+against the local one on the same input at the same concurrency, in the same run."""
 
 from __future__ import annotations
 
@@ -39,6 +40,27 @@ print(json.dumps({{"lines": summary.graded, "errors": summary.errors, "seconds":
                    "rss_growth_mb": round((rss1 - rss0) / 1024, 1), "peak_rss_mb": round(rss1 / 1024, 1)}}))
 """
 
+_RAY_CHILD = """
+import json, sys, time
+from pathlib import Path
+import ray
+from service.batch.ray_engine import grade_file_ray
+from service.config import Settings
+from service.llm.client import served
+from service.llm.stub import StubConfig, StubServer
+src, out, data = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=300 * 2**20)
+with StubServer(StubConfig(latency={latency})) as stub:
+    s = Settings(data_dir=data, model=served("stub"), api_base=stub.api_base, api_key="sk", json_mode="schema_object",
+                 concurrency={c}, timeout=30)
+    first = []
+    start = time.perf_counter()
+    summary = grade_file_ray(src, out, s, "llm", concurrency={c},
+                             progress=lambda p: first or first.append((time.perf_counter() - start, p.graded)))
+print(json.dumps({{"lines": summary.graded, "errors": summary.errors, "seconds": summary.seconds,
+                   "first_record_s": first[0][0], "lines_before_steady": first[0][1]}}))
+"""
+
 
 def _input(path: Path, n: int) -> None:
     rows = [json.loads(line) for line in DEFAULT_GOLD.read_text().splitlines() if '"expert"' in line]
@@ -51,10 +73,11 @@ def _input(path: Path, n: int) -> None:
 
 def _child(src: Path, mode: str, tmp: Path) -> dict[str, Any]:
     out = tmp / f"out-{src.stem}-{mode}.jsonl"
-    code = _CHILD.format(latency=LATENCY, c=CONCURRENCY)
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(src), str(out), mode, str(tmp)], capture_output=True, text=True, check=True
-    )
+    if mode == "ray":
+        code, args = _RAY_CHILD.format(latency=LATENCY, c=CONCURRENCY), [str(src), str(out), str(tmp)]
+    else:
+        code, args = _CHILD.format(latency=LATENCY, c=CONCURRENCY), [str(src), str(out), mode, str(tmp)]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -67,8 +90,12 @@ def run() -> dict[str, Any]:
         llm_small = _child(small, "llm", tmp)
         llm_large = _child(large, "llm", tmp)
         sem = _child(small, "semantic", tmp)
+        ray = _child(small, "ray", tmp)
     ideal = CONCURRENCY / LATENCY
     achieved = llm_large["lines"] / llm_large["seconds"]
+    local_rate = llm_small["lines"] / llm_small["seconds"]
+    # Ray's throughput once its actors are up (the first record back), and its start-up on its own.
+    ray_steady = (ray["lines"] - ray["lines_before_steady"]) / (ray["seconds"] - ray["first_record_s"])
     return {
         "stub_latency_s": LATENCY,
         "concurrency": CONCURRENCY,
@@ -78,5 +105,9 @@ def run() -> dict[str, Any]:
         "peak_rss_mb_500_lines": llm_small["peak_rss_mb"],
         "peak_rss_mb_2000_lines": llm_large["peak_rss_mb"],
         "semantic_lines_per_s": round(sem["lines"] / sem["seconds"], 1),
-        "errors": llm_small["errors"] + llm_large["errors"] + sem["errors"],
+        "ray_lines_per_s": round(ray_steady, 1),
+        "ray_vs_local": round(ray_steady / local_rate, 3),
+        "ray_start_s": round(ray["first_record_s"], 1),
+        "ray_vs_local_with_start": round(ray["lines"] / ray["seconds"] / local_rate, 3),
+        "errors": llm_small["errors"] + llm_large["errors"] + sem["errors"] + ray["errors"],
     }

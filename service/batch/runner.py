@@ -34,6 +34,12 @@ class Summary:
     duplicates: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    def count(self, record: dict[str, Any]) -> None:
+        if "error" in record:
+            self.errors += 1
+        else:
+            self.graded += 1
+
     @property
     def rate(self) -> float:
         return self.graded / self.seconds if self.seconds else 0.0
@@ -60,6 +66,23 @@ async def grade_of(item: Item, grader: Grader, catalog: Catalog, memo: Subjects 
     if item.max_score is not None:
         grade = grade.model_copy(update={"score_scaled": round(grade.score / 100 * item.max_score, 2)})
     return grade
+
+
+async def record_of(item: Item | LineError, grader: Grader, catalog: Catalog, memo: Subjects) -> dict[str, Any]:
+    """A line's output record: its grade, or its error; whichever engine grades it."""
+    if isinstance(item, LineError):
+        return {"id": item.record_id, "error": item.message}
+    try:
+        grade = await grade_of(item, grader, catalog, memo)
+    except InterviewerError as exc:
+        return {"id": item.id, "error": exc.message}
+    except Exception as exc:  # a bug must cost one line, not the batch
+        log.exception("line %s failed", item.id)
+        return {"id": item.id, "error": f"internal error: {type(exc).__name__}: {exc}"}
+    rec: dict[str, Any] = {"id": item.id, **grade.model_dump()}
+    if item.retrieved:
+        rec["trap_retrieved"] = True
+    return rec
 
 
 async def run_batch(
@@ -112,24 +135,9 @@ async def run_batch(
     async def work() -> None:
         while (entry := await queue.get()) is not _STOP:
             number, item = entry
-            if isinstance(item, LineError):
-                out.write({"id": item.record_id, "error": item.message}, number)
-                summary.errors += 1
-            else:
-                try:
-                    grade = await grade_of(item, grader, catalog, subjects)
-                    rec: dict[str, Any] = {"id": item.id, **grade.model_dump()}
-                    if item.retrieved:
-                        rec["trap_retrieved"] = True
-                    out.write(rec, number)
-                    summary.graded += 1
-                except InterviewerError as exc:
-                    out.write({"id": item.id, "error": exc.message}, number)
-                    summary.errors += 1
-                except Exception as exc:  # a bug must cost one line, not the batch
-                    log.exception("line %s failed", item.id)
-                    out.write({"id": item.id, "error": f"internal error: {type(exc).__name__}: {exc}"}, number)
-                    summary.errors += 1
+            rec = await record_of(item, grader, catalog, subjects)
+            out.write(rec, number)
+            summary.count(rec)
             tick()
 
     try:

@@ -29,6 +29,8 @@ def grade(
     csv_path: Path | None = typer.Option(None, "--csv", help="Also write a CSV (default: OUT with .csv)."),
     html_path: Path | None = typer.Option(None, "--html", help="Also write an HTML report (default: OUT with .html)."),
     summary: bool = typer.Option(False, "--summary", help="Print a table of the results."),
+    engine: str = typer.Option("local", help="local: this process; ray: a pool of grader actors on Ray Data."),
+    address: str | None = typer.Option(None, help="With --engine ray: the cluster (default: a local runtime)."),
 ) -> None:
     """Grade every line; a bad line gets an error record and never stops the batch."""
     from service.batch import report
@@ -38,9 +40,9 @@ def grade(
 
     if not source.exists():
         fail(f"{source}: no such file")
+    if engine not in ("local", "ray"):
+        fail(f"--engine must be local or ray, not '{engine}'")
     settings = get_settings().model_copy(update={"concurrency": concurrency})
-    grader = make_grader(settings=settings, mode=mode_option(mode))
-    rt = Runtime.build(settings)
     bar = Progress(
         TextColumn("grading"),
         BarColumn(),
@@ -57,9 +59,17 @@ def grade(
         bar.update(task, completed=s.graded + s.errors + s.skipped, rate=f"{s.rate:.1f}", failed=s.errors)
 
     with bar:
-        result = asyncio.run(
-            grade_file(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
-        )
+        if engine == "ray":
+            from service.batch.ray_engine import grade_file_ray
+
+            result = grade_file_ray(
+                source, output, settings, mode_option(mode), concurrency=concurrency, address=address, progress=progress
+            )
+        else:
+            grader, rt = make_grader(settings=settings, mode=mode_option(mode)), Runtime.build(settings)
+            result = asyncio.run(
+                grade_file(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
+            )
     records = report.rows(output)
     report.write_csv(records, csv_path or output.with_suffix(".csv"))
     report.write_html(records, html_path or output.with_suffix(".html"), f"Grades of {source.name}")

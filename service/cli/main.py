@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from service.cli import chat, db, evals, grade, model, rubrics, serve, settings, train, traps
+from service.cli import chat, db, evals, grade, logs, model, rubrics, serve, settings, train, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -29,6 +29,7 @@ app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("grade")(grade.grade)
 app.command("settings")(settings.settings)
+app.command("logs")(logs.logs)
 
 
 @app.callback()

@@ -52,5 +52,8 @@ class CallLog(Store):
         marks = ", ".join("?" for _ in self._COLUMNS)
         self._execute(f"INSERT INTO llm_calls ({cols}) VALUES ({marks})", tuple(row[c] for c in self._COLUMNS))
 
-    def rows(self) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM llm_calls ORDER BY id")
+    def rows(self, last: int | None = None) -> list[dict[str, Any]]:
+        """Every call, oldest first; or only the `last` ones."""
+        if last is None:
+            return self._rows("SELECT * FROM llm_calls ORDER BY id")
+        return self._rows("SELECT * FROM llm_calls ORDER BY id DESC LIMIT ?", (last,))[::-1]
