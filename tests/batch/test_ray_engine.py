@@ -4,7 +4,6 @@ records, errors, skips and resume rule as the local engine."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import subprocess
@@ -58,8 +57,13 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     temp = tmp_path_factory.mktemp("ray")
     # Token authentication, as a cluster should run: the head and this driver share the token.
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)}
-    saved = {k: os.environ.get(k) for k in auth}
-    os.environ.update(auth)
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in auth.items():
+            env.setenv(name, value)
+        yield from _head(ray_cli, port, temp)
+
+
+def _head(ray_cli: str, port: int, temp: Path) -> Iterator[str]:
     subprocess.run(
         [
             ray_cli,
