@@ -40,7 +40,7 @@ run: $(VENV)/.local
 	$(VENV)/bin/interviewer serve
 
 test: $(VENV)/.test
-	$(VENV)/bin/ruff check service evals tests
+	$(VENV)/bin/ruff check service evals tests interviewer
 	$(VENV)/bin/interviewer traps check
 	$(PY) -m pytest -q
 
@@ -49,9 +49,9 @@ record: $(VENV)/.local $(VENV)/.test
 	INTERVIEWER_RECORD=1 $(PY) -m pytest -q -m llm
 
 lint: $(VENV)/.test
-	$(VENV)/bin/ruff check service evals tests
-	$(VENV)/bin/ruff format --check service evals tests
-	$(VENV)/bin/mypy service evals
+	$(VENV)/bin/ruff check service evals tests interviewer
+	$(VENV)/bin/ruff format --check service evals tests interviewer
+	$(VENV)/bin/mypy service evals interviewer
 
 bench: $(VENV)/.base
 	$(VENV)/bin/interviewer model prepare --embedder-only
