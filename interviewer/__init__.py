@@ -68,11 +68,12 @@ def grade(
         raise InvalidInputError("give trap_id, or question and reference_answer (not both)")
     settings = settings or get_settings()
     rt = _runtime(settings)
-    form = (
-        TrapAnswer(trap_id=trap_id, answer=answer, max_score=max_score)
-        if trap_id is not None
-        else ReferenceAnswer(question=question, reference_answer=reference_answer, answer=answer, max_score=max_score)
-    )
+    form: TrapAnswer | ReferenceAnswer
+    if trap_id is not None:
+        form = TrapAnswer(trap_id=trap_id, answer=answer, max_score=max_score)
+    else:
+        assert question is not None and reference_answer is not None  # checked above
+        form = ReferenceAnswer(question=question, reference_answer=reference_answer, answer=answer, max_score=max_score)
     item = resolve(form, "", rt.catalog, rt.index, settings.max_answer_chars)
     return asyncio.run(grade_of(item, make_grader(settings=settings, mode=mode), rt.catalog))
 
