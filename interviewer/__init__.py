@@ -13,7 +13,7 @@
 Settings come from the same INTERVIEWER_* variables as the service, or a Settings passed in; with
 none, grading is semantic and the interviewer uses the embedded model (`mode="semantic"` asks the
 cards' own questions, with no model at all). Every error is an InterviewerError (service.errors):
-UnknownTrapError with the nearest ids, AnswerTooLongError, InvalidInputError, ModelUnavailableError…
+UnknownTrapError with the nearest ids, TooLargeError, InvalidInputError, ModelUnavailableError…
 
 The Interviewer is synchronous, for scripts and notebooks without a running event loop; async code
 uses `service.agent.session.Interviewer` (what this wraps) inside its own loop.
@@ -33,7 +33,7 @@ from service.errors import InterviewerError, InvalidInputError
 from service.grading.models import Grade, Mode
 from service.runtime import Runtime
 
-__all__ = ["Grade", "Interviewer", "InterviewerError", "Report", "Reply", "Settings", "grade"]
+__all__ = ["Grade", "Interviewer", "InterviewerError", "Report", "Reply", "Settings", "agrade", "grade"]
 
 _runtimes: dict[str, Runtime] = {}
 _lock = threading.Lock()
@@ -60,6 +60,30 @@ def grade(
 ) -> Grade:
     """Grade one answer: against a trap's rubric (`trap_id`), or against a rubric derived from a
     reference answer (`question` and `reference_answer`). The same grade POST /grade gives."""
+    return asyncio.run(
+        agrade(
+            answer,
+            trap_id=trap_id,
+            question=question,
+            reference_answer=reference_answer,
+            mode=mode,
+            max_score=max_score,
+            settings=settings,
+        )
+    )
+
+
+async def agrade(
+    answer: str,
+    *,
+    trap_id: str | None = None,
+    question: str | None = None,
+    reference_answer: str | None = None,
+    mode: Mode | None = None,
+    max_score: float | None = None,
+    settings: Settings | None = None,
+) -> Grade:
+    """`grade` for code already in an event loop (an Inspect scorer, a web handler)."""
     from service.batch.records import ReferenceAnswer, TrapAnswer, resolve
     from service.batch.runner import grade_of
     from service.grading.factory import make_grader
@@ -67,7 +91,7 @@ def grade(
     if (trap_id is None) == (question is None or reference_answer is None):
         raise InvalidInputError("give trap_id, or question and reference_answer (not both)")
     settings = settings or get_settings()
-    rt = _runtime(settings)
+    rt = await asyncio.to_thread(_runtime, settings)  # built once per settings: seconds the first time
     form: TrapAnswer | ReferenceAnswer
     if trap_id is not None:
         form = TrapAnswer(trap_id=trap_id, answer=answer, max_score=max_score)
@@ -75,7 +99,7 @@ def grade(
         assert question is not None and reference_answer is not None  # checked above
         form = ReferenceAnswer(question=question, reference_answer=reference_answer, answer=answer, max_score=max_score)
     item = resolve(form, "", rt.catalog, rt.index, settings.max_answer_chars)
-    return asyncio.run(grade_of(item, make_grader(settings=settings, mode=mode), rt.catalog))
+    return await grade_of(item, make_grader(settings=settings, mode=mode), rt.catalog)
 
 
 class Interviewer:

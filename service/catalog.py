@@ -1,4 +1,10 @@
-"""Trap cards and rubrics: typed loading, validation and lookup."""
+"""Trap cards and rubrics: typed loading, validation and lookup, for the built-in bank and your own.
+
+A bank is a folder with `traps/<id>.yaml` and `rubrics/<id>.yaml` in the built-in schema, and
+optionally a `bank.yaml` giving its `name` (else the folder's name). INTERVIEWER_BANKS lists banks;
+their traps join the built-in ones under ids namespaced by the bank, `<bank>:<id>` (sql:db-1),
+so two banks never clash with each other or with the built-in ids.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from service.errors import ContentError, UnknownTrapError
 
-Series = Literal["mlsd", "llm", "adl"]
+Series = str  # the built-in bank's are mlsd, llm and adl; a bank names its own
 SERIES_NAMES: dict[str, Series] = {
     "Machine Learning System Design Interview": "mlsd",
     "LLM System Design Interview": "llm",
@@ -24,7 +30,7 @@ SERIES_NAMES: dict[str, Series] = {
 _SEED_TITLE = re.compile(
     r"^(?P<series>" + "|".join(re.escape(s) for s in SERIES_NAMES) + r") #(?P<number>\d+)\s*[-–]\s*(?P<title>.+)$"
 )
-_ID = re.compile(r"^(mlsd|llm|adl)-\d+$")
+_ID = re.compile(r"^[a-z][a-z0-9]*-\d+$")
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 
@@ -48,7 +54,7 @@ class FollowUp(_Strict):
 
 class Card(_Strict):
     id: str
-    series: Series
+    series: Series = Field(pattern=r"^[a-z][a-z0-9]*$")
     number: int = Field(gt=0)
     title: str = Field(min_length=3)
     seed_summary: str = Field(min_length=20)
@@ -64,7 +70,7 @@ class Card(_Strict):
     @classmethod
     def _id_form(cls, v: str) -> str:
         if not _ID.match(v):
-            raise ValueError("must look like mlsd-35, llm-46 or adl-25")
+            raise ValueError("must be <series>-<number>, like mlsd-35 or db-1")
         return v
 
     @field_validator("correct_answer")
@@ -142,10 +148,11 @@ class Trap(BaseModel):
     model_config = ConfigDict(frozen=True)
     card: Card
     rubric: Rubric
+    bank: str | None = None  # None: the built-in bank
 
     @property
     def id(self) -> str:
-        return self.card.id
+        return self.card.id if self.bank is None else f"{self.bank}:{self.card.id}"
 
 
 def _load_yaml(path: Path) -> dict[str, object]:
@@ -203,6 +210,16 @@ def parse_seed(text: str) -> dict[str, tuple[str, str]]:
     return entries
 
 
+def bank_name(folder: Path) -> str:
+    """A bank's namespace: `name` in its bank.yaml, else the folder's name."""
+    meta = folder / "bank.yaml"
+    name = str(_load_yaml(meta).get("name", "")) if meta.exists() else folder.name
+    if not _SLUG.match(name):
+        where = meta if meta.exists() else folder
+        raise ContentError(where, "name", f"'{name}' must be lowercase-hyphenated: it prefixes the bank's ids")
+    return name
+
+
 class Catalog:
     """All traps, loaded once and validated; lookups name the nearest ids on a miss."""
 
@@ -210,7 +227,22 @@ class Catalog:
         self._traps = {t.id: t for t in traps}
 
     @classmethod
-    def load(cls, seeds_dir: Path, rubrics_dir: Path) -> Catalog:
+    def with_banks(cls, seeds_dir: Path, rubrics_dir: Path, banks: Iterable[Path] = ()) -> Catalog:
+        """The built-in traps, then each bank's under its namespace."""
+        traps = list(cls.load(seeds_dir, rubrics_dir))
+        seen: dict[str, Path] = {}
+        for folder in banks:
+            if not (folder / "traps").is_dir():
+                raise ContentError(folder, "(bank)", "not a bank: it needs a traps/ folder (and rubrics/)")
+            name = bank_name(folder)
+            if name in seen:
+                raise ContentError(folder, "name", f"bank '{name}' is already {seen[name]}")
+            seen[name] = folder
+            traps += list(cls.load(folder / "traps", folder / "rubrics", bank=name))
+        return cls(traps)
+
+    @classmethod
+    def load(cls, seeds_dir: Path, rubrics_dir: Path, bank: str | None = None) -> Catalog:
         traps = []
         for card_path in sorted(seeds_dir.glob("*.yaml")):
             card = load_card(card_path)
@@ -224,7 +256,7 @@ class Catalog:
                 raise ContentError(rubric_path, field, problem)
             if rubric.trap_id != card.id:
                 raise ContentError(rubric_path, "trap_id", f"'{rubric.trap_id}' but the file is for {card.id}")
-            traps.append(Trap(card=card, rubric=rubric))
+            traps.append(Trap(card=card, rubric=rubric, bank=bank))
         for rubric_path in sorted(rubrics_dir.glob("*.yaml")):
             if not (seeds_dir / rubric_path.name).exists():
                 raise ContentError(rubric_path, "trap_id", f"names unknown trap '{rubric_path.stem}'")
@@ -241,7 +273,11 @@ class Catalog:
 
     @cached_property
     def ids(self) -> list[str]:
-        return sorted(self._traps, key=lambda i: (i.split("-")[0], int(i.split("-")[1])))
+        def order(trap_id: str) -> tuple[bool, str, int]:  # built-in first, then by bank, series and number
+            series, number = trap_id.rsplit("-", 1)
+            return (":" in trap_id, series, int(number))
+
+        return sorted(self._traps, key=order)
 
     def nearest(self, trap_id: str, n: int = 3) -> list[str]:
         return difflib.get_close_matches(trap_id.lower().strip(), self.ids, n=n, cutoff=0.3)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.grading.models import Mode
 
@@ -63,6 +63,21 @@ class Settings(BaseSettings):
         "a job whose lease runs out, its replica dead, is taken over by another.",
         gt=0,
     )
+    banks: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Your question banks: folders of traps/ and rubrics/ (see docs/sample-bank), separated by ':'. "
+        "Their ids are <bank>:<id>.",
+        json_schema_extra={"shown": "none"},
+    )
+
+    @field_validator("banks", mode="before")
+    @classmethod
+    def _bank_list(cls, value: Any) -> Any:
+        """INTERVIEWER_BANKS=/srv/banks/sql:/srv/banks/ops, like PATH."""
+        if isinstance(value, str):
+            return [part for part in value.split(os.pathsep) if part.strip()]
+        return value
+
     model: str | None = Field(
         default=None, description="litellm model string for interviewer turns; unset = embedded local model."
     )
@@ -161,3 +176,16 @@ def offline_environment() -> None:
         ("ANONYMIZED_TELEMETRY", "False"),
     ):
         os.environ.setdefault(name, value)
+    tokenizers = _litellm_tokenizers()
+    if tokenizers is not None:  # tiktoken's encodings as litellm ships them, not downloaded (Inspect counts tokens)
+        os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(tokenizers))
+
+
+def _litellm_tokenizers() -> Path | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("litellm")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "litellm_core_utils" / "tokenizers"
+    return folder if folder.is_dir() else None

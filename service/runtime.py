@@ -20,7 +20,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or get_settings()
-        return cls(settings, Catalog.load(settings.seeds_dir, settings.rubrics_dir))
+        return cls(settings, Catalog.with_banks(settings.seeds_dir, settings.rubrics_dir, settings.banks))
 
     @cached_property
     def index(self) -> TrapIndex:

@@ -26,7 +26,9 @@ for _name, _value in {
 for _name in [k for k in os.environ if k.startswith("INTERVIEWER_") and k != "INTERVIEWER_RECORD"]:
     del os.environ[_name]
 
-from service.config import Settings  # noqa: E402
+from service.config import Settings, offline_environment  # noqa: E402
+
+offline_environment()  # what the CLI does first; here also tiktoken's shipped encodings (Inspect's token counts)
 
 RECORDING = os.environ.get("INTERVIEWER_RECORD") == "1"
 

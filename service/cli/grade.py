@@ -30,6 +30,9 @@ def grade(
     html_path: Path | None = typer.Option(None, "--html", help="Also write an HTML report (default: OUT with .html)."),
     summary: bool = typer.Option(False, "--summary", help="Print a table of the results."),
     engine: str = typer.Option("local", help="local: this process; ray: a pool of grader actors on Ray Data."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="langsmith: also write OUT.langsmith.jsonl, {key, score, comment} per criterion."
+    ),
     address: str | None = typer.Option(None, help="With --engine ray: the cluster (default: a local runtime)."),
 ) -> None:
     """Grade every line; a bad line gets an error record and never stops the batch."""
@@ -42,6 +45,8 @@ def grade(
         fail(f"{source}: no such file")
     if engine not in ("local", "ray"):
         fail(f"--engine must be local or ray, not '{engine}'")
+    if fmt not in (None, "langsmith"):
+        fail(f"--format must be langsmith, not '{fmt}'")
     settings = get_settings().model_copy(update={"concurrency": concurrency})
     bar = Progress(
         TextColumn("grading"),
@@ -71,6 +76,8 @@ def grade(
                 grade_file(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
             )
     records = report.rows(output)
+    if fmt == "langsmith":
+        _write_feedback(output, output.with_suffix(".langsmith.jsonl"))
     report.write_csv(records, csv_path or output.with_suffix(".csv"))
     report.write_html(records, html_path or output.with_suffix(".html"), f"Grades of {source.name}")
     typer.echo(
@@ -99,3 +106,21 @@ def _count_lines(path: Path) -> int:
             count += block.count(b"\n")
             last = block[-1:]
     return count + (last != b"\n")
+
+
+def _write_feedback(output: Path, path: Path) -> None:
+    """One line per id: openevals / LangSmith evaluator results for its grade, or its error."""
+    import json
+
+    from service.batch.output import latest
+    from service.exports import langsmith_feedback
+    from service.grading.models import Grade
+
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in latest(output).values():
+            if "error" in rec:
+                line = {"id": rec.get("id"), "error": rec["error"]}
+            else:
+                grade = Grade.model_validate({k: v for k, v in rec.items() if k not in ("id", "trap_retrieved")})
+                line = {"id": rec["id"], "trap_id": grade.trap_id, "feedback": langsmith_feedback(grade)}
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")

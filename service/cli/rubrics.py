@@ -1,8 +1,9 @@
-"""`interviewer rubrics ...`: stamp reviewed rubrics, and draft new ones with the LLM."""
+"""`interviewer rubrics ...`: stamp reviewed rubrics, and draft new ones for a bank's cards."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import typer
 
@@ -35,3 +36,28 @@ def rehash(trap_ids: list[str] = typer.Argument(None, help="Default: every rubri
             path.write_text(new, encoding="utf-8")
             changed += 1
     typer.echo(f"stamped {changed} of {len(paths)} rubric(s)")
+
+
+@app.command("derive")
+def derive(
+    trap_id: str = typer.Argument(..., help="The card's id: <bank>:<id> (or <id> with --bank)."),
+    bank: Path | None = typer.Option(None, help="The bank folder, when it is not in INTERVIEWER_BANKS."),
+    model: bool = typer.Option(True, help="Draft with the configured model; --no-model: from the answer's claims."),
+    force: bool = typer.Option(False, help="Overwrite a rubric that exists."),
+) -> None:
+    """Draft the card's rubric: anchors verbatim from its answer, weights summing to 100, the hash stamped."""
+    import asyncio
+
+    from service.banks import derive as draft
+    from service.banks import locate, write_rubric
+
+    s = get_settings()
+    card_path, rubric_path = locate(trap_id, s, bank)
+    if rubric_path.exists() and not force:
+        fail(f"{rubric_path} exists; --force to draft it again")
+    card, rubric = asyncio.run(draft(card_path, s, use_model=model and s.mode == "llm"))
+    write_rubric(card, rubric, rubric_path)
+    typer.echo(
+        f"wrote {rubric_path} ({len(rubric.criteria)} criteria, {len(rubric.red_flags)} red flags): "
+        "review it, write each hint, then `interviewer traps check --bank`"
+    )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from service.checks import check_content
+from service.checks import check_bank, check_content
 from service.cli.common import console, emit_json, fail
 from service.config import get_settings
 from service.grading.text import unwrap
@@ -82,15 +83,44 @@ def search(
 
 
 @app.command("check")
-def check() -> None:
-    """Validate every card and rubric against the source and each other; non-zero exit on problems."""
+def check(
+    bank: Path | None = typer.Option(None, help="Check only this bank folder (traps/, rubrics/, bank.yaml)."),
+) -> None:
+    """Validate every card and rubric (the built-in ones against their source, then each bank in
+    INTERVIEWER_BANKS), or one bank; non-zero exit on problems, each naming the file and the field."""
     s = get_settings()
-    problems = check_content(s.seeds_dir, s.rubrics_dir, s.seeds_dir.parent / "interview-traps.txt")
+    if bank is not None:
+        problems, what = check_bank(bank), f"{bank}: {len(list((bank / 'traps').glob('*.yaml')))} cards"
+    else:
+        problems = check_content(s.seeds_dir, s.rubrics_dir, s.seeds_dir.parent / "interview-traps.txt")
+        for folder in s.banks:
+            problems += check_bank(folder)
+        what = f"{len(list(s.seeds_dir.glob('*.yaml')))} cards" + "".join(
+            f" + {len(list((b / 'traps').glob('*.yaml')))} in {b}" for b in s.banks
+        )
     if problems:
         for p in problems:
             typer.echo(p, err=True)
         fail(f"{len(problems)} problem(s) in the content")
-    typer.echo(f"ok: {len(list(s.seeds_dir.glob('*.yaml')))} cards and rubrics are valid and current")
+    typer.echo(f"ok: {what} and their rubrics are valid and current")
+
+
+@app.command("new")
+def new(
+    bank: Path = typer.Option(..., help="The bank folder; made if it does not exist."),
+    question: str = typer.Option(..., help="The scenario and what is asked (or @FILE)."),
+    answer: str = typer.Option(..., help="The expert answer, 150-400 words (or @FILE)."),
+    series: str = typer.Option("q", help="The id's prefix: ids are <series>-<n>."),
+    title: str | None = typer.Option(None, help="Default: the question's first words."),
+) -> None:
+    """Scaffold a card from a question and a reference answer; TODO marks what is yours to write."""
+    from service.banks import new_card
+
+    def text(value: str) -> str:
+        return Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+
+    path = new_card(bank, text(question), text(answer), series, title)
+    typer.echo(f"wrote {path}: fill in each TODO, then run `interviewer rubrics derive --bank {bank} {path.stem}`")
 
 
 def build_index() -> None:
