@@ -12,7 +12,7 @@ export OMP_NUM_THREADS := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test record lint bench check install
+.PHONY: run test record lint bench check install fuzz
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,7 @@ lint: $(VENV)/.test
 bench: $(VENV)/.base
 	$(VENV)/bin/interviewer model prepare --embedder-only
 	$(PY) evals/bench
+
+# schemathesis against a live `interviewer serve` (and the stub model server): every route, every check.
+fuzz: $(VENV)/.test
+	$(PY) evals/fuzz --max-examples 100

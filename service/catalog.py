@@ -107,7 +107,7 @@ class Criterion(_Strict):
         "Every trap rubric has one; rubrics derived for outside questions have no interview to hint in.",
     )
     weight: int = Field(gt=0, le=100)
-    anchor: str = Field(min_length=10, description="Verbatim span of the card's correct answer.")
+    anchor: str = Field(min_length=1, description="Verbatim span of the card's (or reference's) answer.")
     levels: Levels
 
     @field_validator("id")
@@ -191,6 +191,8 @@ def trap_rubric_problems(rubric: Rubric) -> list[tuple[str, str]]:
     if len(rubric.criteria) < 3:
         problems.append(("criteria", f"a trap rubric needs 3 to 6 criteria, has {len(rubric.criteria)}"))
     for i, crit in enumerate(rubric.criteria):
+        if len(crit.anchor) < 10:
+            problems.append((f"criteria.{i}.anchor", "must quote at least 10 characters of the card's answer"))
         if crit.hint is None:
             problems.append((f"criteria.{i}.hint", "missing: a trap rubric gives a hint for every criterion"))
         elif "?" in crit.hint:

@@ -55,9 +55,8 @@ class InvalidInputError(InterviewerError):
 
 
 class TooLargeError(InvalidInputError):
-    """An answer or message longer than INTERVIEWER_MAX_ANSWER_CHARS."""
-
-    status_code = 413
+    """An answer or message longer than INTERVIEWER_MAX_ANSWER_CHARS: a 422 like any field out of bounds
+    (413 is for a request too large to read, which is not what happened)."""
 
 
 class IndexError_(InterviewerError):  # noqa: N801 - avoid shadowing the builtin IndexError

@@ -10,6 +10,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -49,6 +50,19 @@ class SlackState(Store):
             " ON CONFLICT (channel, thread_ts) DO UPDATE SET session_id = excluded.session_id",
             (channel, thread_ts, session_id),
         )
+
+    def failed(self, channel: str, error: str) -> None:
+        self._execute(
+            "INSERT INTO slack_failed_posts (ts, channel, error) VALUES (?, ?, ?)", (time.time(), channel, error)
+        )
+
+    def failures(self) -> tuple[int, str | None]:
+        """How many posts failed after their retries, and the latest one's error."""
+        rows = self._rows("SELECT COUNT(*) AS n, MAX(id) AS last FROM slack_failed_posts")
+        if not rows or not rows[0]["n"]:
+            return 0, None
+        last = self._rows("SELECT error FROM slack_failed_posts WHERE id = ?", (rows[0]["last"],))
+        return int(rows[0]["n"]), str(last[0]["error"])
 
     def session(self, channel: str, thread_ts: str) -> str | None:
         rows = self._rows("SELECT session_id FROM slack_threads WHERE channel=? AND thread_ts=?", (channel, thread_ts))
@@ -90,8 +104,12 @@ class SlackBot:
             resp = await self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts, blocks=blocks)
             return str(resp["ts"])
         except SlackApiError as exc:
-            log.error("chat.postMessage failed: %s", exc.response.get("error"))
-            return None
+            error = f"chat.postMessage: {exc.response.get('error') or exc.response.status_code}"
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:  # still unreachable after the retries
+            error = f"chat.postMessage: {type(exc).__name__}: {exc}"
+        log.error("%s (channel %s); recorded, shown in /readyz", error, channel)
+        self.state.failed(channel, error)
+        return None
 
     async def start(self, channel: str, user: str, text: str) -> None:
         """A new interview, its scenario posted as a new message whose thread carries the interview."""

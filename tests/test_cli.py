@@ -54,7 +54,7 @@ def test_traps_search_empty_query() -> None:
 def test_traps_check_passes() -> None:
     res = runner.invoke(app, ["traps", "check"])
     assert res.exit_code == 0, res.output
-    assert "ok: 49 cards and rubrics are valid and current" in res.output
+    assert "ok: 49 cards and their rubrics are valid and current" in res.output
 
 
 def test_chat_shows_the_scenario_then_the_report() -> None:

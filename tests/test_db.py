@@ -40,7 +40,7 @@ def test_a_database_from_before_shared_batch_jobs_keeps_its_jobs(
         result = CliRunner().invoke(app, ["db", "upgrade"])
     finally:
         get_settings.cache_clear()
-    assert result.exit_code == 0 and "schema revision 0002" in result.output
+    assert result.exit_code == 0 and "schema revision 0003" in result.output
 
     from service.batch.jobs import BatchJobs
 
@@ -59,15 +59,15 @@ def test_replicas_that_start_together_upgrade_one_at_a_time(tmp_path: Path) -> N
 
     url = os.environ["TEST_POSTGRES_URL"]
     with psycopg.connect(url, autocommit=True) as conn:  # from nothing: every table made by the migrations
-        conn.execute("DROP TABLE IF EXISTS alembic_version, batch_jobs, batch_lines, batch_results")
+        conn.execute("DROP TABLE IF EXISTS alembic_version, batch_jobs, batch_lines, batch_results, slack_failed_posts")
     env = {**os.environ, "INTERVIEWER_DATABASE_URL": url, "INTERVIEWER_DATA_DIR": str(tmp_path)}
     command = [sys.executable, "-m", "service.cli.main", "db", "upgrade"]
     runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
-    assert all("schema revision 0002" in out for out in outputs)
+    assert all("schema revision 0003" in out for out in outputs)
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
         columns = conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'batch_jobs' ORDER BY column_name"
         ).fetchall()

@@ -87,3 +87,59 @@ def test_langsmith_feedback_from_interviewer_grade(tmp_path: Path, env) -> None:
     assert "red_flag:inverse-frequency-weight-default-threshold" in keys
     assert all(set(f) == {"key", "score", "comment"} and 0 <= f["score"] <= 1 for f in graded["feedback"])
     assert any("error" in line for line in lines)
+
+
+def _promptfoo() -> str | None:
+    import shutil
+
+    local = Path(__file__).parents[1] / ".ci" / "node" / "node_modules" / ".bin" / "promptfoo"
+    return str(local) if local.exists() else shutil.which("promptfoo")
+
+
+@pytest.mark.skipif(_promptfoo() is None, reason="the promptfoo CLI is not installed (.ci/run installs it from npm)")
+def test_promptfoo_cli_runs_the_assertion(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    """A real `promptfoo eval`: its echo provider returns the prompt, which the assertion grades."""
+    import os
+    import subprocess
+    import sys
+
+    assertion = Path(__file__).parents[1] / "service" / "exports" / "promptfoo_assert.py"
+    config = {
+        "prompts": ["{{answer}}"],
+        "providers": ["echo"],
+        "tests": [
+            {
+                "vars": {"trap_id": "mlsd-35", "answer": TRAP_ANSWER},
+                "assert": [{"type": "python", "value": f"file://{assertion}", "config": {"mode": "semantic"}}],
+            },
+            {
+                "vars": {**SKY, "answer": "Air scatters blue light most: Rayleigh scattering."},
+                "assert": [{"type": "python", "value": f"file://{assertion}", "config": {"threshold": 0.5}}],
+            },
+        ],
+    }
+    (tmp_path / "promptfooconfig.yaml").write_text(json.dumps(config))
+    env = {
+        **os.environ,
+        "PROMPTFOO_PYTHON": sys.executable,
+        "PROMPTFOO_DISABLE_TELEMETRY": "1",
+        "PROMPTFOO_DISABLE_UPDATE": "1",
+        "PROMPTFOO_CONFIG_DIR": str(tmp_path / "promptfoo-home"),
+        "INTERVIEWER_DATA_DIR": str(settings.data_dir),
+        "INTERVIEWER_MODE": "semantic",
+        "PYTHONPATH": str(Path(__file__).parents[1]),
+    }
+    run = subprocess.run(
+        [str(_promptfoo()), "eval", "-c", "promptfooconfig.yaml", "--no-cache", "--no-progress-bar", "-o", "out.json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    results = json.loads((tmp_path / "out.json").read_text())["results"]["results"]
+    by_trap = {r["vars"].get("trap_id", "sky"): r for r in results}
+    assert by_trap["mlsd-35"]["success"] is False, run.stdout[-2000:]
+    assert "Fell into the trap" in by_trap["mlsd-35"]["gradingResult"]["reason"]
+    assert len(by_trap["mlsd-35"]["gradingResult"]["componentResults"]) >= 5
+    assert by_trap["sky"]["success"] is True, by_trap["sky"]["gradingResult"]

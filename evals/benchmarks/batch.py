@@ -1,6 +1,6 @@
 """Batch throughput against the stub model (fixed latency L, concurrency C) versus the ideal C/L,
 memory as the input grows (each size in a fresh process), semantic-mode lines/s, and the Ray engine
-against the local one on the same input at the same concurrency, in the same run."""
+against the local one (batch_ray, also `evals/bench batch-ray` alone)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from evals.benchmarks import batch_ray
 from evals.grading import DEFAULT_GOLD
 
 LATENCY = 2.0  # the semantic guard caps a process near 20-40 lines/s, so L is set where the model dominates
@@ -40,27 +41,6 @@ print(json.dumps({{"lines": summary.graded, "errors": summary.errors, "seconds":
                    "rss_growth_mb": round((rss1 - rss0) / 1024, 1), "peak_rss_mb": round(rss1 / 1024, 1)}}))
 """
 
-_RAY_CHILD = """
-import json, sys, time
-from pathlib import Path
-import ray
-from service.batch.ray_engine import grade_file_ray
-from service.config import Settings
-from service.llm.client import served
-from service.llm.stub import StubConfig, StubServer
-src, out, data = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=300 * 2**20)
-with StubServer(StubConfig(latency={latency})) as stub:
-    s = Settings(data_dir=data, model=served("stub"), api_base=stub.api_base, api_key="sk", json_mode="schema_object",
-                 concurrency={c}, timeout=30)
-    first = []
-    start = time.perf_counter()
-    summary = grade_file_ray(src, out, s, "llm", concurrency={c},
-                             progress=lambda p: first or first.append((time.perf_counter() - start, p.graded)))
-print(json.dumps({{"lines": summary.graded, "errors": summary.errors, "seconds": summary.seconds,
-                   "first_record_s": first[0][0], "lines_before_steady": first[0][1]}}))
-"""
-
 
 def _input(path: Path, n: int) -> None:
     rows = [json.loads(line) for line in DEFAULT_GOLD.read_text().splitlines() if '"expert"' in line]
@@ -71,13 +51,15 @@ def _input(path: Path, n: int) -> None:
             fh.write(json.dumps({"id": f"l{i}", "trap_id": r["trap_id"], "answer": short}) + "\n")
 
 
-def _child(src: Path, mode: str, tmp: Path) -> dict[str, Any]:
+def _child(
+    src: Path, mode: str, tmp: Path, latency: float = LATENCY, c: int = CONCURRENCY, code: str = _CHILD
+) -> dict[str, Any]:
+    """One run in a fresh process; `code` is this module's local child, or batch_ray's."""
     out = tmp / f"out-{src.stem}-{mode}.jsonl"
-    if mode == "ray":
-        code, args = _RAY_CHILD.format(latency=LATENCY, c=CONCURRENCY), [str(src), str(out), str(tmp)]
-    else:
-        code, args = _CHILD.format(latency=LATENCY, c=CONCURRENCY), [str(src), str(out), mode, str(tmp)]
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    args = [str(src), str(out), mode, str(tmp)]
+    proc = subprocess.run(
+        [sys.executable, "-c", code.format(latency=latency, c=c), *args], capture_output=True, text=True, check=True
+    )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -90,12 +72,8 @@ def run() -> dict[str, Any]:
         llm_small = _child(small, "llm", tmp)
         llm_large = _child(large, "llm", tmp)
         sem = _child(small, "semantic", tmp)
-        ray = _child(small, "ray", tmp)
     ideal = CONCURRENCY / LATENCY
     achieved = llm_large["lines"] / llm_large["seconds"]
-    local_rate = llm_small["lines"] / llm_small["seconds"]
-    # Ray's throughput once its actors are up (the first record back), and its start-up on its own.
-    ray_steady = (ray["lines"] - ray["lines_before_steady"]) / (ray["seconds"] - ray["first_record_s"])
     return {
         "stub_latency_s": LATENCY,
         "concurrency": CONCURRENCY,
@@ -105,9 +83,6 @@ def run() -> dict[str, Any]:
         "peak_rss_mb_500_lines": llm_small["peak_rss_mb"],
         "peak_rss_mb_2000_lines": llm_large["peak_rss_mb"],
         "semantic_lines_per_s": round(sem["lines"] / sem["seconds"], 1),
-        "ray_lines_per_s": round(ray_steady, 1),
-        "ray_vs_local": round(ray_steady / local_rate, 3),
-        "ray_start_s": round(ray["first_record_s"], 1),
-        "ray_vs_local_with_start": round(ray["lines"] / ray["seconds"] / local_rate, 3),
-        "errors": llm_small["errors"] + llm_large["errors"] + sem["errors"] + ray["errors"],
+        "errors": llm_small["errors"] + llm_large["errors"] + sem["errors"],
+        "ray": batch_ray.run(),
     }

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "embed": "evals.benchmarks.embed",
     "agent": "evals.benchmarks.agent",
     "batch": "evals.benchmarks.batch",
+    "batch-ray": "evals.benchmarks.batch_ray",
     "load": "evals.benchmarks.load",
     "llm": "evals.benchmarks.llm",
     "ttft": "evals.benchmarks.ttft",

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__
 from service.agent.session import Interviewer
 from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
-from service.api.models import Health
+from service.api.models import ERRORS, Health
 from service.config import Settings, get_settings
 from service.errors import InterviewerError, UnknownTrapError
 from service.runtime import Runtime
@@ -65,11 +67,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness: the only route that never needs the token."""
         return Health()
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """A malformed request says what was wrong in one sentence, like every other error; the
+        per-field details stay in `errors`."""
+        errors = jsonable_encoder(exc.errors())
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first.get("loc", []) if p not in ("body", "query", "path"))
+        detail = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+        return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
     guarded = [Depends(deps.require_token)]
-    app.include_router(routes_traps.router, dependencies=guarded)
-    app.include_router(routes_sessions.router, dependencies=guarded)
-    app.include_router(routes_batch.router, dependencies=guarded)
-    app.include_router(routes_slack.router)  # authenticated by Slack's signature, not the bearer token
+    app.include_router(routes_traps.router, dependencies=guarded, responses=ERRORS)
+    app.include_router(routes_sessions.router, dependencies=guarded, responses=ERRORS)
+    app.include_router(routes_batch.router, dependencies=guarded, responses=ERRORS)
+    app.include_router(routes_slack.router, responses=ERRORS)  # authenticated by Slack's signature, not the token
     app.include_router(routes_ws.router)  # checks the token itself: sockets cannot use dependencies' 401
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

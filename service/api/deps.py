@@ -15,6 +15,7 @@ from service.catalog import Catalog
 from service.config import Settings
 from service.index import TrapIndex
 from service.runtime import Runtime
+from service.slack import SlackState
 
 _lock = threading.Lock()
 T = TypeVar("T")
@@ -81,3 +82,7 @@ def require_token(request: Request) -> None:
             detail="missing or wrong bearer token (INTERVIEWER_API_TOKEN)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def slack_state(request: Request) -> SlackState:
+    return _per_app(request.app, "slack_state", lambda: SlackState(request.app.state.settings))

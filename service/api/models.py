@@ -10,6 +10,26 @@ from service.agent.report import Hint, Report
 from service.catalog import Card, Rubric, Series
 
 
+class ErrorBody(BaseModel):
+    """Every error, ours or a request's validation: one sentence saying what was wrong."""
+
+    detail: str
+    nearest: list[str] | None = Field(default=None, description="For an unknown trap id: the closest ids.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="A validation error's details, by field.")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what}
+    for code, what in {
+        400: "The body could not be read.",
+        401: "Missing or wrong bearer token.",
+        404: "Unknown trap, session or batch job.",
+        422: "A field is missing, empty, malformed or over its length limit.",
+        503: "The model or the database is unreachable; Retry-After says when to try again.",
+    }.items()
+}
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
 
@@ -18,6 +38,10 @@ class Ready(BaseModel):
     status: Literal["ready"] = "ready"
     traps: int
     index_current: bool = Field(description="False when the cards changed since the index was built.")
+    slack_failed_posts: int | None = Field(
+        default=None, description="Slack posts that failed after their retries (null: Slack not configured)."
+    )
+    slack_last_failure: str | None = None
 
 
 class TrapSummary(BaseModel):

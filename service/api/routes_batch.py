@@ -40,7 +40,31 @@ def _job(jobs: BatchJobs, job_id: str) -> dict[str, Any]:
     return job
 
 
-@router.post("/batch", status_code=202, response_model=BatchAccepted)
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchAccepted,
+    operation_id="submit_batch",
+    responses={
+        202: {
+            "description": "The job, accepted.",
+            "links": {
+                name: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+                for name, operation in (("Status", "batch_status"), ("Results", "batch_results"))
+            },
+        }
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {  # read as raw bytes whatever the type says
+                media: {"schema": {"type": "string", "minLength": 1}}
+                for media in ("application/x-ndjson", "text/plain")
+            },
+            "description": "JSON Lines: one answer, reference answer or transcript per line.",
+        }
+    },
+)
 async def submit(
     request: Request,
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
@@ -121,7 +145,7 @@ async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n:
         jobs.update(job_id, state="failed", detail=str(exc))
 
 
-@router.get("/batch/{job_id}", response_model=BatchJob, response_model_exclude_none=True)
+@router.get("/batch/{job_id}", response_model=BatchJob, response_model_exclude_none=True, operation_id="batch_status")
 def status(
     job_id: str,
     jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)],
@@ -135,6 +159,7 @@ def status(
 
 @router.get(
     "/batch/{job_id}/results",
+    operation_id="batch_results",
     response_class=StreamingResponse,
     responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per input line."}},
 )

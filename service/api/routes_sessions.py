@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.agent.session import Interviewer, Reply
 from service.api import deps
 from service.api.models import Progress, SessionView
-from service.batch.records import Answer, resolve
+from service.batch.records import NOT_BLANK, TEXT, Answer, resolve
 from service.batch.runner import grade_of
 from service.catalog import Catalog
 from service.config import Settings
@@ -24,13 +24,13 @@ router = APIRouter()
 class StartSession(BaseModel):
     model_config = ConfigDict(extra="forbid")
     trap_id: str | None = None
-    topic: str | None = None
+    topic: str | None = Field(default=None, json_schema_extra={"pattern": NOT_BLANK})
     user: str = Field(default="anonymous", min_length=1, max_length=100)
 
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    message: str
+    message: str = Field(json_schema_extra=TEXT)
     message_id: str | None = Field(
         default=None,
         min_length=1,
@@ -40,17 +40,34 @@ class Message(BaseModel):
     )
 
 
-@router.post("/sessions", status_code=201, response_model=Reply)
+SESSION_LINKS = {  # OpenAPI links: what a client (and schemathesis's stateful phase) does with a new session
+    name: {"operationId": operation, "parameters": {"session_id": "$response.body#/session_id"}}
+    for name, operation in (("Answer", "send_message"), ("View", "get_session"))
+}
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=Reply,
+    operation_id="start_session",
+    responses={201: {"description": "The session and its opening question.", "links": SESSION_LINKS}},
+)
 async def start(body: StartSession, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
     return await iv.start(trap_id=body.trap_id, topic=body.topic, user=body.user)
 
 
-@router.post("/sessions/{session_id}/messages", response_model=Reply)
+@router.post(
+    "/sessions/{session_id}/messages",
+    response_model=Reply,
+    operation_id="send_message",
+    responses={200: {"description": "The interviewer's reply.", "links": SESSION_LINKS}},
+)
 async def message(session_id: str, body: Message, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> Reply:
     return await iv.reply(session_id, body.message, message_id=body.message_id)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionView)
+@router.get("/sessions/{session_id}", response_model=SessionView, operation_id="get_session")
 async def session(session_id: str, iv: Annotated[Interviewer, Depends(deps.interviewer)]) -> SessionView:
     st = await iv.state(session_id)
     return SessionView.model_validate(

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from service.api import deps
 from service.api.models import Ready, TrapDetail, TrapHit, TrapSummary
+from service.batch.records import NOT_BLANK
 from service.catalog import Catalog
 from service.index import TrapIndex
 
 router = APIRouter()
 
 
-@router.get("/readyz", response_model=Ready)
-def readyz(index: Annotated[TrapIndex, Depends(deps.index)]) -> Ready:
-    return Ready(traps=len(index.catalog), index_current=index.is_current())
+@router.get("/readyz", response_model=Ready, response_model_exclude_none=True)
+def readyz(request: Request, index: Annotated[TrapIndex, Depends(deps.index)]) -> Ready:
+    ready = Ready(traps=len(index.catalog), index_current=index.is_current())
+    if deps.settings(request).slack_bot_token:  # posts that failed after their retries, from any replica
+        ready.slack_failed_posts, ready.slack_last_failure = deps.slack_state(request).failures()
+    return ready
 
 
 @router.get("/traps", response_model=list[TrapHit] | list[TrapSummary])
 def list_traps(
     catalog: Annotated[Catalog, Depends(deps.catalog)],
     request_index: Annotated[TrapIndex, Depends(deps.index)],
-    q: str | None = Query(None, description="Free-text search: a topic, symptom or question."),
-    series: str | None = Query(None, pattern="^(mlsd|llm|adl)$"),
+    q: str | None = Query(
+        None, description="Free-text search: a topic, symptom or question.", json_schema_extra={"pattern": NOT_BLANK}
+    ),
+    series: str | None = Query(None, pattern="^[a-z][a-z0-9]*$", description="mlsd, llm, adl, or a bank's series."),
     tag: str | None = None,
-    k: int = Query(10, ge=1, le=49),
+    k: int = Query(10, ge=1, le=200),
 ) -> list[TrapHit] | list[TrapSummary]:
     """The catalog, filtered; with `q`, the traps closest to it, best first."""
     if q is not None:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from service.batch.output import Settled
 from service.config import Settings
 from service.db import Store
 from service.grading.models import Mode
@@ -132,6 +133,9 @@ class JobOutput:
         self.jobs, self.job_id = jobs, job_id
         rows = jobs._rows("SELECT record_id FROM batch_results WHERE job_id = ? AND failed = 0", (job_id,))
         self.graded = {r["record_id"] for r in rows}
+
+    def settled(self, key: str, line: str) -> Settled:
+        return "graded" if key in self.graded else None  # one row per line already: every failure is retried
 
     def write(self, record: dict[str, Any], line: int) -> None:
         rid = record.get("id")

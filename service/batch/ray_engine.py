@@ -1,7 +1,8 @@
 """`interviewer grade --engine ray`: the same batch graded by a pool of grader actors, with Ray Data.
 
 The driver reads the JSON Lines and applies the local engine's rules: blank lines skipped, an id the
-output already has a grade for skipped (the resume rule), a repeated id skipped and reported. The
+output already has a grade for skipped, an unchanged line that failed for its own reason reported
+again without a retry (the resume rule), a repeated id skipped and reported. The
 lines left become a Dataset of (line number, line) rows; map_batches sends them through a pool of
 actors, each with its own Runtime and grader (so the embedder loads once per actor, not per line),
 and each batch's records come back to the driver, which appends them to OUT one whole line at a
@@ -22,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from service.batch.output import Output
-from service.batch.records import LineError, line_id, parse
+from service.batch.output import Output, record_key
+from service.batch.records import Item, LineError, line_id, parse
 from service.batch.runner import Progress, Subjects, Summary, record_of
 from service.config import Settings
 from service.errors import InvalidInputError
@@ -60,10 +61,10 @@ class GraderActor:
         async def one(number: int, line: str) -> dict[str, Any]:
             async with slots:
                 try:
-                    item = await asyncio.to_thread(parse, line, number, catalog, index, limit)
+                    item: Item | LineError = await asyncio.to_thread(parse, line, number, catalog, index, limit)
                 except LineError as exc:
-                    return await record_of(exc, self.grader, catalog, self.memo)
-                return await record_of(item, self.grader, catalog, self.memo)
+                    item = exc
+                return await record_of(item, self.grader, catalog, self.memo, number, line)
 
         return await asyncio.gather(*(one(int(n), str(line)) for n, line in rows))
 
@@ -82,10 +83,13 @@ def _plan(source: Path, out: Output, summary: Summary) -> list[dict[str, Any]]:
                     summary.duplicates.append(rid)
                     continue
                 seen.add(rid)
-                if rid in out.graded:
-                    summary.skipped += 1
-                    continue
-            rows.append({"number": number, "line": line})
+            settled = out.settled(record_key(rid, number), line)
+            if settled == "graded":
+                summary.skipped += 1
+            elif settled == "failed":
+                summary.errors += 1
+            else:
+                rows.append({"number": number, "line": line})
     return rows
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError
+from pydantic.config import JsonDict
 
 from service.catalog import Catalog
 from service.errors import InterviewerError, InvalidInputError
@@ -20,6 +21,10 @@ from service.grading.grader import check_answer
 from service.index import TrapIndex
 
 FORMS = "give trap_id, turns, or question + reference_answer"
+# Documented in the schema, enforced by our own checks (check_answer), whose messages say more than
+# a pattern mismatch: an answer has a non-space character and fits the default length limit.
+NOT_BLANK = r"\S"
+TEXT: JsonDict = {"pattern": NOT_BLANK, "maxLength": 20_000}
 
 
 class _Form(BaseModel):
@@ -28,22 +33,22 @@ class _Form(BaseModel):
 
 class TrapAnswer(_Form):
     trap_id: str
-    answer: str
+    answer: str = Field(json_schema_extra=TEXT)
     max_score: float | None = Field(default=None, gt=0, description="Also give score_scaled on this scale.")
 
 
 class ReferenceAnswer(_Form):
     """An answer to any question: a rubric is derived from the reference answer."""
 
-    question: str
-    reference_answer: str
-    answer: str
+    question: str = Field(json_schema_extra=TEXT)
+    reference_answer: str = Field(json_schema_extra=TEXT)
+    answer: str = Field(json_schema_extra=TEXT)
     max_score: float | None = Field(default=None, gt=0, description="Also give score_scaled on this scale.")
 
 
 class TurnIn(BaseModel):
     role: Literal["interviewer", "candidate"]
-    content: str
+    content: str = Field(json_schema_extra=TEXT)
 
 
 class Transcript(_Form):
@@ -51,7 +56,9 @@ class Transcript(_Form):
     turns when trap_id is absent."""
 
     trap_id: str | None = None
-    turns: list[TurnIn]
+    turns: list[TurnIn] = Field(
+        json_schema_extra={"minItems": 1, "contains": {"properties": {"role": {"const": "candidate"}}}}
+    )
 
 
 def _form(value: Any) -> str | None:
@@ -152,13 +159,16 @@ def resolve(
         if answer.trap_id is not None:
             item = Item(rid, text, trap_id=catalog.get(answer.trap_id).id)
         else:
-            asked = " ".join(t.content for t in answer.turns if t.role == "interviewer")
+            # The interviewer's words name the trap best; without them, the answer's own words.
+            asked = " ".join(t.content for t in answer.turns if t.role == "interviewer") or text
             if not asked.strip() or index is None:
-                raise InvalidInputError("no trap_id and no interviewer turns to find the trap from")
+                raise InvalidInputError("no trap_id, and no words in the turns to find the trap from")
             item = Item(rid, text, trap_id=index.search(asked, k=1)[0].trap_id, retrieved=True)
     elif isinstance(answer, TrapAnswer):
         item = Item(rid, answer.answer, trap_id=catalog.get(answer.trap_id).id, max_score=answer.max_score)
     else:
+        check_answer(answer.question, max_chars, "question", "say what was asked")
+        check_answer(answer.reference_answer, max_chars, "reference answer", "nothing to derive criteria from")
         item = Item(
             rid, answer.answer, question=answer.question, reference=answer.reference_answer, max_score=answer.max_score
         )

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from service.batch.output import Output, Sink
+from service.batch.output import Output, Sink, input_sha, record_key
 from service.batch.records import Item, LineError, parse
 from service.catalog import Catalog
 from service.embeddings import offload
-from service.errors import InterviewerError
+from service.errors import InterviewerError, ModelError
 from service.grading.grader import Grader
 from service.grading.models import Grade
 from service.grading.reference import reference_subject
@@ -68,20 +68,35 @@ async def grade_of(item: Item, grader: Grader, catalog: Catalog, memo: Subjects 
     return grade
 
 
-async def record_of(item: Item | LineError, grader: Grader, catalog: Catalog, memo: Subjects) -> dict[str, Any]:
-    """A line's output record: its grade, or its error; whichever engine grades it."""
+async def record_of(
+    item: Item | LineError, grader: Grader, catalog: Catalog, memo: Subjects, number: int, line: str
+) -> dict[str, Any]:
+    """A line's output record: its grade, or its error; whichever engine grades it. An error says whether
+    a re-run should try the line again (a model's failure may pass; the line's own problem will not)."""
     if isinstance(item, LineError):
-        return {"id": item.record_id, "error": item.message}
+        return _error(item.record_id, item.message, number, line)
     try:
         grade = await grade_of(item, grader, catalog, memo)
+    except ModelError as exc:
+        return _error(item.id, exc.message, number, None)
     except InterviewerError as exc:
-        return {"id": item.id, "error": exc.message}
-    except Exception as exc:  # a bug must cost one line, not the batch
+        return _error(item.id, exc.message, number, line)
+    except Exception as exc:  # a bug must cost one line, not the batch; a fixed bug's re-run retries it
         log.exception("line %s failed", item.id)
-        return {"id": item.id, "error": f"internal error: {type(exc).__name__}: {exc}"}
+        return _error(item.id, f"internal error: {type(exc).__name__}: {exc}", number, None)
     rec: dict[str, Any] = {"id": item.id, **grade.model_dump()}
     if item.retrieved:
         rec["trap_retrieved"] = True
+    return rec
+
+
+def _error(rid: str | None, message: str, number: int, final_for: str | None) -> dict[str, Any]:
+    """An error record; `final_for`, the line, when only a change to it can change the outcome."""
+    rec: dict[str, Any] = {"id": rid, "error": message, "retryable": final_for is None}
+    if rid is None:
+        rec["line"] = number  # the record's key when the line has no id
+    if final_for is not None:
+        rec["input_sha"] = input_sha(final_for)
     return rec
 
 
@@ -125,17 +140,20 @@ async def run_batch(
                     log.warning("line %d: duplicate id %r skipped", number, rid)
                     continue
                 seen.add(rid)
-                if rid in out.graded:
-                    summary.skipped += 1
-                    continue
-            await queue.put((number, item))
+            settled = out.settled(record_key(rid, number), line)
+            if settled == "graded":
+                summary.skipped += 1
+            elif settled == "failed":  # the same line failed the same way last time: reported, not retried
+                summary.errors += 1
+            else:
+                await queue.put((number, item, line))
         for _ in range(concurrency):
             await queue.put(_STOP)
 
     async def work() -> None:
         while (entry := await queue.get()) is not _STOP:
-            number, item = entry
-            rec = await record_of(item, grader, catalog, subjects)
+            number, item, line = entry
+            rec = await record_of(item, grader, catalog, subjects, number, line)
             out.write(rec, number)
             summary.count(rec)
             tick()

@@ -23,11 +23,16 @@ def _weights(n: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(n)]
 
 
+def _at_least_a_sentence(text: str) -> str:
+    """A one-word reference ("Paris.") still makes a criterion a rubric can hold."""
+    return text if len(text) >= 10 else f"The answer states: {text}"
+
+
 def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
     """No-LLM derivation: each claim (sentence) of the reference is a criterion, at most six."""
-    claims = sentences(reference)
-    if not claims:
+    if not reference.strip():
         raise InvalidInputError("the reference answer is empty: nothing to derive criteria from")
+    claims = sentences(reference) or [reference.strip()]  # no sentence in it (a symbol, a number): the whole of it
     groups: list[list[str]] = [[] for _ in range(min(len(claims), MAX_CRITERIA))]
     for i, claim in enumerate(claims):  # consecutive sentences share a criterion when there are many
         groups[i * len(groups) // len(claims)].append(claim)
@@ -37,10 +42,10 @@ def claims_rubric(reference: str, trap_id: str = "adhoc") -> Rubric:
         criteria.append(
             Criterion(
                 id=f"claim-{i}",
-                description=text if len(text) >= 10 else f"States: {text}",
-                claim=text if len(text) >= 10 else f"The answer is: {text}",
+                description=_at_least_a_sentence(text),
+                claim=_at_least_a_sentence(text),
                 weight=weight,
-                anchor=text if len(text) >= 10 else reference[:200],
+                anchor=text,
                 levels=Levels(none="Does not state this, or contradicts it.", partial=f"Part of: {text}", full=text),
             )
         )
@@ -105,8 +110,8 @@ async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str
         criteria.append(
             Criterion(
                 id=cid,
-                description=c.description if len(c.description) >= 10 else anchor,
-                claim=anchor,  # the reference's own words: what a passage must entail
+                description=c.description if len(c.description) >= 10 else _at_least_a_sentence(anchor),
+                claim=_at_least_a_sentence(anchor),  # the reference's own words: what a passage must entail
                 weight=w,
                 anchor=anchor,
                 levels=Levels(none=c.none, partial=c.partial, full=c.full),

@@ -45,10 +45,11 @@ def test_session_errors(client: TestClient) -> None:
     assert client.post("/sessions/nope/messages", json={"message": "hi"}).status_code == 404
     sid = client.post("/sessions", json={"trap_id": "adl-7"}).json()["session_id"]
     too_long = client.post(f"/sessions/{sid}/messages", json={"message": "x" * 20_001})
-    assert too_long.status_code == 413
+    assert too_long.status_code == 422
     assert too_long.json()["detail"] == "the message is 20,001 characters; the limit is 20,000"
     bad = client.post(f"/sessions/{sid}/messages", json={"text": "hi"})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "message"]
+    assert bad.status_code == 422 and bad.json()["detail"] == "message: Field required"
+    assert bad.json()["errors"][0]["loc"] == ["body", "message"]
     # The session was not corrupted by the bad requests.
     assert client.post(f"/sessions/{sid}/messages", json={"message": "finish"}).json()["status"] == "finished"
 

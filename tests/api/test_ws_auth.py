@@ -36,7 +36,7 @@ def test_websocket_interview_and_reconnect(tmp_path: Path, settings: Settings, i
             state = ws.receive_json()
             assert [t["role"] for t in state["transcript"]] == ["interviewer", "candidate", "interviewer"]
             ws.send_json({"message": "x" * 20_001})
-            assert ws.receive_json()["status"] == 413
+            assert ws.receive_json()["status"] == 422
             ws.send_json({"message": "finish"})
             events = []
             while not events or events[-1]["type"] != "final":

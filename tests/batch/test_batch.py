@@ -65,13 +65,44 @@ def test_every_form_and_every_bad_line(tmp_path: Path, settings: Settings, catal
     assert summary.graded == 3 and summary.errors == 7 and summary.duplicates == ["a"]
     assert got["q"]["score_scaled"] == round(got["q"]["score"] / 100 * 5, 2)
     assert got["t"]["trap_id"] == "mlsd-33" and got["t"]["trap_retrieved"] is True
-    assert got["None"]["error"].startswith("line 4: not JSON")
+    assert got["line 4"]["error"].startswith("line 4: not JSON") and got["line 4"]["retryable"] is False
     assert got["m"]["error"] == "missing or non-text field 'answer'"
     assert got["u"]["error"].startswith("unknown trap id 'mlsd-999'; nearest ids: mlsd-")
     assert got["e"]["error"] == "the answer is empty: there is nothing to grade"
     assert got["big"]["error"] == "the answer is 10,500,000 characters; the limit is 20,000"
     assert got["n"]["error"] == "give trap_id, turns, or question + reference_answer"
     assert got["r"]["error"] == "'turns' must be a list of {role, content}"
+
+
+def test_reruns_keep_one_record_per_id(tmp_path: Path, settings: Settings, catalog: Catalog, index) -> None:  # type: ignore[no-untyped-def]
+    """Failures a re-run cannot change are reported again, not appended again; an edited line is graded."""
+    from service.batch import report
+
+    rows: list[object] = [
+        {"id": "a", "trap_id": "mlsd-33", "answer": GOLD[6]["answer"]},
+        "{not json",
+        {"id": "u", "trap_id": "mlsd-999", "answer": "x"},
+        {"id": "e", "trap_id": "mlsd-33", "answer": " "},
+        {"id": "w", "question": "What is the capital of France?", "reference_answer": "Paris.", "answer": "Paris"},
+    ]
+    src, out = _write(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
+    first = _run(settings, catalog, index, src, out)
+    assert (first.graded, first.errors) == (2, 3)  # the one-word reference is graded, not an internal error
+    assert latest(out)["w"]["score"] == 100
+    for _ in range(2):
+        again = _run(settings, catalog, index, src, out)
+        assert (again.skipped, again.errors, again.graded) == (2, 3, 0)
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        assert len(records) == 5 and sorted(latest(out)) == ["a", "e", "line 2", "u", "w"]
+    stats = report.stats(report.rows(out))
+    assert (stats["graded"], stats["errors"]) == (2, 3)  # --summary counts what the file holds
+
+    rows[3] = {"id": "e", "trap_id": "mlsd-33", "answer": "Reservoir sampling keeps k items."}  # the author fixes it
+    _write(src, rows)
+    fixed = _run(settings, catalog, index, src, out)
+    assert (fixed.graded, fixed.errors, fixed.skipped) == (1, 2, 2)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 5 and "error" not in latest(out)["e"]
 
 
 def test_resume_after_a_kill_mid_line(tmp_path: Path, settings: Settings, catalog: Catalog, index) -> None:  # type: ignore[no-untyped-def]

@@ -194,6 +194,18 @@ def test_a_failed_post_is_retried(tmp_path: Path, settings: Settings, index, sla
         assert _SlackAPI.fail_next == 0 and len(_SlackAPI.posts) == 1 and "mlsd-33" in _SlackAPI.posts[0]["text"]
 
 
+def test_a_post_that_still_fails_is_recorded_and_shown_in_readyz(
+    tmp_path: Path, settings: Settings, index, slack_api: str
+) -> None:  # type: ignore[no-untyped-def]
+    with _client(tmp_path, settings, slack_api) as client:
+        assert client.get("/readyz").json()["slack_failed_posts"] == 0
+        _SlackAPI.fail_next = 10  # more than the three retries
+        assert _command(client, "mlsd-33").status_code == 200
+        ready = client.get("/readyz").json()
+        assert ready["slack_failed_posts"] == 1 and "chat.postMessage" in ready["slack_last_failure"]
+    _SlackAPI.fail_next = 0
+
+
 def test_report_quotes_the_trap_and_the_words_that_fell_into_it_inertly(
     tmp_path: Path, settings: Settings, index, slack_api: str
 ) -> None:  # type: ignore[no-untyped-def]
