@@ -128,3 +128,75 @@ def test_the_sample_bank_end_to_end(tmp_path: Path, settings: Settings) -> None:
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert [r["trap_id"] for r in state["results"]] == ["sql:db-1", "sql:db-2", "sql:db-3"]
+
+
+def test_a_model_drafted_rubric_is_repaired_in_code(tmp_path: Path, cli_env, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The model's draft is not trusted: an anchor it paraphrased becomes the answer's own sentence, its
+    weights are scaled to sum to 100, and the hash is stamped by code."""
+    from service.llm.client import served
+    from service.llm.stub import StubConfig, StubServer
+
+    bank = tmp_path / "shop"
+    assert (
+        runner.invoke(
+            app, ["traps", "new", "--bank", str(bank), "--question", QUESTION, "--answer", ANSWER, "--series", "db"]
+        ).exit_code
+        == 0
+    )
+    draft = {
+        "criteria": [
+            {
+                "id": "Lost update",
+                "description": "Names the lost update under READ COMMITTED.",
+                "weight": 0,
+                "anchor": "two transactions can both read stock = 1 and both write 0",  # verbatim
+                "none": "No.",
+                "partial": "Partly.",
+                "full": "Yes.",
+            },
+            {
+                "id": "atomic-update",
+                "description": "Moves the check into one UPDATE.",
+                "weight": 50,
+                "anchor": "use an atomic update statement",  # not in the answer: repaired
+                "none": "No.",
+                "partial": "Partly.",
+                "full": "Yes.",
+            },
+            {
+                "id": "row-lock",
+                "description": "The row lock re-checks after the wait.",
+                "weight": 20,
+                "anchor": "re-checks the condition after any wait",
+                "none": "No.",
+                "partial": "Partly.",
+                "full": "Yes.",
+            },
+        ],
+        "red_flags": [
+            {"id": "tx-fixes-it", "statement": "Wrapping it in a transaction prevents the overselling.", "cap": 35}
+        ],
+    }
+    with StubServer(StubConfig(responder=lambda body: json.dumps(draft))) as stub:
+        for name, value in {
+            "INTERVIEWER_MODE": "llm",
+            "INTERVIEWER_GRADER_MODEL": served("stub"),
+            "INTERVIEWER_MODEL": served("stub"),
+            "INTERVIEWER_API_BASE": stub.api_base,
+            "INTERVIEWER_API_KEY": "sk-stub",
+            "INTERVIEWER_JSON_MODE": "schema_object",
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        res = runner.invoke(app, ["rubrics", "derive", "--bank", str(bank), "db-1"])
+        assert res.exit_code == 0, res.output
+        assert stub.request_count() == 1
+    rubric = yaml.safe_load((bank / "rubrics" / "db-1.yaml").read_text())
+    anchors = [c["anchor"] for c in rubric["criteria"]]
+    answer = " ".join(yaml.safe_load((bank / "traps" / "db-1.yaml").read_text())["correct_answer"].split())
+    assert all(" ".join(a.split()) in answer for a in anchors) and anchors[1] != "use an atomic update statement"
+    assert (
+        sum(c["weight"] for c in rubric["criteria"]) == 100
+        and [c["id"] for c in rubric["criteria"]][0] == "lost-update"
+    )
+    assert rubric["red_flags"][0]["id"] == "tx-fixes-it" and rubric["derived_from"].startswith("sha256:")
