@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from service.batch.output import latest
+from service.catalog import Catalog
 
 
 def rows(output: Path) -> list[dict[str, Any]]:
@@ -91,18 +92,99 @@ def _bars(items: list[tuple[str, float]], scale: float, unit: str = "") -> str:
     return "".join(parts)
 
 
-def write_html(records: list[dict[str, Any]], path: Path, title: str) -> None:
+VERDICTS = ("strong", "pass", "borderline", "fail")
+STYLE = """
+body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:auto;padding:0 1em;color:#1b1f24}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left}
+mark{background:#fff3b0}mark.flag{background:#ffd7d5;color:#82071e}.answer{white-space:pre-wrap}
+section{border-top:2px solid #d0d7de;margin-top:1.5em}.crit{margin:.2em 0}
+"""
+
+
+def _marked(text: str, quotes: list[tuple[str, str]]) -> str:
+    """The answer, escaped, with each quote that is a span of it marked (flags in red)."""
+    spans = sorted((i, i + len(q), cls) for q, cls in quotes if q and (i := text.find(q)) >= 0)
+    out, at = [], 0
+    for start, end, cls in spans:
+        if start < at:
+            continue  # overlaps a mark already made
+        out += [html.escape(text[at:start]), f'<mark class="{cls}">', html.escape(text[start:end]), "</mark>"]
+        at = end
+    return "".join([*out, html.escape(text[at:])])
+
+
+def _answer_section(rec: dict[str, Any], answer: str | None, catalog: Catalog | None) -> str:
+    rid = str(rec.get("id"))
+    trap = catalog.get(rec["trap_id"]) if catalog is not None and rec.get("trap_id") in catalog else None
+    words = {c.id: c.description for c in trap.rubric.criteria} if trap else {}
+    flags = {f.id: f.statement for f in trap.rubric.red_flags} if trap else {}
+    head = f'<section id="a-{html.escape(rid)}"><h3>{html.escape(rid)}'
+    if "error" in rec:
+        return f"{head}: not graded</h3><p>{html.escape(str(rec['error']))}</p></section>"
+    title = f" — {html.escape(trap.card.title)}" if trap else ""
+    parts = [f"{head}{title}: {rec['score']}/100, {rec['verdict']}</h3>"]
+    for c in rec.get("criteria", []):
+        parts.append(
+            f'<p class="crit">{c["score"]}/{c["max"]} · {html.escape(words.get(c["id"], c["id"]))}'
+            + (f" — <q>{html.escape(c['evidence'])}</q>" if c.get("evidence") else "")
+            + "</p>"
+        )
+    for f in rec.get("red_flags", []):
+        quote = (rec.get("flag_evidence") or {}).get(f, "")
+        statement = html.escape(flags.get(f, f))
+        parts.append(
+            f'<p class="crit">Fell into the trap: {statement} — <mark class="flag">{html.escape(quote)}</mark></p>'
+        )
+    if answer:
+        quotes = [(c.get("evidence") or "", "") for c in rec.get("criteria", [])]
+        quotes += [(q, "flag") for q in (rec.get("flag_evidence") or {}).values()]
+        parts.append(f'<p class="answer">{_marked(answer, quotes)}</p>')
+    return "".join(parts) + "</section>"
+
+
+def write_html(
+    records: list[dict[str, Any]],
+    path: Path,
+    title: str,
+    catalog: Catalog | None = None,
+    answers: dict[str, str] | None = None,
+) -> None:
+    """The report: figures in words and bars, trap titles and criteria in their own words, then every
+    answer, reachable from its row, with its evidence marked in the candidate's text."""
     s = stats(records)
+    answers = answers or {}
+
+    def trap_label(trap_id: str) -> str:
+        if catalog is not None and trap_id in catalog:
+            return f"{trap_id} — {catalog.get(trap_id).card.title}"
+        return trap_id
+
+    def criterion_label(key: str) -> str:
+        trap_id, _, cid = key.rpartition(":")
+        if catalog is not None and trap_id in catalog:
+            words = {c.id: c.description for c in catalog.get(trap_id).rubric.criteria}.get(cid, cid)
+            return f"{trap_id}: {words[:90]}{'…' if len(words) > 90 else ''}"
+        return key
+
+    verdicts = ", ".join(f"{s['verdicts'][v]} {v}" for v in VERDICTS if s["verdicts"].get(v))
     hist = [(f"{10 * i}–{10 * i + 9 if i < 9 else 100}", n) for i, n in enumerate(s["histogram"])]
+    table = ["<table><tr><th>id</th><th>trap</th><th>score</th><th>verdict</th></tr>"]
+    for rec in records:
+        rid = html.escape(str(rec.get("id")))
+        trap = html.escape(trap_label(rec.get("trap_id") or "") if rec.get("trap_id") else "(reference answer)")
+        score, verdict = ("—", "error") if "error" in rec else (rec["score"], rec["verdict"])
+        table.append(f'<tr><td><a href="#a-{rid}">{rid}</a></td><td>{trap}</td><td>{score}</td><td>{verdict}</td></tr>')
+    table.append("</table>")
     sections = [
         f"<h1>{html.escape(title)}</h1>",
-        f"<p>{s['graded']} graded, {s['errors']} errors, mean score {s['mean_score']}; verdicts {s['verdicts']}</p>",
+        f"<p>{s['graded']} answers graded, {s['errors']} not graded; mean score {s['mean_score']}."
+        + (f" Verdicts: {verdicts}.</p>" if verdicts else "</p>"),
         "<h2>Score distribution</h2>",
         _bars(hist, max(s["histogram"]) or 1),
         "<h2>Average score per trap</h2>",
-        _bars(list(s["by_trap"].items()), 100),
+        _bars([(trap_label(k), v) for k, v in s["by_trap"].items()], 100),
         "<h2>Average credit per criterion</h2>",
-        _bars(list(s["by_criterion"].items()), 1),
+        _bars([(criterion_label(k), v) for k, v in s["by_criterion"].items()], 1),
         "<h2>Most common red flags</h2>",
         _bars([(k, v) for k, v in s["red_flags"]], max([1, *[v for _, v in s["red_flags"]]])),
     ]
@@ -110,8 +192,35 @@ def write_html(records: list[dict[str, Any]], path: Path, title: str) -> None:
         sections += (
             ["<h2>Errors</h2><ul>"] + [f"<li>{html.escape(k)}: {n}</li>" for k, n in s["error_kinds"]] + ["</ul>"]
         )
+    sections += ["<h2>Every answer</h2>", *table]
+    sections += [_answer_section(rec, answers.get(str(rec.get("id"))), catalog) for rec in records]
     path.write_text(
-        "<!doctype html><meta charset='utf-8'><title>Batch grades</title>"
-        "<body style='font:14px system-ui;max-width:900px;margin:auto'>" + "".join(sections),
+        f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style><body>" + "".join(sections),
         encoding="utf-8",
     )
+
+
+def answers_of(source: Path) -> dict[str, str]:
+    """Each input id's answer text (a transcript's candidate turns), for the report to quote."""
+    import json
+
+    out: dict[str, str] = {}
+    with source.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(rec, dict) or rec.get("id") is None:
+                continue
+            if isinstance(rec.get("turns"), list):
+                text = "\n\n".join(
+                    str(t.get("content", ""))
+                    for t in rec["turns"]
+                    if isinstance(t, dict) and t.get("role") == "candidate"
+                )
+            else:
+                text = str(rec.get("answer", ""))
+            out[str(rec["id"])] = text
+    return out

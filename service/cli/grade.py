@@ -79,7 +79,13 @@ def grade(
     if fmt == "langsmith":
         _write_feedback(output, output.with_suffix(".langsmith.jsonl"))
     report.write_csv(records, csv_path or output.with_suffix(".csv"))
-    report.write_html(records, html_path or output.with_suffix(".html"), f"Grades of {source.name}")
+    report.write_html(
+        records,
+        html_path or output.with_suffix(".html"),
+        f"Grades of {source.name}",
+        Runtime.build(settings).catalog,
+        report.answers_of(source),
+    )
     typer.echo(
         f"{result.graded} graded, {result.errors} errors, {result.skipped} already graded, "
         f"{len(result.duplicates)} duplicate ids skipped in {result.seconds:.1f} s "
