@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -76,6 +77,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", []) if p not in ("body", "query", "path"))
         detail = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
         return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
+    base_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The schema, with the series this catalog has (banks add theirs) as the `series` filter's values."""
+        schema = base_openapi()
+        runtime = getattr(app.state, "runtime", None)
+        if runtime is not None:
+            for param in schema["paths"]["/traps"]["get"].get("parameters", []):
+                if param["name"] == "series":
+                    series = sorted({t.card.series for t in runtime.catalog})
+                    param["schema"] = {"anyOf": [{"type": "string", "enum": series}, {"type": "null"}]}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     guarded = [Depends(deps.require_token)]
     app.include_router(routes_traps.router, dependencies=guarded, responses=ERRORS)

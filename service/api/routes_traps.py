@@ -10,6 +10,7 @@ from service.api import deps
 from service.api.models import Ready, TrapDetail, TrapHit, TrapSummary
 from service.batch.records import NOT_BLANK
 from service.catalog import Catalog
+from service.errors import InvalidInputError
 from service.index import TrapIndex
 
 router = APIRouter()
@@ -35,6 +36,9 @@ def list_traps(
     k: int = Query(10, ge=1, le=200),
 ) -> list[TrapHit] | list[TrapSummary]:
     """The catalog, filtered; with `q`, the traps closest to it, best first."""
+    known = sorted({t.card.series for t in catalog})
+    if series is not None and series not in known:
+        raise InvalidInputError(f"unknown series '{series}'; the series are {', '.join(known)}")
     if q is not None:
         hits = request_index.search(q, k=k, series=series, tag=tag)
         return [TrapHit(id=h.trap_id, title=h.title, score=h.score) for h in hits]

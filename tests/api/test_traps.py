@@ -38,7 +38,8 @@ def test_unknown_trap_is_404_with_nearest(client: TestClient) -> None:
 
 
 def test_bad_series_is_422(client: TestClient) -> None:
-    assert client.get("/traps", params={"series": "nlp"}).status_code == 422
+    res = client.get("/traps", params={"series": "nlp"})
+    assert res.status_code == 422 and res.json()["detail"] == "unknown series 'nlp'; the series are adl, llm, mlsd"
 
 
 def test_empty_query_is_422(client: TestClient) -> None:

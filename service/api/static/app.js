@@ -93,7 +93,16 @@ function highlight(quote, className = "") {
   }
 }
 
-function showReport(report) {
+// Criteria are shown in their own words: the trap's rubric says what each id means.
+async function criterionWords(trapId) {
+  try {
+    const detail = await api(`/traps/${encodeURIComponent(trapId)}`);
+    return Object.fromEntries(detail.rubric.criteria.map((c) => [c.id, c.description]));
+  } catch { return {}; }  // a reference-answer report, or the catalog out of reach: the ids will do
+}
+
+async function showReport(report) {
+  const words = await criterionWords(report.trap_id);
   const box = $("report"); box.hidden = false; box.textContent = "";
   $("composer").hidden = true;
   const h = document.createElement("h2"); h.textContent = `${report.trap_id} — ${report.title}`; box.append(h);
@@ -104,7 +113,7 @@ function showReport(report) {
   for (const c of grade.criteria) {
     const row = document.createElement("div"); row.className = "bar";
     row.innerHTML = `<span></span><div class="track"><div class="fill s${c.score}"></div></div><span></span>`;
-    row.children[0].textContent = c.id;
+    row.children[0].textContent = words[c.id] || c.id;
     row.querySelector(".fill").style.width = `${(100 * c.score) / c.max}%`;
     row.children[2].textContent = `${c.score}/${c.max}`;
     box.append(row);
