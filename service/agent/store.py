@@ -51,5 +51,7 @@ class SessionStore(Store):
             "by_topic": {
                 k: {"mean_score": round(sum(v) / len(v), 1), "sessions": len(v)} for k, v in sorted(by_topic.items())
             },
-            "history": [{k: r[k] for k in ("id", "trap_id", "status", "score", "verdict")} for r in rows],
+            "history": [
+                {k: r[k] for k in ("id", "trap_id", "status", "score", "verdict", "started", "finished")} for r in rows
+            ],
         }

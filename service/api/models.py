@@ -97,6 +97,8 @@ class SessionRow(BaseModel):
     status: str
     score: int | None
     verdict: str | None
+    started: float = Field(description="Unix time the session opened.")
+    finished: float | None = Field(default=None, description="Unix time of its report.")
 
 
 class Progress(BaseModel):

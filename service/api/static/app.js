@@ -3,7 +3,8 @@
 const token = new URLSearchParams(location.search).get("token");
 const headers = { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) };
 const $ = (id) => document.getElementById(id);
-let socket = null, current = null, candidateTurns = [];
+let socket = null, current = null, candidateTurns = [], traps = [];
+const user = () => $("user").value.trim() || "me";
 
 async function api(path, options = {}) {
   const res = await fetch(path, { headers, ...options });
@@ -23,11 +24,113 @@ function addTurn(role, text) {
 }
 
 async function loadTraps() {
-  const traps = await api("/traps");
+  traps = await api("/traps");
   for (const t of traps) {
     const opt = document.createElement("option");
     opt.value = t.id; opt.textContent = `${t.id} — ${t.title}`;
     $("trap").appendChild(opt);
+  }
+  await renderCatalog();
+}
+
+const SERIES = { mlsd: "ML system design", llm: "LLM system design", adl: "Advanced deep learning" };
+const titleOf = (id) => (traps.find((t) => t.id === id) || { title: id }).title;
+const progressOf = () => api(`/users/${encodeURIComponent(user())}/progress`);
+
+// The catalog by series, each trap with its difficulty, tags and this user's best score; or search hits.
+async function renderCatalog(hits = null) {
+  const box = $("catalog"); box.textContent = "";
+  let best = {};
+  try {
+    for (const s of (await progressOf()).history) if (s.score !== null) best[s.trap_id] = Math.max(best[s.trap_id] ?? 0, s.score);
+  } catch { best = {}; }
+  const shown = hits ? hits.map((h) => traps.find((t) => t.id === h.id)).filter(Boolean) : traps;
+  const groups = hits ? { "Closest to your search": shown } : Object.groupBy(shown, (t) => t.series);
+  for (const [series, list] of Object.entries(groups)) {
+    const h = document.createElement("h3"); h.textContent = SERIES[series] || series; box.append(h);
+    const ul = document.createElement("ul"); ul.className = "cards";
+    for (const t of list) {
+      const li = document.createElement("li"); const b = document.createElement("button");
+      b.type = "button"; b.className = "link"; b.textContent = `${t.id} — ${t.title}`;
+      b.onclick = () => startSession({ user: user(), trap_id: t.id }).catch((e) => ($("setup-error").textContent = e.message));
+      const meta = document.createElement("span"); meta.className = "muted";
+      meta.textContent = ` ${t.difficulty} · ${t.tags.join(", ")}` + (t.id in best ? ` · best ${best[t.id]}/100` : "");
+      li.append(b, meta); ul.append(li);
+    }
+    box.append(ul);
+  }
+}
+
+let searching = null;
+$("search").oninput = () => {
+  clearTimeout(searching);
+  searching = setTimeout(async () => {
+    const q = $("search").value.trim();
+    try { await renderCatalog(q ? await api(`/traps?q=${encodeURIComponent(q)}&k=8`) : null); }
+    catch (e) { $("setup-error").textContent = e.message; }
+  }, 250);
+};
+
+$("surprise").onclick = async () => {
+  const seen = new Set((await progressOf().catch(() => ({ seen: [] }))).seen);
+  const fresh = traps.filter((t) => !seen.has(t.id));
+  const pool = fresh.length ? fresh : traps;
+  await startSession({ user: user(), trap_id: pool[Math.floor(Math.random() * pool.length)].id })
+    .catch((e) => ($("setup-error").textContent = e.message));
+};
+
+$("weakest").onclick = async () => {
+  const topics = Object.entries((await progressOf().catch(() => ({ by_topic: {} }))).by_topic);
+  if (!topics.length) { $("setup-error").textContent = "Finish an interview first: your weakest topic comes from your scores."; return; }
+  const [topic] = topics.sort((a, b) => a[1].mean_score - b[1].mean_score)[0];
+  await startSession({ user: user(), topic }).catch((e) => ($("setup-error").textContent = e.message));
+};
+
+function show(section) {
+  for (const id of ["setup", "chat", "report", "history"]) $(id).hidden = !section.includes(id);
+}
+$("nav-home").onclick = () => { show(["setup"]); renderCatalog(); };
+$("nav-history").onclick = () => showHistory().catch((e) => ($("setup-error").textContent = e.message));
+
+// Past sessions with their scores, progress by topic, and a replay of any transcript with its report.
+async function showHistory() {
+  const p = await progressOf();
+  show(["history"]);
+  const prog = $("progress"); prog.textContent = "";
+  for (const [topic, s] of Object.entries(p.by_topic)) {
+    const row = document.createElement("div"); row.className = "bar";
+    row.innerHTML = `<span></span><div class="track"><div class="fill"></div></div><span></span>`;
+    row.children[0].textContent = `${topic} (${s.sessions})`;
+    row.querySelector(".fill").style.width = `${s.mean_score}%`;
+    row.children[2].textContent = `${s.mean_score}`;
+    prog.append(row);
+  }
+  const body = $("sessions").querySelector("tbody"); body.textContent = "";
+  for (const s of [...p.history].reverse()) {
+    const tr = document.createElement("tr");
+    const when = new Date(s.started * 1000).toLocaleString();
+    for (const text of [when, `${s.trap_id} — ${titleOf(s.trap_id)}`, s.score === null ? s.status : `${s.score}/100 ${s.verdict}`]) {
+      const td = document.createElement("td"); td.textContent = text; tr.append(td);
+    }
+    const td = document.createElement("td"); const b = document.createElement("button");
+    b.type = "button"; b.textContent = s.status === "finished" ? "Replay" : "Resume";
+    b.onclick = () => replay(s.id); td.append(b); tr.append(td); body.append(tr);
+  }
+}
+
+async function replay(sessionId) {
+  const view = await api(`/sessions/${encodeURIComponent(sessionId)}`);
+  show(["chat"]);
+  $("alternatives").textContent = "";
+  if (view.status === "finished") {
+    if (socket) { socket.onclose = null; socket.close(); socket = null; }
+    $("transcript").textContent = ""; candidateTurns = [];
+    view.transcript.forEach((t) => addTurn(t.role, t.content));
+    $("composer").hidden = true;
+    if (view.report) await showReport(view.report);
+  } else {
+    $("composer").hidden = false;
+    connect(sessionId);  // its state message redraws the transcript
   }
 }
 
@@ -134,12 +237,30 @@ async function showReport(report) {
     const d = document.createElement("details"); const s = document.createElement("summary");
     s.textContent = label; d.append(s, text); box.append(d);
   }
+  const dl = document.createElement("a"); dl.id = "download"; dl.textContent = "Download as Markdown";
+  dl.download = `${report.trap_id.replace(":", "-")}-report.md`;
+  dl.href = URL.createObjectURL(new Blob([markdown(report, words)], { type: "text/markdown" }));
+  box.append(dl);
+}
+
+function markdown(report, words) {
+  const grade = report.grade || { criteria: [] };
+  const lines = [`# ${report.trap_id} — ${report.title}`, "", `**Score ${report.score}/100 — ${report.verdict}**`, ""];
+  for (const c of grade.criteria) {
+    lines.push(`- ${c.score}/${c.max} · ${words[c.id] || c.id}` + (c.evidence ? `\n  > ${c.evidence}` : ""));
+  }
+  for (const f of report.red_flags || []) lines.push("", `**Fell into the trap:** ${f.statement}`, `> ${f.evidence}`);
+  for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
+    if ((items || []).length) lines.push("", `## ${label}`, ...items.map((i) => `- ${i}`));
+  }
+  lines.push("", "## The trap", "", report.trap_explained || "", "", "## Model answer", "", report.model_answer || "");
+  return lines.join("\n") + "\n";
 }
 
 async function startSession(body) {
   const reply = await api("/sessions", { method: "POST", body: JSON.stringify(body) });
   if (socket) { socket.onclose = null; socket.close(); }  // switching traps: the old session stays saved
-  $("setup").hidden = true; $("chat").hidden = false; $("report").hidden = true; $("composer").hidden = false;
+  show(["chat"]); $("composer").hidden = false;
   showAlternatives(reply);
   connect(reply.session_id);
 }
@@ -167,14 +288,16 @@ $("start").onclick = async () => {
   } catch (e) { $("setup-error").textContent = e.message; }
 };
 
-$("composer").onsubmit = (e) => {
-  e.preventDefault();
-  const text = $("message").value.trim();
+function send(text) {
   if (!text || !socket) return;
   if (socket.readyState !== WebSocket.OPEN) { $("chat-error").textContent = "Not connected yet; try again in a moment."; return; }
   $("chat-error").textContent = ""; $("send").disabled = true;
   addTurn("candidate", text); $("message").value = "";
   socket.send(JSON.stringify({ message: text }));
-};
+}
+
+$("composer").onsubmit = (e) => { e.preventDefault(); send($("message").value.trim()); };
+$("hint").onclick = () => send("hint");
+$("finish").onclick = () => send("finish");
 
 loadTraps().catch((e) => ($("setup-error").textContent = e.message));
