@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from langgraph.types import Command
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.agent.graph import Context, Deps, State, build
 from service.agent.report import Report
@@ -38,6 +38,8 @@ class Reply(BaseModel):
     notices: list[str] = []
     # A session chosen by topic: the next closest traps ({trap_id, title}); start one by id to switch.
     alternatives: list[dict[str, str]] = []
+    follow_ups: int = Field(default=0, description="Follow-up questions asked so far.")
+    max_follow_ups: int = Field(default=3, description="Follow-ups before the report (INTERVIEWER_MAX_FOLLOW_UPS).")
 
 
 @asynccontextmanager
@@ -138,6 +140,8 @@ class Interviewer:
             report=Report.model_validate(report) if report is not None else None,
             notices=list(dict.fromkeys(notices)),
             alternatives=st.get("alternatives", []),
+            follow_ups=st.get("follow_ups", 0),
+            max_follow_ups=self.settings.max_follow_ups,
         )
 
     async def start(self, *, trap_id: str | None = None, topic: str | None = None, user: str = "anonymous") -> Reply:

@@ -41,6 +41,8 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
             "status": st["status"],
             "transcript": [{"role": t["role"], "content": t["content"], "kind": t["kind"]} for t in st["turns"]],
             "report": st.get("report"),
+            "follow_ups": st.get("follow_ups", 0),
+            "max_follow_ups": iv.settings.max_follow_ups,
         }
     )
     try:

@@ -97,6 +97,8 @@ async function showHistory() {
   const p = await progressOf();
   show(["history"]);
   const prog = $("progress"); prog.textContent = "";
+  const heading = (text) => { const h = document.createElement("h3"); h.textContent = text; prog.append(h); };
+  heading("Average score by topic");
   for (const [topic, s] of Object.entries(p.by_topic)) {
     const row = document.createElement("div"); row.className = "bar";
     row.innerHTML = `<span></span><div class="track"><div class="fill"></div></div><span></span>`;
@@ -105,6 +107,8 @@ async function showHistory() {
     row.children[2].textContent = `${s.mean_score}`;
     prog.append(row);
   }
+  heading("Scores over time (the line is the pass mark, 60)");
+  prog.append(scoreChart(p.history.filter((s) => s.score !== null)));
   const body = $("sessions").querySelector("tbody"); body.textContent = "";
   for (const s of [...p.history].reverse()) {
     const tr = document.createElement("tr");
@@ -116,6 +120,28 @@ async function showHistory() {
     b.type = "button"; b.textContent = s.status === "finished" ? "Replay" : "Resume";
     b.onclick = () => replay(s.id); td.append(b); tr.append(td); body.append(tr);
   }
+}
+
+// Scores over time, one point per finished session, with the pass mark (60) as a line.
+function scoreChart(done) {
+  const ns = "http://www.w3.org/2000/svg", w = 600, h = 160, pad = 24;
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`); svg.setAttribute("role", "img"); svg.id = "score-chart";
+  svg.setAttribute("aria-label", `Scores over time: ${done.map((s) => s.score).join(", ") || "none yet"}`);
+  const y = (score) => h - pad - ((h - 2 * pad) * score) / 100;
+  const x = (i) => pad + (done.length > 1 ? ((w - 2 * pad) * i) / (done.length - 1) : (w - 2 * pad) / 2);
+  const line = (x1, y1, x2, y2, stroke) => {
+    const l = document.createElementNS(ns, "line");
+    Object.entries({ x1, y1, x2, y2, stroke }).forEach(([k, v]) => l.setAttribute(k, v)); svg.append(l);
+  };
+  line(pad, y(60), w - pad, y(60), "#999");
+  done.forEach((s, i) => {
+    if (i) line(x(i - 1), y(done[i - 1].score), x(i), y(s.score), "#0b57d0");
+    const c = document.createElementNS(ns, "circle");
+    Object.entries({ cx: x(i), cy: y(s.score), r: 4, fill: s.score >= 60 ? "#1a7f37" : "#b00020" }).forEach(([k, v]) => c.setAttribute(k, v));
+    const t = document.createElementNS(ns, "title"); t.textContent = `${s.trap_id}: ${s.score}/100`; c.append(t); svg.append(c);
+  });
+  return svg;
 }
 
 async function replay(sessionId) {
@@ -134,6 +160,12 @@ async function replay(sessionId) {
   }
 }
 
+// The turn budget: how many follow-ups there have been, of how many before the report.
+function budget(state) {
+  $("budget").textContent = state.status === "finished" ? ""
+    : `Follow-up ${Math.min(state.follow_ups, state.max_follow_ups)} of ${state.max_follow_ups}; then the report (or finish at any time).`;
+}
+
 function connect(sessionId) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${location.host}/ws/sessions/${sessionId}${token ? `?token=${token}` : ""}`);
@@ -143,6 +175,7 @@ function connect(sessionId) {
       $("transcript").textContent = ""; candidateTurns = []; current = null;
       $("chat-error").textContent = ""; $("send").disabled = false;
       ev.transcript.forEach((t) => addTurn(t.role, t.content));
+      budget(ev);
       if (ev.report) showReport(ev.report);
     } else if (ev.type === "token") {
       current = current || addTurn("interviewer", "");
@@ -153,6 +186,7 @@ function connect(sessionId) {
     } else if (ev.type === "final") {
       current = null; $("send").disabled = false;
       (ev.reply.notices || []).forEach((n) => ($("chat-error").textContent = n));
+      budget(ev.reply);
       if (ev.reply.status === "finished") showReport(ev.reply.report);
     } else if (ev.type === "error") {
       $("chat-error").textContent = ev.detail; $("send").disabled = false;
