@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from service.batch.output import Output, record_key
+from service.batch.output import Output
 from service.batch.records import Item, LineError, line_id, parse
-from service.batch.runner import Progress, Subjects, Summary, record_of
+from service.batch.runner import Progress, Subjects, Summary, record_of, to_grade
 from service.config import Settings
 from service.errors import InvalidInputError
 from service.grading.models import Mode
@@ -77,18 +77,7 @@ def _plan(source: Path, out: Output, summary: Summary) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             summary.lines += 1
-            rid = line_id(line)
-            if rid is not None:
-                if rid in seen:
-                    summary.duplicates.append(rid)
-                    continue
-                seen.add(rid)
-            settled = out.settled(record_key(rid, number), line)
-            if settled == "graded":
-                summary.skipped += 1
-            elif settled == "failed":
-                summary.errors += 1
-            else:
+            if to_grade(line_id(line), number, line, seen, out, summary):
                 rows.append({"number": number, "line": line})
     return rows
 

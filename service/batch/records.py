@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapt
 from pydantic.config import JsonDict
 
 from service.catalog import Catalog
+from service.config import Settings
 from service.errors import InterviewerError, InvalidInputError
 from service.grading.grader import check_answer
 from service.index import TrapIndex
@@ -24,7 +25,7 @@ FORMS = "give trap_id, turns, or question + reference_answer"
 # Documented in the schema, enforced by our own checks (check_answer), whose messages say more than
 # a pattern mismatch: an answer has a non-space character and fits the default length limit.
 NOT_BLANK = r"\S"
-TEXT: JsonDict = {"pattern": NOT_BLANK, "maxLength": 20_000}
+TEXT: JsonDict = {"pattern": NOT_BLANK, "maxLength": Settings.model_fields["max_answer_chars"].default}
 
 
 class _Form(BaseModel):

@@ -100,6 +100,23 @@ def _error(rid: str | None, message: str, number: int, final_for: str | None) ->
     return rec
 
 
+def to_grade(rid: str | None, number: int, line: str, seen: set[str], out: Sink, summary: Summary) -> bool:
+    """The resume rule, for either engine: False for a repeated id (reported), an id already graded
+    (skipped), or an unchanged line that failed for its own reason (reported again, not retried)."""
+    if rid is not None:
+        if rid in seen:
+            summary.duplicates.append(rid)
+            log.warning("line %d: duplicate id %r skipped", number, rid)
+            return False
+        seen.add(rid)
+    settled = out.settled(record_key(rid, number), line)
+    if settled == "graded":
+        summary.skipped += 1
+    elif settled == "failed":
+        summary.errors += 1
+    return settled is None
+
+
 async def run_batch(
     source: Iterable[str],
     out: Sink,
@@ -134,18 +151,7 @@ async def run_batch(
             except LineError as exc:
                 item = exc
             rid = item.id if isinstance(item, Item) else item.record_id
-            if rid is not None:
-                if rid in seen:
-                    summary.duplicates.append(rid)
-                    log.warning("line %d: duplicate id %r skipped", number, rid)
-                    continue
-                seen.add(rid)
-            settled = out.settled(record_key(rid, number), line)
-            if settled == "graded":
-                summary.skipped += 1
-            elif settled == "failed":  # the same line failed the same way last time: reported, not retried
-                summary.errors += 1
-            else:
+            if to_grade(rid, number, line, seen, out, summary):
                 await queue.put((number, item, line))
         for _ in range(concurrency):
             await queue.put(_STOP)

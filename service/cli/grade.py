@@ -59,6 +59,7 @@ def grade(
         console=Console(stderr=True),
     )
     task = bar.add_task("grade", total=_count_lines(source), rate="0.0", failed=0)
+    rt = Runtime.build(settings)  # its catalog names the traps in the report, whichever engine grades
 
     def progress(s: Summary) -> None:
         bar.update(task, completed=s.graded + s.errors + s.skipped, rate=f"{s.rate:.1f}", failed=s.errors)
@@ -71,7 +72,7 @@ def grade(
                 source, output, settings, mode_option(mode), concurrency=concurrency, address=address, progress=progress
             )
         else:
-            grader, rt = make_grader(settings=settings, mode=mode_option(mode)), Runtime.build(settings)
+            grader = make_grader(settings=settings, mode=mode_option(mode))
             result = asyncio.run(
                 grade_file(source, output, grader, rt.catalog, rt.index, concurrency=concurrency, progress=progress)
             )
@@ -83,7 +84,7 @@ def grade(
         records,
         html_path or output.with_suffix(".html"),
         f"Grades of {source.name}",
-        Runtime.build(settings).catalog,
+        rt.catalog,
         report.answers_of(source),
     )
     typer.echo(

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,25 +19,12 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 
 @pytest.fixture
-def live(tmp_path: Path, settings: Settings, index) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
+def live(tmp_path: Path, settings: Settings, index, live_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     from service.api.app import create_app
 
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(settings.model_copy(update={"data_dir": tmp_path, "mode": "semantic"}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_app(create_app(settings.model_copy(update={"data_dir": tmp_path, "mode": "semantic"}))) as url:
+        yield url
 
 
 def test_every_page_an_interview_history_and_replay(live: str, tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ exchanges that tests/agent/test_interview_llm.py replays.
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,26 +16,11 @@ pytestmark = [pytest.mark.llm, pytest.mark.skipif(CHROMIUM is None, reason="Debi
 
 
 @pytest.fixture
-def live_server(recorded) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import socket
-
-    import uvicorn
-
+def live_server(recorded, live_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     from service.api.app import create_app
 
-    with recorded("web_page_llm") as settings:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-        server.should_exit = True
-        thread.join(timeout=10)
+    with recorded("web_page_llm") as settings, live_app(create_app(settings), wait=30) as url:
+        yield url
 
 
 def test_chat_and_report_in_the_browser(live_server: str) -> None:
