@@ -129,10 +129,10 @@ class SlackBot:
             self.state.bind(channel, ts, reply.session_id)
 
     async def reply(self, channel: str, thread_ts: str, text: str) -> None:
-        session_id = self.state.session(channel, thread_ts)
-        if session_id is None:
-            return  # a thread that is not an interview
         try:
+            session_id = self.state.session(channel, thread_ts)
+            if session_id is None:
+                return  # a thread that is not an interview
             reply = await self.interviewer.reply(session_id, text)
         except InterviewerError as exc:
             await self._post(channel, APOLOGY.format(why=escape(exc.message)), thread_ts)

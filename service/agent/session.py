@@ -15,7 +15,7 @@ from service.agent.graph import Context, Deps, State, build
 from service.agent.report import Report
 from service.agent.store import SessionStore
 from service.config import Settings
-from service.db import aconnect, aconnect_postgres, postgres_url
+from service.db import aconnect, apostgres_pool, postgres_url, storage_errors
 from service.errors import InvalidInputError, ModelError, SessionError
 from service.grading.factory import make_grader, make_grader_or_semantic
 from service.grading.grader import check_answer
@@ -47,13 +47,14 @@ async def checkpointer(settings: Settings) -> AsyncIterator[Any]:
     """SQLite in the data directory by default; Postgres when INTERVIEWER_DATABASE_URL names one."""
     url = postgres_url(settings)
     if url:
-        async with aconnect_postgres(url) as conn:
+        async with apostgres_pool(url) as pool:
             try:
                 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
             except ImportError as exc:
                 raise InvalidInputError("a Postgres database_url needs: pip install -e '.[postgres]'") from exc
-            saver = AsyncPostgresSaver(conn)
-            await saver.setup()
+            saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+            with storage_errors("the checkpoint database"):
+                await saver.setup()
             yield saver
         return
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -119,7 +120,8 @@ class Interviewer:
         return check_answer(message, self.settings.max_answer_chars, "message", "type an answer, 'hint', or 'finish'")
 
     async def state(self, session_id: str) -> State:
-        snap = await self.graph.aget_state(self._config(session_id))
+        with storage_errors():
+            snap = await self.graph.aget_state(self._config(session_id))
         if not snap.values:
             raise SessionError(f"unknown session '{session_id}'")
         return snap.values  # type: ignore[no-any-return]
@@ -182,26 +184,29 @@ class Interviewer:
         self, payload: Any, session_id: str, listening: bool, message_id: str | None = None
     ) -> AsyncIterator[Event]:
         last: State | None = None
-        async with self._locks.hold(session_id):
-            if message_id is not None and message_id in (await self.state(session_id)).get("message_ids", []):
-                # Read under the lock: a retry that raced its original waited for it, and now finds it done.
-                yield {"type": "final", "reply": await self.resume(session_id)}
-                return
-            # One checkpoint per turn, written when the run stops at the next interrupt, ends or fails:
-            # a turn is one unit for the candidate (a crash mid-turn loses the unanswered message,
-            # which the client still holds).
-            async for mode, chunk in self.graph.astream(
-                payload,
-                self._config(session_id),
-                stream_mode=["custom", "values"],
-                durability="exit",
-                context=Context(self._deps, listening),
-            ):
-                if mode == "custom":
-                    yield chunk
-                else:
-                    last = chunk
-            st = last if last is not None else await self.state(session_id)
+        # A database that is locked or gone fails the turn before its checkpoint is written: the session
+        # stays at its last good turn, and the same message (or its message_id) can be sent again.
+        with storage_errors():
+            async with self._locks.hold(session_id):
+                if message_id is not None and message_id in (await self.state(session_id)).get("message_ids", []):
+                    # Read under the lock: a retry that raced its original waited for it, and now finds it done.
+                    yield {"type": "final", "reply": await self.resume(session_id)}
+                    return
+                # One checkpoint per turn, written when the run stops at the next interrupt, ends or fails:
+                # a turn is one unit for the candidate (a crash mid-turn loses the unanswered message,
+                # which the client still holds).
+                async for mode, chunk in self.graph.astream(
+                    payload,
+                    self._config(session_id),
+                    stream_mode=["custom", "values"],
+                    durability="exit",
+                    context=Context(self._deps, listening),
+                ):
+                    if mode == "custom":
+                        yield chunk
+                    else:
+                        last = chunk
+                st = last if last is not None else await self.state(session_id)
         yield {"type": "final", "reply": self._reply(session_id, st)}
 
 

@@ -21,7 +21,7 @@ from service.api import deps
 from service.api.models import BatchAccepted, BatchJob
 from service.batch.jobs import PAGE, BatchJobs
 from service.batch.runner import Summary, run_batch
-from service.errors import InvalidInputError, SessionError
+from service.errors import InvalidInputError, SessionError, StorageError
 from service.grading.factory import make_grader
 from service.grading.models import Mode
 from service.runtime import Runtime
@@ -102,17 +102,26 @@ def start(app: Any, jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None
 
 async def keep_leases(app: Any, jobs: BatchJobs, rt: Runtime) -> None:
     """This replica's part in the leases, for as long as it runs: renew the jobs it runs, stop any it
-    lost (it stalled past its lease and another replica took over), and take those whose owner died."""
+    lost (it stalled past its lease and another replica took over), and take those whose owner died.
+    A job whose task the database's going away stopped is run again here, where it stopped, once the
+    database is back; while it is away, this loop waits and tries again."""
     running: Tasks = app.state.batch_tasks
     while True:
-        owned = jobs.renew()
-        for job_id, task in list(running.items()):
-            if job_id not in owned:
-                log.warning("batch job %s: lease lost to another replica; stopping here", job_id)
-                task.cancel()
-        for job_id, mode, concurrency in jobs.claim_expired():
-            log.info("batch job %s: taken over, resuming where it stopped", job_id)
-            start(app, jobs, rt, job_id, mode, concurrency)
+        try:
+            owned = jobs.renew()
+            for job_id, task in list(running.items()):
+                if job_id not in owned:
+                    log.warning("batch job %s: lease lost to another replica; stopping here", job_id)
+                    task.cancel()
+            for job_id, (mode, concurrency) in owned.items():
+                if job_id not in running:
+                    log.info("batch job %s: running again where it stopped", job_id)
+                    start(app, jobs, rt, job_id, mode, concurrency)
+            for job_id, mode, concurrency in jobs.claim_expired():
+                log.info("batch job %s: taken over, resuming where it stopped", job_id)
+                start(app, jobs, rt, job_id, mode, concurrency)
+        except StorageError as exc:
+            log.warning("batch leases: %s", exc.message)
         await asyncio.sleep(jobs.lease / 3)
 
 
@@ -141,6 +150,8 @@ async def _work(jobs: BatchJobs, rt: Runtime, job_id: str, mode: Mode | None, n:
         summary = await run_batch(lines, out, grader, rt.catalog, rt.index, concurrency=n, progress=progress)
         progress(summary, final=True)
         jobs.update(job_id, state="done", duplicates=summary.duplicates)
+    except StorageError as exc:  # not the job's failure: keep_leases runs it again when the database is back
+        log.warning("batch job %s stopped: %s", job_id, exc.message)
     except Exception as exc:  # the job reports its failure; the service carries on
         jobs.update(job_id, state="failed", detail=str(exc))
 

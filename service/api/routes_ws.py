@@ -4,7 +4,7 @@ Client → server: {"message": "..."}. Server → client: {"type": "state", ...}
 reconnect resumes where the session stopped), then per message {"type": "token", "text"} pieces,
 {"type": "interviewer", "text"} for each whole turn, and {"type": "final", "reply": {...}}.
 Errors in a message come back as {"type": "error", "detail", "status"} and the socket stays open;
-an unknown session closes with code 4404.
+an unknown session closes with code 4404, and a database that cannot serve with 1013 (try again later).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from service.agent.session import Event, Interviewer
 from service.api import deps
-from service.errors import InterviewerError, SessionError
+from service.errors import InterviewerError, SessionError, StorageError
 
 router = APIRouter()
 
@@ -31,7 +31,10 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
     try:
         st = await iv.state(session_id)
     except SessionError as exc:
-        await websocket.close(code=4404, reason=exc.message)
+        await websocket.close(code=4404, reason=_reason(exc.message))
+        return
+    except StorageError as exc:  # 1013: try again later
+        await websocket.close(code=1013, reason=_reason(exc.message))
         return
     await websocket.send_json(
         {
@@ -83,6 +86,12 @@ async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message
             await websocket.send_json(event)
         except (RuntimeError, OSError) as exc:  # closed under us; uvicorn's ClientDisconnected is an OSError
             raise WebSocketDisconnect from exc
+
+
+def _reason(message: str) -> str:
+    """A close reason within the 123 bytes a WebSocket close frame holds."""
+    data = message.encode()
+    return message if len(data) <= 123 else data[:120].decode(errors="ignore") + "…"
 
 
 def _wire(event: Event) -> dict[str, Any]:

@@ -35,11 +35,7 @@ class BatchJobs(Store):
     def add_lines(self, job_id: str, lines: Iterable[str], start: int = 1) -> int:
         """Store input lines numbered from `start` (blank ones are kept, so numbers match the upload's)."""
         rows = [(job_id, n, line) for n, line in enumerate(lines, start)]
-        with self._lock:
-            cur = self._conn.cursor()
-            cur.executemany("INSERT INTO batch_lines VALUES (?, ?, ?)".replace("?", self._mark), rows)
-            cur.close()
-            self._conn.commit()
+        self._executemany("INSERT INTO batch_lines VALUES (?, ?, ?)", rows)
         return start + len(rows)
 
     def drop(self, job_id: str) -> None:
@@ -80,13 +76,15 @@ class BatchJobs(Store):
         rows = self._rows("SELECT id, state, progress FROM batch_jobs WHERE id = ?", (job_id,))
         return None if not rows else {"id": rows[0]["id"], "state": rows[0]["state"], **json.loads(rows[0]["progress"])}
 
-    def renew(self) -> set[str]:
-        """Extend the leases of the running jobs this process owns; the ids it still owns."""
+    def renew(self) -> dict[str, tuple[Mode | None, int]]:
+        """Extend the leases of the running jobs this process owns: those it still owns, with the mode and
+        concurrency to run each again if its task died."""
         rows = self._rows(
-            "UPDATE batch_jobs SET lease_until = ? WHERE owner = ? AND state = 'running' RETURNING id",
+            "UPDATE batch_jobs SET lease_until = ? WHERE owner = ? AND state = 'running'"
+            " RETURNING id, mode, concurrency",
             (time.time() + self.lease, self.owner),
         )
-        return {r["id"] for r in rows}
+        return {r["id"]: (r["mode"], int(r["concurrency"])) for r in rows}
 
     def claim_expired(self) -> list[tuple[str, Mode | None, int]]:
         """Take the running jobs whose lease ran out: (id, mode, concurrency), oldest first."""

@@ -4,6 +4,8 @@ After any number of runs it holds one record per input id (per line, for a line 
 latest. A re-run skips the ids already graded, reports again without re-trying a line that failed
 for its own reason (bad JSON, an unknown trap, an empty answer) while that line is unchanged, and
 re-tries the rest (a model's timeout or 5xx). Records a re-run superseded are dropped when it ends.
+A disk that fills up stops the run with a StorageError; the file then ends at its last whole line,
+and the same command run again goes on from there.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from service.errors import StorageError
 
 Settled = Literal["graded", "failed"] | None
 
@@ -56,6 +60,8 @@ class Output:
             self._scan()
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size  # where the last whole line ends
+        self._failed: StorageError | None = None
 
     def _scan(self) -> None:
         good_bytes = 0
@@ -90,11 +96,28 @@ class Output:
         return "failed" if self.final.get(key) == input_sha(line) else None
 
     def write(self, record: dict[str, Any], line: int = 0) -> None:
-        # One write() of one whole line on an O_APPEND descriptor: the line lands entirely or not at all.
-        os.write(self._fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+        """Appends one whole line, or nothing: a write the disk cuts short is taken back, and this run stops."""
+        if self._failed is not None:
+            raise self._failed
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        try:
+            written = 0
+            while written < len(data):  # a full disk may take part of a line, then refuse the rest
+                written += os.write(self._fd, data[written:])
+        except OSError as exc:
+            os.ftruncate(self._fd, self._size)
+            self._failed = StorageError(
+                f"cannot write {self.path} ({exc.strerror}): it keeps its {self._size} bytes of whole lines;"
+                " make room and run the same command again, which goes on from there"
+            )
+            raise self._failed from exc
+        self._size += len(data)
         self._note(record)
 
     def close(self) -> None:
+        if self._failed is not None:
+            os.close(self._fd)
+            return
         os.fsync(self._fd)
         os.close(self._fd)
         if self._superseded:
@@ -111,12 +134,19 @@ def compact(path: Path) -> None:
             last[_key(json.loads(raw))] = i
     keep = set(last.values())
     tmp = path.with_name(path.name + ".tmp")
-    with path.open("rb") as fh, tmp.open("wb") as out:
-        for i, raw in enumerate(fh):
-            if i in keep:
-                out.write(raw)
-        out.flush()
-        os.fsync(out.fileno())
+    try:
+        with path.open("rb") as fh, tmp.open("wb") as out:
+            for i, raw in enumerate(fh):
+                if i in keep:
+                    out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:  # no room for the copy: the file stays as it is, latest record last, and valid
+        tmp.unlink(missing_ok=True)
+        raise StorageError(
+            f"cannot compact {path} ({exc.strerror}): its records are all there, with superseded ones;"
+            " the next run that has room drops them"
+        ) from exc
     os.replace(tmp, path)
 
 

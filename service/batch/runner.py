@@ -14,7 +14,7 @@ from service.batch.output import Output, Sink, input_sha, record_key
 from service.batch.records import Item, LineError, parse
 from service.catalog import Catalog
 from service.embeddings import offload
-from service.errors import InterviewerError, ModelError
+from service.errors import InterviewerError, ModelError, StorageError
 from service.grading.grader import Grader
 from service.grading.models import Grade
 from service.grading.reference import reference_subject
@@ -77,7 +77,7 @@ async def record_of(
         return _error(item.record_id, item.message, number, line)
     try:
         grade = await grade_of(item, grader, catalog, memo)
-    except ModelError as exc:
+    except (ModelError, StorageError) as exc:  # may pass on a re-run
         return _error(item.id, exc.message, number, None)
     except InterviewerError as exc:
         return _error(item.id, exc.message, number, line)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from service.cli.common import console
 from service.config import get_settings
+from service.errors import InterviewerError, ModelError, StorageError
 
 if TYPE_CHECKING:
     from service.agent.report import Report
@@ -48,6 +49,7 @@ async def _chat(trap: str | None, topic: str | None, user: str, resume: str | No
                     f"[dim]Chosen for your topic: {reply.trap_id}. Also close: {escape(others)}. "
                     f"To practise one instead: interviewer chat --trap ID[/dim]\n"
                 )
+        unsent: str | None = None  # a message whose turn the database or the model failed: kept to send again
         while reply.status != "finished":
             try:
                 # Read on the loop itself: the terminal has one user, and nothing else runs while they type.
@@ -56,8 +58,17 @@ async def _chat(trap: str | None, topic: str | None, user: str, resume: str | No
                 console.print(f"\n[dim]Paused. Continue with: interviewer chat --resume {reply.session_id}[/dim]")
                 return
             if not message.strip():
-                continue
-            reply = _notices(await _shown(interviewer.stream_reply(reply.session_id, message)))
+                if unsent is None:
+                    continue
+                message = unsent
+            try:
+                reply = _notices(await _shown(interviewer.stream_reply(reply.session_id, message)))
+                unsent = None
+            except InterviewerError as exc:
+                console.print(f"\n[red]{escape(exc.message)}[/red]")
+                if isinstance(exc, StorageError | ModelError):
+                    unsent = message
+                    console.print("[dim]Your message is kept: press Enter to send it again.[/dim]")
     if reply.report is not None:
         _report(reply.report)
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 from service.db import Store
+from service.errors import StorageError
 from service.grading.models import Grade
+
+log = logging.getLogger(__name__)
 
 
 def cache_key(*parts: object) -> str:
@@ -13,17 +17,28 @@ def cache_key(*parts: object) -> str:
 
 
 class GradeCache(Store):
-    """Shared by every replica when the settings name a Postgres database."""
+    """Shared by every replica when the settings name a Postgres database. Only a saving: while the
+    database is locked or gone, answers are graded afresh and the grades not kept, and nothing fails."""
+
+    what = "the grade cache"
 
     def get(self, key: str) -> Grade | None:
-        rows = self._rows("SELECT grade FROM grade_cache WHERE key = ?", (key,))
+        try:
+            rows = self._rows("SELECT grade FROM grade_cache WHERE key = ?", (key,))
+        except StorageError as exc:
+            log.warning("%s; grading without it", exc.message)
+            return None
         return Grade.model_validate_json(rows[0]["grade"]) if rows else None
 
     def put(self, key: str, grade: Grade) -> None:
-        self._execute(
-            "INSERT INTO grade_cache (key, grade) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET grade = excluded.grade",
-            (key, grade.model_dump_json()),
-        )
+        try:
+            self._execute(
+                "INSERT INTO grade_cache (key, grade) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET grade = excluded.grade",
+                (key, grade.model_dump_json()),
+            )
+        except StorageError as exc:
+            log.warning("%s; this grade is not cached", exc.message)
 
     def __len__(self) -> int:
         return int(self._rows("SELECT COUNT(*) AS n FROM grade_cache")[0]["n"])
