@@ -1,13 +1,16 @@
 """The web chat end to end in headless Chromium (Debian's, driven by Playwright) against a live server.
 
 The model answers come from the recorded interview cassette, so the page drives exactly the
-exchanges that tests/agent/test_interview_llm.py replays.
+exchanges that tests/agent/test_interview_llm.py replays. The report is saved as a screenshot, in
+$SCREENSHOT_DIR or the test's temporary folder.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,7 +26,7 @@ def live_server(recorded, live_app) -> Iterator[str]:  # type: ignore[no-untyped
         yield url
 
 
-def test_chat_and_report_in_the_browser(live_server: str) -> None:
+def test_chat_and_report_in_the_browser(live_server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     from service.runtime import Runtime
@@ -72,7 +75,9 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
         expect(flagged).to_have_count(1)
         assert "weighted cross-entropy with weight 10,000" in flagged.inner_text()
         assert flagged.inner_text() in page.locator(".turn.candidate").first.inner_text()
-        page.screenshot(path=str(live_server and "/tmp/interviewer-report.png"), full_page=True)
+        shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path / "screenshots"))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "report-llm.png"), full_page=True)
 
         # By topic: the closest trap is chosen and the next closest offered; one click switches.
         page.goto(live_server)
@@ -87,3 +92,4 @@ def test_chat_and_report_in_the_browser(live_server: str) -> None:
         opening = " ".join(Runtime.build().catalog.get(other_id).card.question.split())
         expect(page.locator(".turn.interviewer").first).to_contain_text(opening[:60])
         browser.close()
+    assert (shots / "report-llm.png").stat().st_size > 0

@@ -102,13 +102,13 @@ async function showHistory() {
   for (const [topic, s] of Object.entries(p.by_topic)) {
     const row = document.createElement("div"); row.className = "bar";
     row.innerHTML = `<span></span><div class="track"><div class="fill"></div></div><span></span>`;
-    row.children[0].textContent = `${topic} (${s.sessions})`;
+    row.children[0].textContent = `${SERIES[topic] || topic} (${s.sessions})`;
     row.querySelector(".fill").style.width = `${s.mean_score}%`;
     row.children[2].textContent = `${s.mean_score}`;
     prog.append(row);
   }
-  heading("Scores over time (the line is the pass mark, 60)");
-  prog.append(scoreChart(p.history.filter((s) => s.score !== null)));
+  heading("Progress by topic over time (the grey line is the pass mark, 60)");
+  prog.append(topicChart(p.history));
   const body = $("sessions").querySelector("tbody"); body.textContent = "";
   for (const s of [...p.history].reverse()) {
     const tr = document.createElement("tr");
@@ -122,26 +122,87 @@ async function showHistory() {
   }
 }
 
-// Scores over time, one point per finished session, with the pass mark (60) as a line.
-function scoreChart(done) {
-  const ns = "http://www.w3.org/2000/svg", w = 600, h = 160, pad = 24;
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${h}`); svg.setAttribute("role", "img"); svg.id = "score-chart";
-  svg.setAttribute("aria-label", `Scores over time: ${done.map((s) => s.score).join(", ") || "none yet"}`);
-  const y = (score) => h - pad - ((h - 2 * pad) * score) / 100;
-  const x = (i) => pad + (done.length > 1 ? ((w - 2 * pad) * i) / (done.length - 1) : (w - 2 * pad) / 2);
-  const line = (x1, y1, x2, y2, stroke) => {
-    const l = document.createElementNS(ns, "line");
-    Object.entries({ x1, y1, x2, y2, stroke }).forEach(([k, v]) => l.setAttribute(k, v)); svg.append(l);
-  };
-  line(pad, y(60), w - pad, y(60), "#999");
-  done.forEach((s, i) => {
-    if (i) line(x(i - 1), y(done[i - 1].score), x(i), y(s.score), "#0b57d0");
-    const c = document.createElementNS(ns, "circle");
-    Object.entries({ cx: x(i), cy: y(s.score), r: 4, fill: s.score >= 60 ? "#1a7f37" : "#b00020" }).forEach(([k, v]) => c.setAttribute(k, v));
-    const t = document.createElementNS(ns, "title"); t.textContent = `${s.trap_id}: ${s.score}/100`; c.append(t); svg.append(c);
-  });
-  return svg;
+// Progress by topic over time: a line per series through its finished sessions, in the order they
+// finished, over the pass mark (60). Colour, dash and marker shape each tell the series apart (colour
+// is never the only cue); the legend names them in words and the SVG's <title>/<desc> say it all.
+const STYLES = [  // Okabe–Ito colours, each at least 3:1 against white (WCAG 1.4.11, non-text contrast)
+  { stroke: "#0072B2", dash: "", marker: "circle" },
+  { stroke: "#D55E00", dash: "9 4", marker: "square" },
+  { stroke: "#009E73", dash: "2 3", marker: "triangle" },
+  { stroke: "#CC79A7", dash: "12 3 2 3", marker: "diamond" },
+];
+const SVG_NS = "http://www.w3.org/2000/svg";
+const seriesOf = (id) => (traps.find((t) => t.id === id) || {}).series || id.split("-")[0];
+const dayOf = (t) => new Date(t * 1000).toLocaleDateString();
+
+function svgEl(tag, attrs, parent) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (parent) parent.append(e);
+  return e;
+}
+
+function marker(shape, cx, cy, style, parent) {
+  const r = 5, common = { fill: style.stroke, stroke: "#fff", "stroke-width": 1.5, class: "point" };
+  if (shape === "circle") return svgEl("circle", { cx, cy, r, ...common }, parent);
+  if (shape === "square") return svgEl("rect", { x: cx - r, y: cy - r, width: 2 * r, height: 2 * r, ...common }, parent);
+  const pts = shape === "triangle" ? [[0, -r - 1], [r + 1, r], [-r - 1, r]] : [[0, -r - 1], [r + 1, 0], [0, r + 1], [-r - 1, 0]];
+  return svgEl("polygon", { points: pts.map(([dx, dy]) => `${cx + dx},${cy + dy}`).join(" "), ...common }, parent);
+}
+
+function topicChart(history) {
+  const done = history.filter((s) => s.score !== null)
+    .sort((a, b) => (a.finished ?? a.started) - (b.finished ?? b.started));
+  const figure = document.createElement("figure"); figure.className = "chart";
+  if (!done.length) { figure.textContent = "Finish an interview to see your progress by topic."; return figure; }
+  const present = new Set(done.map((s) => seriesOf(s.trap_id)));
+  const every = [...new Set([...Object.keys(SERIES), ...present])];  // a series keeps its style whoever is looking
+  const names = every.filter((n) => present.has(n));
+  const words = (n) => SERIES[n] || n;
+  const w = 600, h = 200, left = 58, right = 14, top = 12, bottom = 30;
+  const y = (score) => top + ((h - top - bottom) * (100 - score)) / 100;
+  const x = (i) => left + (done.length > 1 ? ((w - left - right) * i) / (done.length - 1) : (w - left - right) / 2);
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, role: "img", id: "score-chart", "aria-labelledby": "chart-title chart-desc" });
+  svgEl("title", { id: "chart-title" }, svg).textContent = "Progress by topic over time";
+  const desc = svgEl("desc", { id: "chart-desc" }, svg);
+  desc.textContent = `Scores out of 100, in the order the interviews finished, one line per topic; the pass mark is 60. `
+    + names.map((n) => `${words(n)}: ${done.filter((s) => seriesOf(s.trap_id) === n).map((s) => s.score).join(", ")}.`).join(" ");
+  for (const score of [0, 60, 100]) {
+    svgEl("line", { x1: left, x2: w - right, y1: y(score), y2: y(score), stroke: score === 60 ? "#767676" : "#ddd" }, svg);
+    const t = svgEl("text", { x: left - 6, y: y(score) + 4, "text-anchor": "end", class: "axis" }, svg);
+    t.textContent = score === 60 ? "pass 60" : `${score}`;
+  }
+  const first = svgEl("text", { x: left, y: h - 8, class: "axis" }, svg); first.textContent = dayOf(done[0].finished ?? done[0].started);
+  if (done.length > 1) {
+    const last = done.at(-1);
+    const t = svgEl("text", { x: w - right, y: h - 8, "text-anchor": "end", class: "axis" }, svg);
+    t.textContent = dayOf(last.finished ?? last.started);
+  }
+  const legend = document.createElement("ul"); legend.className = "legend";
+  for (const name of names) {
+    const style = STYLES[every.indexOf(name) % STYLES.length];
+    const points = done.map((s, i) => [s, i]).filter(([s]) => seriesOf(s.trap_id) === name);
+    const g = svgEl("g", { class: "series", "data-series": name }, svg);
+    if (points.length > 1) {
+      svgEl("polyline", {
+        points: points.map(([s, i]) => `${x(i)},${y(s.score)}`).join(" "), fill: "none",
+        stroke: style.stroke, "stroke-width": 2.5, "stroke-dasharray": style.dash,
+      }, g);
+    }
+    for (const [s, i] of points) {
+      const m = marker(style.marker, x(i), y(s.score), style, g);
+      svgEl("title", {}, m).textContent = `${words(name)} — ${s.trap_id}: ${s.score}/100`;
+    }
+    const li = document.createElement("li");
+    const swatch = svgEl("svg", { viewBox: "0 0 36 12", width: 36, height: 12, "aria-hidden": "true" });
+    svgEl("line", { x1: 0, x2: 36, y1: 6, y2: 6, stroke: style.stroke, "stroke-width": 2.5, "stroke-dasharray": style.dash }, swatch);
+    marker(style.marker, 18, 6, style, swatch);
+    const scores = points.map(([s]) => s.score);
+    li.append(swatch, `${words(name)}: ${scores.join(", ")} (latest ${scores.at(-1)}/100)`);
+    legend.append(li);
+  }
+  figure.append(svg, legend);
+  return figure;
 }
 
 async function replay(sessionId) {
@@ -157,6 +218,7 @@ async function replay(sessionId) {
   } else {
     $("composer").hidden = false;
     connect(sessionId);  // its state message redraws the transcript
+    $("message").focus();
   }
 }
 
@@ -243,6 +305,7 @@ async function showReport(report) {
   const box = $("report"); box.hidden = false; box.textContent = "";
   $("composer").hidden = true;
   const h = document.createElement("h2"); h.textContent = `${report.trap_id} — ${report.title}`; box.append(h);
+  h.id = "report-title"; h.tabIndex = -1;  // focus lands here: the finish button it replaces is gone
   const v = document.createElement("p"); v.className = "verdict";
   v.textContent = `Score ${report.score}/100 — ${report.verdict}` + (report.hint_penalty ? ` (hints cost ${report.hint_penalty})` : "");
   box.append(v);
@@ -275,6 +338,7 @@ async function showReport(report) {
   dl.download = `${report.trap_id.replace(":", "-")}-report.md`;
   dl.href = URL.createObjectURL(new Blob([markdown(report, words)], { type: "text/markdown" }));
   box.append(dl);
+  h.focus();
 }
 
 function markdown(report, words) {
@@ -297,6 +361,7 @@ async function startSession(body) {
   show(["chat"]); $("composer").hidden = false;
   showAlternatives(reply);
   connect(reply.session_id);
+  $("message").focus();  // the button that started it is hidden now: keyboard users type straight away
 }
 
 // A topic picks the closest trap; the next closest are one click away.
@@ -331,6 +396,12 @@ function send(text) {
 }
 
 $("composer").onsubmit = (e) => { e.preventDefault(); send($("message").value.trim()); };
+// Enter sends, Shift+Enter starts a new line (and Enter while an input method is composing is its own).
+$("message").onkeydown = (e) => {
+  if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+  e.preventDefault();
+  if (!$("send").disabled) $("composer").requestSubmit();
+};
 $("hint").onclick = () => send("hint");
 $("finish").onclick = () => send("finish");
 
