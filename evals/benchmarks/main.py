@@ -1,4 +1,7 @@
-"""Dispatch for evals/bench: each benchmark prints a table, or with --json one JSON object."""
+"""Dispatch for evals/bench: each benchmark prints a table, or with --json one JSON object.
+
+A benchmark whose figures list `failures` (a check it makes, such as no message lost) makes evals/bench exit 1.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import argparse
 import importlib
 import json
 import logging
+import sys
 
 from service.config import offline_environment
 
@@ -17,6 +21,7 @@ BENCHMARKS = {
     "batch": "evals.benchmarks.batch",
     "batch-ray": "evals.benchmarks.batch_ray",
     "load": "evals.benchmarks.load",
+    "load-faults": "evals.benchmarks.load:run_faults",  # module:function, where it is not run()
     "llm": "evals.benchmarks.llm",
     "ttft": "evals.benchmarks.ttft",
 }
@@ -34,13 +39,17 @@ def main() -> None:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
     results = {}
     for name in args.names or list(BENCHMARKS):
-        results[name] = importlib.import_module(BENCHMARKS[name]).run()
+        module, _, function = BENCHMARKS[name].partition(":")
+        results[name] = getattr(importlib.import_module(module), function or "run")()
     if args.json:
         print(json.dumps(results))
-        return
-    for name, figures in results.items():
-        print(f"\n{name}")
-        _table(figures, "  ")
+    else:
+        for name, figures in results.items():
+            print(f"\n{name}")
+            _table(figures, "  ")
+    failed = [name for name, figures in results.items() if figures.get("failures")]
+    if failed:
+        sys.exit(f"evals/bench: {', '.join(failed)} failed its checks (see failures)")
 
 
 def _table(figures: dict[str, object], indent: str) -> None:

@@ -1,8 +1,10 @@
 """A stand-in OpenAI-compatible server for tests and benchmarks only: a real HTTP server on loopback.
 
-Faults are configurable per server: fixed latency, and rates of 5xx errors, 429s, malformed JSON
-and hangs (longer than any client timeout). Structured requests get the minimal instance of the
-requested JSON schema, so benchmarks exercise the real parsing path.
+Faults are configurable per server: fixed latency, and rates of 5xx errors, 429s, malformed JSON,
+hangs (longer than any client timeout) and replies cut off mid-stream (the connection closes before
+the body its headers promised). Structured requests get the minimal instance of the requested JSON
+schema, so benchmarks exercise the real parsing path. The server counts its requests and the faults
+it injected, for benchmarks (GET /_stub/requests).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +39,16 @@ class StubConfig:
     malformed_rate: float = 0.0
     hang_rate: float = 0.0
     hang_seconds: float = 30.0
+    cut_rate: float = 0.0  # half the reply, then the connection closes: the client sees a truncated body
     fail_first: int = 0  # the first N requests get a 500, whatever the rates
     seed: int = 0
     responder: Responder | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    faults: dict[str, int] = field(default_factory=dict)  # injected, by kind: error, rate_limit, hang, ...
+
+
+# The faults StubProcess passes to its child, as StubConfig's fields and the child's --flags.
+FAULTS = ("error_rate", "rate_limit_rate", "malformed_rate", "hang_rate", "hang_seconds", "cut_rate", "seed")
 
 
 def minimal_instance(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
@@ -93,17 +102,23 @@ class _Handler(BaseHTTPRequestHandler):
         # until the previous one is acknowledged, and the client's wait looks like overhead.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def _send(self, status: int, payload: dict[str, Any] | str) -> None:
+    def _send(self, status: int, payload: dict[str, Any] | str, cut: bool = False) -> None:
         data = (payload if isinstance(payload, str) else json.dumps(payload)).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
+        if cut:  # the length promised, half the body sent, the connection closed
+            self.wfile.write(data[: len(data) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         if self.path == "/_stub/requests":  # how many model calls were made, for benchmarks
-            self._send(200, {"count": len(self.server.config.requests)})
+            with self.server.lock:
+                counts = {"count": len(self.server.config.requests), "faults": dict(self.server.config.faults)}
+            self._send(200, counts)
         elif self.path.rstrip("/").endswith("/models"):
             self._send(200, {"object": "list", "data": [{"id": "stub", "object": "model"}]})
         else:
@@ -116,23 +131,28 @@ class _Handler(BaseHTTPRequestHandler):
             cfg.requests.append(body)
             number = len(cfg.requests)
             roll = self.server.rng.random()
-            scripted_failure = len(cfg.requests) <= cfg.fail_first
+            fault = "scripted" if len(cfg.requests) <= cfg.fail_first else None
+            if fault is None:
+                rates = [cfg.error_rate, cfg.rate_limit_rate, cfg.hang_rate, cfg.malformed_rate, cfg.cut_rate]
+                edges = zip(("error", "rate_limit", "hang", "malformed", "cut"), accumulate(rates), strict=True)
+                fault = next((kind for kind, edge in edges if roll < edge), None)
+            if fault is not None:
+                cfg.faults[fault] = cfg.faults.get(fault, 0) + 1
         if cfg.latency:
             time.sleep(cfg.latency)
-        if scripted_failure:
+        if fault == "scripted":
             return self._send(503, {"error": {"message": "stub: scripted failure", "type": "server_error"}})
-        edges = [cfg.error_rate, cfg.rate_limit_rate, cfg.hang_rate, cfg.malformed_rate]
-        if roll < edges[0]:
+        if fault == "error":
             return self._send(500, {"error": {"message": "stub: injected server error", "type": "server_error"}})
-        if roll < sum(edges[:2]):
+        if fault == "rate_limit":
             return self._send(429, {"error": {"message": "stub: injected rate limit", "type": "rate_limit"}})
-        if roll < sum(edges[:3]):
+        if fault == "hang":
             time.sleep(cfg.hang_seconds)
         content = cfg.responder(body) if cfg.responder else _default_reply(body, number)
-        if roll < sum(edges):
+        if fault in ("hang", "malformed"):  # a hang shorter than the client's timeout ends broken
             content = content[: max(1, len(content) // 2)] + ' "broken'
         if body.get("stream"):
-            return self._stream(body, content)
+            return self._stream(body, content, cut=fault == "cut")
         usage = {
             "prompt_tokens": sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])),
             "completion_tokens": len(content.split()),
@@ -140,24 +160,24 @@ class _Handler(BaseHTTPRequestHandler):
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         self._send(
             200,
-            {
-                "id": "chatcmpl-stub",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": body.get("model", "stub"),
-                "usage": usage,
-                "choices": [
-                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
-                ],
-            },
+            json.dumps(
+                {
+                    "id": "chatcmpl-stub",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body.get("model", "stub"),
+                    "usage": usage,
+                    "choices": [
+                        {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
+                    ],
+                }
+            ),
+            cut=fault == "cut",
         )
 
-    def _stream(self, body: dict[str, Any], content: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Connection", "close")
-        self.end_headers()
+    def _stream(self, body: dict[str, Any], content: str, cut: bool = False) -> None:
         words = content.split(" ")
+        frames = []
         for i, word in enumerate(words):
             piece = word if i == len(words) - 1 else word + " "
             chunk = {
@@ -167,8 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "model": body.get("model", "stub"),
                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
             }
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            time.sleep(self.server.config.word_seconds)
+            frames.append(f"data: {json.dumps(chunk)}\n\n".encode())
         end = {
             "id": "chatcmpl-stub",
             "object": "chat.completion.chunk",
@@ -176,7 +195,19 @@ class _Handler(BaseHTTPRequestHandler):
             "model": body.get("model", "stub"),
             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
         }
-        self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        if cut:  # without a length, a closed connection would just end the stream, and look whole
+            self.send_header(
+                "Content-Length", str(sum(map(len, frames)) + len(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n"))
+            )
+        self.end_headers()
+        for frame in frames[: len(frames) // 2] if cut else frames:
+            self.wfile.write(frame)
+            time.sleep(self.server.config.word_seconds)
+        if not cut:
+            self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
         self.close_connection = True
 
 
@@ -191,6 +222,10 @@ class _Server(ThreadingHTTPServer):
         self.config = config
         self.lock = threading.Lock()
         self.rng = random.Random(config.seed)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up on a hang: expected
+            super().handle_error(request, client_address)
 
 
 class _StubBase:
@@ -212,6 +247,12 @@ class _StubBase:
         import httpx
 
         return int(httpx.get(self.api_base.removesuffix("/v1") + "/_stub/requests", timeout=10).json()["count"])
+
+    def fault_counts(self) -> dict[str, int]:
+        """The faults injected so far, by kind (error, rate_limit, hang, malformed, cut, scripted)."""
+        import httpx
+
+        return dict(httpx.get(self.api_base.removesuffix("/v1") + "/_stub/requests", timeout=10).json()["faults"])
 
 
 class StubServer(_StubBase):
@@ -239,19 +280,25 @@ class StubProcess(_StubBase):
     """The stub in a child process, for benchmarks: its threads must not share the measured process's GIL.
 
     A real model server is another process too, so the service's overhead is measured without the
-    stub's own JSON work in it. Latency and a fixed reply are configurable here; faults are for StubServer tests.
+    stub's own JSON work in it. Latency, a fixed reply and the StubConfig faults in FAULTS are
+    configurable here: `StubProcess(0.2, error_rate=0.1, hang_rate=0.1, hang_seconds=10)`.
     """
 
-    def __init__(self, latency: float, reply: str | None = None) -> None:
+    def __init__(self, latency: float, reply: str | None = None, **faults: float) -> None:
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise TypeError(f"unknown stub fault(s) {', '.join(sorted(unknown))}; choose from {', '.join(FAULTS)}")
         self.latency = latency
         self.reply = reply  # the same text every time, instead of numbered replies
+        self.faults = faults
         self._proc: subprocess.Popen[str] | None = None
         self.api_base = ""
 
     def __enter__(self) -> StubProcess:
         fixed = ["--reply", self.reply] if self.reply is not None else []
+        flags = [x for name, value in self.faults.items() for x in (f"--{name.replace('_', '-')}", str(value))]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "service.llm.stub", "--latency", str(self.latency), *fixed],
+            [sys.executable, "-m", "service.llm.stub", "--latency", str(self.latency), *fixed, *flags],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -273,10 +320,14 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--reply", default=None, help="Reply with this text every time.")
     parser.add_argument("--port", type=int, default=0, help="Listen here (default: a free port).")
+    for name in FAULTS:
+        kind = int if name == "seed" else float
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=getattr(StubConfig(), name))
     args = parser.parse_args()
     reply: str | None = args.reply
     fixed: Responder | None = None if reply is None else (lambda body: reply)
-    server = _Server(StubConfig(latency=args.latency, responder=fixed), port=args.port)
+    faults = {name: getattr(args, name) for name in FAULTS}
+    server = _Server(StubConfig(latency=args.latency, responder=fixed, **faults), port=args.port)
     print(f"http://127.0.0.1:{server.server_address[1]}/v1", flush=True)
     server.serve_forever()
 
