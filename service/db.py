@@ -62,11 +62,16 @@ def connect(path: Path) -> sqlite3.Connection:
 
 @asynccontextmanager
 async def aconnect(path: Path) -> AsyncIterator[Any]:
-    """The same file for async code (the interview checkpoints), closed when the block ends."""
+    """The same file for async code (the interview checkpoints), closed when the block ends.
+
+    Autocommit: LangGraph's saver runs its INSERT, then awaits its COMMIT, and a transaction left open
+    across that await holds the file's write lock while the event loop runs other work. A store's
+    write on the loop then waits on a lock only the loop can release, for the whole busy timeout,
+    and fails (`evals/bench load-faults` lost turns to this). Each statement commits at once instead."""
     import aiosqlite
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    async with aiosqlite.connect(path) as conn:
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
         for pragma in PRAGMAS:
             await conn.execute(pragma)
         yield conn

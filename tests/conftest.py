@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -246,3 +246,109 @@ def live_app() -> Callable[..., AbstractContextManager[str]]:
             thread.join(timeout=10)
 
     return serve
+
+
+class _Proxy:
+    """A TCP proxy on loopback: `down()` cuts every connection through it and refuses new ones, as a
+    database server that went away does; `up()` lets them through again, on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import threading
+
+        self.target, self.port = target, _free_port()
+        self._open: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._threading = threading
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen()
+        listener.settimeout(0.1)
+        self._listener = listener
+        self._threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        for conn in self._open:
+            with suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+        self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            server = socket.create_connection(self.target)
+            self._open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self._threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+
+class DatabaseFault:
+    """The interview database failing on cue: SQLite held locked by another connection for as long as the
+    fault is on (a writer waits its 5 s busy timeout, then fails), or Postgres cut off behind a proxy."""
+
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        self.kind, self.update = kind, {"data_dir": tmp_path}
+        self._db = Settings(data_dir=tmp_path).db_path
+        self._proxy: _Proxy | None = None
+        if kind == "postgres gone":
+            from urllib.parse import urlsplit
+
+            url = urlsplit(os.environ["TEST_POSTGRES_URL"])
+            self._proxy = _Proxy((url.hostname or "127.0.0.1", url.port or 5432))
+            self._proxy.up()
+            netloc = url.netloc.rsplit("@", 1)[0] + f"@127.0.0.1:{self._proxy.port}"
+            self.update["database_url"] = url._replace(netloc=netloc).geturl()
+
+    @contextmanager
+    def on(self) -> Iterator[None]:
+        if self._proxy is not None:
+            self._proxy.down()
+            try:
+                yield
+            finally:
+                self._proxy.up()
+            return
+        import sqlite3
+
+        lock = sqlite3.connect(self._db, isolation_level=None, check_same_thread=False)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            lock.rollback()
+            lock.close()
+
+    def close(self) -> None:
+        if self._proxy is not None:
+            self._proxy.down()
+
+
+@pytest.fixture(params=["sqlite locked", "postgres gone"])
+def database_fault(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DatabaseFault]:
+    """Each database fault in turn; the Postgres one needs TEST_POSTGRES_URL (.ci/run sets it)."""
+    if request.param == "postgres gone" and not os.environ.get("TEST_POSTGRES_URL"):
+        pytest.skip("needs TEST_POSTGRES_URL (.ci/run sets it)")
+    fault = DatabaseFault(request.param, tmp_path)
+    yield fault
+    fault.close()

@@ -167,6 +167,7 @@ async def phrase(
         yield await model.atext(messages)
 
     pieces = llm.astream(messages) if emit else whole(llm)
+    notice = None
     try:
         async for piece in pieces:
             complete, buffer = complete_sentences(buffer + piece)
@@ -177,13 +178,13 @@ async def phrase(
             await accept(buffer)
     except ModelError as exc:
         log.warning("interviewer model failed: %s", exc.message)
-        if shown:
-            return " ".join(shown), None
-        return fallback, "The interviewer model could not be reached, so this turn uses the card's own question."
+        if not shown:
+            return fallback, "The interviewer model could not be reached, so this turn uses the card's own question."
+        notice = "The interviewer model's reply was cut short; what it said is shown as far as it got."
     finally:  # a turn cut short (a leaking sentence) closes the model's stream, so its call is logged now
         await pieces.aclose()  # type: ignore[attr-defined]
     if not any(asks(x) for x in shown):  # what was shown stands; the card's question makes it a question
         if emit:
             emit(fallback)
         shown.append(fallback)
-    return " ".join(shown), None
+    return " ".join(shown), notice

@@ -11,6 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 
 from service.api import deps
 from service.api.models import SlackAck, SlackMessage
+from service.errors import InvalidInputError
 from service.slack import HELP, SlackBot, verified
 
 router = APIRouter(prefix="/slack")
@@ -49,10 +50,17 @@ async def command(request: Request, background: BackgroundTasks) -> SlackMessage
 
 @router.post("/events", response_model=SlackAck, response_model_exclude_none=True)
 async def events(request: Request, background: BackgroundTasks) -> SlackAck:
-    payload = json.loads(await _verified_body(request))
+    try:
+        payload = json.loads(await _verified_body(request))
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise InvalidInputError("a Slack event must be a JSON object")
     if payload.get("type") == "url_verification":
         return SlackAck(challenge=payload.get("challenge"))
-    event = payload.get("event") or {}
+    event = payload.get("event")
+    if not isinstance(event, dict):
+        event = {}
     bot = _bot(request)
     if not bot.state.first_time(str(payload.get("event_id"))):
         return SlackAck(ok=True, duplicate=True)  # a retry of a delivery already handled

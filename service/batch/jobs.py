@@ -87,12 +87,13 @@ class BatchJobs(Store):
         return {r["id"]: (r["mode"], int(r["concurrency"])) for r in rows}
 
     def claim_expired(self) -> list[tuple[str, Mode | None, int]]:
-        """Take the running jobs whose lease ran out: (id, mode, concurrency), oldest first."""
+        """Take the running jobs whose lease ran out: (id, mode, concurrency), oldest first. Not this
+        process's own: a lease of ours that ran out while our loop stalled is renewed, not taken twice."""
         now = time.time()
         rows = self._rows(
             "SELECT id, mode, concurrency, owner FROM batch_jobs WHERE state = 'running' AND lease_until < ?"
-            " ORDER BY created",
-            (now,),
+            " AND COALESCE(owner, '') <> ? ORDER BY created",
+            (now, self.owner),
         )
         won = []
         for r in rows:  # compare-and-set on the old owner: of the replicas that read this row, one wins

@@ -142,6 +142,38 @@ def test_url_verification_and_forged_stale_requests(tmp_path: Path, settings: Se
         assert _SlackAPI.posts == []  # nothing was posted for any of them
 
 
+def test_a_signed_event_that_is_not_json_is_a_clear_422(
+    tmp_path: Path, settings: Settings, index, slack_api: str
+) -> None:  # type: ignore[no-untyped-def]
+    with _client(tmp_path, settings, slack_api) as client:
+        for body in ("not json", "[1, 2]", "\u0000\u00ff"):
+            reply = client.post(
+                "/slack/events", content=body, headers={**_signed(body), "Content-Type": "application/json"}
+            )
+            assert reply.status_code == 422 and reply.json()["detail"] == "a Slack event must be a JSON object"
+        odd = _event(client, "Ev1", "a string, not an event")  # type: ignore[arg-type]
+        assert odd.status_code == 200 and _SlackAPI.posts == []
+
+
+def test_an_answer_the_database_refused_is_taken_on_slacks_retry(  # type: ignore[no-untyped-def]
+    tmp_path: Path, settings: Settings, index, slack_api: str, database_fault
+) -> None:
+    """A 503 is Slack's cue to deliver the event again: the answer, refused while the database was
+    locked or gone, is answered when the retry comes; nothing was posted for the refused delivery."""
+    extra = {k: v for k, v in database_fault.update.items() if k != "data_dir"}
+    with _client(tmp_path, settings, slack_api, **extra) as client:
+        _command(client, "mlsd-33")
+        thread = "1700000001.0001"  # the opening post's ts, as the stand-in numbers them
+        answer = {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": "Reservoir sampling."}
+        with database_fault.on():
+            refused = _event(client, "Ev1", answer)
+        assert refused.status_code == 503 and "database is unavailable" in refused.json()["detail"]
+        assert len(_SlackAPI.posts) == 1
+        assert _event(client, "Ev1", answer, retry=1).status_code == 200
+        assert len(_SlackAPI.posts) == 2 and _SlackAPI.posts[-1]["thread_ts"] == thread
+        assert "unavailable" not in _SlackAPI.posts[-1]["text"] and _SlackAPI.posts[-1]["text"].strip().endswith("?")
+
+
 def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
     with (
         StubServer(StubConfig(error_rate=1.0)) as stub,
