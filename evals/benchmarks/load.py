@@ -13,7 +13,9 @@ for comparison, in one process.
 The faults run (`evals/bench load-faults`, and the end of `load`): 50 interviews with think time
 against a stub where 30% of model calls fail (5xx, 429, a reply cut off mid-stream, a hang past the
 service's model timeout, in equal parts). The Router retries a call; a turn whose call still fails
-ends with the card's question and a notice that the model could not be reached. It counts every
+ends with the card's question and a notice that the model could not be reached; a stream cut after
+some words (which no retry can take back) shows them, completed by the card's question, and a
+notice that the reply was cut short. It counts every
 message sent against the candidate turns each session's transcript kept, how each turn ended, and
 the stub's calls and injected faults. Every failure must be retried (a call beyond one per model
 turn) or reported (a notice): `unaccounted` = failed calls − retries − reported turns. A lost or
@@ -67,7 +69,7 @@ MODEL_TIMEOUT = 2.0
 MODEL_RETRIES = 2
 TURN_LIMIT = 60.0  # a turn with neither a final nor an error event by then is stuck
 MODEL_TURNS = {"follow_up", "clarify", "dont_know"}  # the interviewer turns the model phrases
-NOTICE = "could not be reached"
+NOTICES = ("could not be reached", "cut short")  # the notices that report a failed model call
 # Two sentences, as a model often replies: a reply cut after the first has shown words but asked nothing.
 FAULT_REPLY = "That is a fair start. How would you check that the scores stay calibrated after the reweighting?"
 
@@ -214,7 +216,7 @@ def run() -> dict[str, Any]:
 class _Interview:
     ends: list[str] = field(default_factory=list)  # per turn: final, error, dropped or stuck
     walls: list[float] = field(default_factory=list)  # seconds from sending to the turn's end
-    reported: int = 0  # final replies that say the model could not be reached
+    reported: int = 0  # final replies that say the model failed them
     not_asking: int = 0  # final replies, the session still active, that ask nothing
     sent: int = 0
     kept: int = 0  # sent messages found among the transcript's candidate turns
@@ -269,7 +271,7 @@ async def _interview(port: int, i: int, think: tuple[float, float]) -> _Intervie
                 if end == "error":
                     out.errors.append(f"{event['status']} {event['detail']}"[:200])
                 if reply := event.get("reply"):
-                    out.reported += any(NOTICE in n for n in reply["notices"])
+                    out.reported += any(notice in n for n in reply["notices"] for notice in NOTICES)
                     asking = any(asks(x) for x in sentences(reply["message"]))
                     out.not_asking += reply["status"] == "active" and not asking
         except Exception as exc:  # noqa: BLE001 - the transcript below still says what was kept
