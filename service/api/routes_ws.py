@@ -10,6 +10,7 @@ an unknown session closes with code 4404, and a database that cannot serve with 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -50,11 +51,9 @@ async def session_socket(websocket: WebSocket, session_id: str) -> None:
     )
     try:
         while True:
-            data = await websocket.receive_json()
-            message = data.get("message") if isinstance(data, dict) else None
-            message_id = data.get("message_id") if isinstance(data, dict) else None
-            if not isinstance(message, str) or not isinstance(message_id, str | None):
-                detail = 'send {"message": "...", "message_id": "..." (optional)}'
+            message, message_id = _message(await websocket.receive())
+            if message is None:
+                detail = 'send a JSON text frame: {"message": "...", "message_id": "..." (optional)}'
                 await websocket.send_json({"type": "error", "status": 422, "detail": detail})
                 continue
             await _relay(websocket, iv, session_id, message, message_id)
@@ -86,6 +85,22 @@ async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message
             await websocket.send_json(event)
         except (RuntimeError, OSError) as exc:  # closed under us; uvicorn's ClientDisconnected is an OSError
             raise WebSocketDisconnect from exc
+
+
+def _message(frame: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The message and its id from a client frame; (None, None) for anything else (a binary frame, text
+    that is not JSON, JSON of another shape), which the socket answers with an error and survives."""
+    if frame["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(frame.get("code", 1000))
+    try:
+        data = json.loads(frame.get("text") or "")
+    except ValueError:
+        return None, None
+    message = data.get("message") if isinstance(data, dict) else None
+    message_id = data.get("message_id") if isinstance(data, dict) else None
+    if not isinstance(message, str) or not isinstance(message_id, str | None):
+        return None, None
+    return message, message_id
 
 
 def _reason(message: str) -> str:

@@ -308,3 +308,34 @@ def test_every_page_meets_wcag_aa(live: str, tmp_path: Path) -> None:
         expect(phone.locator("#report .verdict")).to_contain_text("Score")
         _audit(phone, axe, "report on a phone")
         browser.close()
+
+
+def test_a_turn_the_database_could_not_save_puts_the_message_back(live: str, tmp_path: Path) -> None:
+    """SQLite held locked while the answer is sent: the page says the message was not saved, takes the
+    turn out of the transcript and puts the words back in the box; sent again, it is saved once."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.conftest import DatabaseFault
+
+    answer = "Reservoir sampling: keep the first k, then replace a random slot with probability k/i."
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.goto(live)
+        page.locator("#catalog button", has_text="mlsd-33").click()
+        expect(page.locator(".turn.interviewer").first).to_contain_text("Kafka")
+        page.fill("#message", answer)
+        with DatabaseFault("sqlite locked", tmp_path).on():
+            page.click("#send")
+            expect(page.locator("#chat-error")).to_contain_text("not saved", timeout=20_000)
+        expect(page.locator("#chat-error")).to_contain_text("interview database is unavailable")
+        expect(page.locator("#message")).to_have_value(answer)
+        expect(page.locator(".turn.candidate")).to_have_count(0)
+        page.click("#send")
+        expect(page.locator(".turn.interviewer")).to_have_count(2)
+        page.reload()  # what the server kept: the answer once, and the follow-up
+        page.locator("#nav-history").click()
+        page.locator("#sessions button").first.click()
+        expect(page.locator(".turn.candidate")).to_have_count(1)
+        expect(page.locator(".turn.candidate")).to_have_text(answer)
+        browser.close()

@@ -29,9 +29,18 @@ def test_websocket_interview_and_reconnect(tmp_path: Path, settings: Settings, i
             while not events or events[-1]["type"] != "final":
                 events.append(ws.receive_json())
             assert events[0]["type"] == "interviewer" and events[-1]["reply"]["status"] == "active"
-            ws.send_json({"text": "wrong shape"})
-            detail = 'send {"message": "...", "message_id": "..." (optional)}'
-            assert ws.receive_json() == {"type": "error", "status": 422, "detail": detail}
+            detail = 'send a JSON text frame: {"message": "...", "message_id": "..." (optional)}'
+            for send, frame in [
+                (ws.send_json, {"text": "wrong shape"}),
+                (ws.send_json, {"message": 7}),
+                (ws.send_json, {"message": "x", "message_id": ["a"]}),
+                (ws.send_text, "not json {"),
+                (ws.send_text, ""),
+                (ws.send_bytes, b"\x00\xff\xfe binary"),
+                (ws.send_json, ["a", "list"]),
+            ]:
+                send(frame)  # type: ignore[operator]
+                assert ws.receive_json() == {"type": "error", "status": 422, "detail": detail}, frame
         with client.websocket_connect(f"/ws/sessions/{sid}") as ws:  # reconnect: the session continues
             state = ws.receive_json()
             assert [t["role"] for t in state["transcript"]] == ["interviewer", "candidate", "interviewer"]

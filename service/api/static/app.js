@@ -4,6 +4,9 @@ const token = new URLSearchParams(location.search).get("token");
 const headers = { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) };
 const $ = (id) => document.getElementById(id);
 let socket = null, current = null, candidateTurns = [], traps = [];
+// The message in flight, until its turn is saved: a turn the service could not save (the database was
+// locked or gone) or a connection lost before the reply puts it back in the box, to send again.
+let pending = null;
 const user = () => $("user").value.trim() || "me";
 
 async function api(path, options = {}) {
@@ -237,6 +240,8 @@ function connect(sessionId) {
       $("transcript").textContent = ""; candidateTurns = []; current = null;
       $("chat-error").textContent = ""; $("send").disabled = false;
       ev.transcript.forEach((t) => addTurn(t.role, t.content));
+      if (pending && !ev.transcript.some((t) => t.role === "candidate" && t.content === pending.text)) unsent("");
+      pending = null;
       budget(ev);
       if (ev.report) showReport(ev.report);
     } else if (ev.type === "token") {
@@ -246,16 +251,23 @@ function connect(sessionId) {
       if (current) current.textContent = ev.text; else addTurn("interviewer", ev.text);
       current = null;
     } else if (ev.type === "final") {
-      current = null; $("send").disabled = false;
+      current = null; pending = null; $("send").disabled = false;
       (ev.reply.notices || []).forEach((n) => ($("chat-error").textContent = n));
       budget(ev.reply);
       if (ev.reply.status === "finished") showReport(ev.reply.report);
     } else if (ev.type === "error") {
-      $("chat-error").textContent = ev.detail; $("send").disabled = false;
+      $("send").disabled = false;
+      if (pending && ev.status >= 500) unsent(ev.detail); else $("chat-error").textContent = ev.detail;
+      pending = null;
     }
   };
   socket.onclose = (e) => {
     if (e.code >= 4000) { $("chat-error").textContent = e.reason; return; }
+    if (e.code === 1013) {  // the service cannot read the session now (its database): try again shortly
+      $("chat-error").textContent = `${e.reason} Reconnecting…`;
+      setTimeout(() => connect(sessionId), 3000);
+      return;
+    }
     // Dropped (a server restart, a network blip): the session is saved, so connect again; its
     // state message redraws the transcript where it stopped.
     $("chat-error").textContent = "Connection lost; reconnecting…";
@@ -391,8 +403,26 @@ function send(text) {
   if (!text || !socket) return;
   if (socket.readyState !== WebSocket.OPEN) { $("chat-error").textContent = "Not connected yet; try again in a moment."; return; }
   $("chat-error").textContent = ""; $("send").disabled = true;
-  addTurn("candidate", text); $("message").value = "";
-  socket.send(JSON.stringify({ message: text }));
+  // The id makes sending again safe: a turn the service did save is not run twice.
+  pending = { text, id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`, turn: addTurn("candidate", text) };
+  $("message").value = "";
+  socket.send(JSON.stringify({ message: text, message_id: pending.id }));
+}
+
+// The pending message was not saved: its turn (and any words of a reply to it) leave the transcript,
+// and the message goes back in the box.
+function unsent(why) {
+  const { text, turn } = pending;
+  if (turn.isConnected) {
+    while (turn.nextSibling) turn.nextSibling.remove();
+    turn.remove();
+    candidateTurns = candidateTurns.filter((d) => d !== turn);
+  }
+  current = null;
+  const button = ["hint", "finish"].includes(text);
+  if (!button) $("message").value = text;
+  const again = button ? `press ${text} again` : "it is back in the box to send again";
+  $("chat-error").textContent = `${why ? `${why} ` : ""}Your message was not saved; ${again}.`;
 }
 
 $("composer").onsubmit = (e) => { e.preventDefault(); send($("message").value.trim()); };
