@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
@@ -64,11 +65,26 @@ def card_text(card: Card) -> str:
 
 
 class TrapIndex:
-    """The catalog's retrieval index; rebuilds itself when the cards' content hash changes."""
+    """The catalog's retrieval index; rebuilds itself when the cards' content hash changes.
+
+    Nothing connects to Chroma until the first search (or `ready`): a Chroma that cannot be reached
+    fails the searches, with an IndexError_ that says so, and nothing else; each later search tries
+    again, so retrieval comes back with Chroma, without a restart."""
 
     def __init__(self, catalog: Catalog, settings: Settings) -> None:
         self.catalog = catalog
         self.settings = settings
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    def ready(self) -> None:
+        """The collection, built if the cards changed since it was built: once per process, when it succeeds."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if not self._ready:
+                self.ensure()
+                self._ready = True
 
     @cached_property
     def _client(self) -> Any:
@@ -153,6 +169,7 @@ class TrapIndex:
         """
         if not text or not text.strip():
             raise InvalidInputError("empty query: say what to search for, e.g. 'GPU memory'")
+        self.ready()
         allowed = {t.id for t in self.catalog.filter(series=series, tag=tag)}
         if not allowed:
             return []

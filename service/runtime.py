@@ -12,7 +12,8 @@ from service.index import TrapIndex
 
 @dataclass
 class Runtime:
-    """The settings, the catalog, and the retrieval index (opened on first use: not every command needs it)."""
+    """The settings, the catalog, and the retrieval index (which connects on first search: not every
+    command needs it, and a Chroma that is down must not stop what does not)."""
 
     settings: Settings
     catalog: Catalog
@@ -24,10 +25,7 @@ class Runtime:
 
     @cached_property
     def index(self) -> TrapIndex:
-        """The index, rebuilt first if the cards changed since it was built."""
-        idx = TrapIndex(self.catalog, self.settings)
-        idx.ensure()
-        return idx
+        return TrapIndex(self.catalog, self.settings)
 
     def warm_cards(self) -> None:
         """Embed every text the cards' grading and follow-ups read, so no candidate's first turn on a trap

@@ -271,3 +271,68 @@ def test_a_full_disk_leaves_no_torn_line_and_the_rerun_finishes(tmp_path: Path, 
     assert done.stdout.split() == [str(len(gold) - len(first)), str(len(first))]  # went on from there
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert sorted(r["id"] for r in records) == sorted(f"a{i}" for i in range(len(gold)))
+
+
+def test_chroma_down_fails_only_the_searches_and_they_come_back_with_it(  # type: ignore[no-untyped-def]
+    tmp_path: Path, settings: Settings, index, chroma_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chroma behind a proxy that is cut before the service starts: it starts, interviews by trap id
+    run, a topic or a search is a 503 that names the index, a batch line that needs retrieval is a
+    retryable error beside the graded ones, chat by topic fails in one line; back up, search works."""
+    from urllib.parse import urlsplit
+
+    from typer.testing import CliRunner
+
+    from service.batch.runner import grade_file
+    from service.cli.main import app
+    from service.config import get_settings
+    from service.grading.factory import make_grader
+    from service.runtime import Runtime
+    from tests.conftest import _Proxy
+
+    target = urlsplit(chroma_url)
+    proxy = _Proxy((target.hostname or "127.0.0.1", target.port or 8000))
+    own = settings.model_copy(
+        update={"data_dir": tmp_path, "mode": "semantic", "chroma_url": f"http://127.0.0.1:{proxy.port}"}
+    )
+    with TestClient(create_app(own)) as client:  # Chroma unreachable from the start
+        assert client.get("/healthz").status_code == 200
+        sid = client.post("/sessions", json={"trap_id": "mlsd-35"}).json()["session_id"]
+        assert client.post(f"/sessions/{sid}/messages", json={"message": ANSWER}).status_code == 200
+        for refused in (client.post("/sessions", json={"topic": "GPU memory"}), client.get("/traps?q=GPU+memory")):
+            assert refused.status_code == 503 and "Chroma" in refused.json()["detail"], refused.text
+        assert len(client.get("/traps").json()) == 49  # the catalog needs no index
+        proxy.up()
+        try:
+            hits = client.get("/traps?q=KV+cache+memory+for+long+context")  # builds the index in the server
+            assert hits.status_code == 200 and hits.json()[0]["id"].startswith("llm-"), hits.text
+        finally:
+            proxy.down()
+
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(
+        json.dumps({"id": "by-id", "trap_id": "mlsd-35", "answer": ANSWER})
+        + "\n"
+        + json.dumps(
+            {
+                "id": "by-words",
+                "turns": [{"role": "interviewer", "content": "KV cache?"}, {"role": "candidate", "content": ANSWER}],
+            }
+        )
+        + "\n"
+    )
+    rt = Runtime.build(own)
+    import asyncio
+
+    summary = asyncio.run(grade_file(lines, tmp_path / "out.jsonl", make_grader(settings=own), rt.catalog, rt.index))
+    records = {r["id"]: r for r in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())}
+    assert summary.graded == 1 and "score" in records["by-id"]
+    assert records["by-words"]["retryable"] is True and "Chroma" in records["by-words"]["error"]
+
+    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("INTERVIEWER_MODE", "semantic")
+    monkeypatch.setenv("INTERVIEWER_CHROMA_URL", own.chroma_url or "")
+    get_settings.cache_clear()
+    chat = CliRunner().invoke(app, ["chat", "--topic", "GPU memory"], input="")
+    get_settings.cache_clear()
+    assert chat.exit_code == 1 and "Chroma" in chat.output and "Traceback" not in chat.output, chat.output

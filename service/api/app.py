@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,10 +21,11 @@ from service.agent.session import Interviewer
 from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
 from service.api.models import ERRORS, Health
 from service.config import Settings, get_settings
-from service.errors import InterviewerError, UnknownTrapError
+from service.errors import IndexError_, InterviewerError, UnknownTrapError
 from service.runtime import Runtime
 
 STATIC = Path(__file__).with_name("static")
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,7 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = app.state.runtime = await asyncio.to_thread(Runtime.build, settings)
-        await asyncio.to_thread(lambda: rt.index)  # built here if the cards changed, not on a first request
+        try:  # built here if the cards changed, not on a first request
+            await asyncio.to_thread(rt.index.ready)
+        except IndexError_ as exc:  # traps by id still work; searches say why they fail, and try again
+            log.warning("retrieval unavailable at start: %s", exc.message)
         # The cards' vectors, so no candidate's first answer on a trap waits ~1 s for them to be embedded.
         await asyncio.to_thread(rt.warm_cards)
         # Batch jobs: those this replica runs keep their leases, and those a dead replica left are taken over.

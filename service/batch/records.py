@@ -17,7 +17,7 @@ from pydantic.config import JsonDict
 
 from service.catalog import Catalog
 from service.config import Settings
-from service.errors import InterviewerError, InvalidInputError
+from service.errors import IndexError_, InterviewerError, InvalidInputError
 from service.grading.grader import check_answer
 from service.index import TrapIndex
 
@@ -96,12 +96,14 @@ class Item:
 
 
 class LineError(Exception):
-    """A line that cannot be graded; its message goes into the output as the line's error."""
+    """A line that cannot be graded; its message goes into the output as the line's error. `retryable`
+    when the cause is not the line (the index could not be reached), so a re-run tries it again."""
 
-    def __init__(self, record_id: str | None, message: str) -> None:
+    def __init__(self, record_id: str | None, message: str, retryable: bool = False) -> None:
         super().__init__(message)
         self.record_id = record_id
         self.message = message
+        self.retryable = retryable
 
 
 def _problem(exc: ValidationError) -> str:
@@ -143,6 +145,8 @@ def parse(line: str, number: int, catalog: Catalog, index: TrapIndex | None, max
         return resolve(_ANSWER.validate_python(rec), rid, catalog, index, max_chars)
     except ValidationError as exc:
         raise LineError(rid, _problem(exc)) from exc
+    except IndexError_ as exc:
+        raise LineError(rid, exc.message, retryable=True) from exc
     except InterviewerError as exc:
         raise LineError(rid, exc.message) from exc
 

@@ -74,7 +74,7 @@ async def record_of(
     """A line's output record: its grade, or its error; whichever engine grades it. An error says whether
     a re-run should try the line again (a model's failure may pass; the line's own problem will not)."""
     if isinstance(item, LineError):
-        return _error(item.record_id, item.message, number, line)
+        return _error(item.record_id, item.message, number, None if item.retryable else line)
     try:
         grade = await grade_of(item, grader, catalog, memo)
     except (ModelError, StorageError) as exc:  # may pass on a re-run
