@@ -336,3 +336,31 @@ def test_chroma_down_fails_only_the_searches_and_they_come_back_with_it(  # type
     chat = CliRunner().invoke(app, ["chat", "--topic", "GPU memory"], input="")
     get_settings.cache_clear()
     assert chat.exit_code == 1 and "Chroma" in chat.output and "Traceback" not in chat.output, chat.output
+
+
+@pytest.mark.parametrize("fault", ["5xx", "a reply cut mid-body"])
+def test_chat_turns_survive_model_faults_and_hostile_input(  # type: ignore[no-untyped-def]
+    fault: str, tmp_path: Path, settings: Settings, index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The terminal chat on a failing model: each turn shows the notice and asks; a message over the
+    limit is said back as an error, and binary-looking bytes with Rich markup are an answer like any."""
+    from typer.testing import CliRunner
+
+    from service.cli.main import app
+    from service.config import get_settings
+
+    (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+    config, notice = FAULTS[fault]
+    with StubServer(config) as stub:
+        model = stub.settings(tmp_path, mode="llm", retries=0, timeout=1.0)
+        for key in (*_MODEL, "data_dir"):
+            monkeypatch.setenv(f"INTERVIEWER_{key.upper()}", str(getattr(model, key)))
+        get_settings.cache_clear()
+        typed = "\n".join(["x" * 20_001, "\x00\xff\ufffd [bold]not markup[/bold]", ANSWER, "finish", ""])
+        result = CliRunner().invoke(app, ["chat", "--trap", "mlsd-35"], input=typed)
+    get_settings.cache_clear()
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "the message is 20,001 characters; the limit is 20,000" in out  # said, and the chat goes on
+    assert out.count(notice) >= 2  # each follow-up says the model failed it
+    assert out.count("interviewer>") == 4 and "Score " in out  # the scenario, two follow-ups, the end
