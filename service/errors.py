@@ -11,7 +11,7 @@ InterviewerError                  base: every error a user may see
 │   ├── ModelOutputError          the model kept returning invalid structured output
 │   └── LocalModelError           the embedded model file is missing or fails its checksum
 ├── SessionError                  an unknown or finished interview session
-└── StorageError                  the database that keeps interview state cannot be reached
+└── StorageError                  the database is locked or unreachable, or batch output cannot be written
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ class SessionError(InterviewerError):
 
 
 class StorageError(InterviewerError):
-    """The checkpoint database is unreachable."""
+    """Where state is kept cannot take it now: the database is locked or gone, or the disk is full.
+    Nothing from the failed request was saved, so trying again later is safe."""
 
     status_code = 503
