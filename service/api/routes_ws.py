@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -87,7 +88,7 @@ async def _relay(websocket: WebSocket, iv: Interviewer, session_id: str, message
             raise WebSocketDisconnect from exc
 
 
-def _message(frame: dict[str, Any]) -> tuple[str | None, str | None]:
+def _message(frame: MutableMapping[str, Any]) -> tuple[str | None, str | None]:
     """The message and its id from a client frame; (None, None) for anything else (a binary frame, text
     that is not JSON, JSON of another shape), which the socket answers with an error and survives."""
     if frame["type"] == "websocket.disconnect":
