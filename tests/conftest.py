@@ -110,6 +110,8 @@ def catalog(runtime):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def index(runtime):  # type: ignore[no-untyped-def]
+    """The session's index, built: the tests' own data dirs link to its files."""
+    runtime.index.ready()
     return runtime.index
 
 
@@ -259,6 +261,7 @@ class _Proxy:
         self._open: list[socket.socket] = []
         self._listener: socket.socket | None = None
         self._threading = threading
+        self._lock = threading.Lock()  # a connection accepted as the proxy goes down is closed, not kept
 
     def up(self) -> None:
         listener = socket.socket()
@@ -270,14 +273,15 @@ class _Proxy:
         self._threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def down(self) -> None:
-        listener, self._listener = self._listener, None
+        with self._lock:
+            listener, self._listener = self._listener, None
+            conns, self._open = self._open, []
         if listener is not None:
             listener.close()
-        for conn in self._open:
+        for conn in conns:
             with suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
             conn.close()
-        self._open.clear()
 
     def _accept(self, listener: socket.socket) -> None:
         while self._listener is listener:
@@ -286,7 +290,12 @@ class _Proxy:
             except (TimeoutError, OSError):
                 continue
             server = socket.create_connection(self.target)
-            self._open += [client, server]
+            with self._lock:
+                if self._listener is not listener:  # went down meanwhile
+                    client.close()
+                    server.close()
+                    continue
+                self._open += [client, server]
             for a, b in ((client, server), (server, client)):
                 self._threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 

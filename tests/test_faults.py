@@ -168,14 +168,15 @@ def test_chat_keeps_the_message_a_database_fault_failed(  # type: ignore[no-unty
         return text
 
     monkeypatch.setattr(chat.console, "input", candidate)
-    result = CliRunner().invoke(app, ["chat", "--trap", "mlsd-35", "--user", "chat-fault"])
+    user = f"chat-fault-{database_fault.kind.split()[0]}-{time.time_ns()}"  # the Postgres database outlives runs
+    result = CliRunner().invoke(app, ["chat", "--trap", "mlsd-35", "--user", user])
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "interview database is unavailable" in out and "Your message is kept: press Enter" in out
     assert out.index("Your message is kept") < out.index("Score ")  # sent again, answered, then the report
     with TestClient(create_app(own)) as client:
-        (session,) = client.get("/users/chat-fault/progress").json()["history"]
+        (session,) = client.get(f"/users/{user}/progress").json()["history"]
         roles, answers = _roles_and_answers(client, session["id"])
     assert answers == [ANSWER, "finish"] and roles == ["interviewer", "candidate"] * 2 + ["interviewer"]
 

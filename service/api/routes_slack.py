@@ -62,13 +62,16 @@ async def events(request: Request, background: BackgroundTasks) -> SlackAck:
     if not isinstance(event, dict):
         event = {}
     bot = _bot(request)
-    if not bot.state.first_time(str(payload.get("event_id"))):
-        return SlackAck(ok=True, duplicate=True)  # a retry of a delivery already handled
     if event.get("bot_id") or event.get("subtype"):
         return SlackAck(ok=True)  # our own posts, edits and joins are not candidate answers
     channel, text = str(event.get("channel", "")), _MENTION.sub("", str(event.get("text", ""))).strip()
     thread_ts = event.get("thread_ts")
-    if thread_ts and bot.state.session(channel, str(thread_ts)):
+    # Read before the event is marked seen: a delivery the database refuses (503) records nothing,
+    # so Slack's retry of it is answered, not taken for a duplicate.
+    interview = bool(thread_ts) and bot.state.session(channel, str(thread_ts)) is not None
+    if not bot.state.first_time(str(payload.get("event_id"))):
+        return SlackAck(ok=True, duplicate=True)  # a retry of a delivery already handled
+    if interview:
         background.add_task(bot.reply, channel, str(thread_ts), text)
     elif event.get("type") == "app_mention":
         background.add_task(bot.start, channel, str(event.get("user", "slack")), text)

@@ -165,11 +165,12 @@ def test_an_answer_the_database_refused_is_taken_on_slacks_retry(  # type: ignor
         _command(client, "mlsd-33")
         thread = "1700000001.0001"  # the opening post's ts, as the stand-in numbers them
         answer = {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": "Reservoir sampling."}
+        event_id = f"Ev-{time.time_ns()}"  # unique: the Postgres database outlives test runs
         with database_fault.on():
-            refused = _event(client, "Ev1", answer)
+            refused = _event(client, event_id, answer)
         assert refused.status_code == 503 and "database is unavailable" in refused.json()["detail"]
         assert len(_SlackAPI.posts) == 1
-        assert _event(client, "Ev1", answer, retry=1).status_code == 200
+        assert _event(client, event_id, answer, retry=1).status_code == 200
         assert len(_SlackAPI.posts) == 2 and _SlackAPI.posts[-1]["thread_ts"] == thread
         assert "unavailable" not in _SlackAPI.posts[-1]["text"] and _SlackAPI.posts[-1]["text"].strip().endswith("?")
 
