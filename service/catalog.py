@@ -290,6 +290,13 @@ class Catalog:
             raise UnknownTrapError(trap_id, self.nearest(trap_id))
         return trap
 
+    def criterion_words(self, trap_id: str | None) -> dict[str, str]:
+        """Each criterion of the trap's rubric in its own words, by id, for reports that a person reads
+        ({} for a trap the catalog does not hold, such as a reference answer's)."""
+        if trap_id is None or trap_id not in self:
+            return {}
+        return {c.id: c.description for c in self.get(trap_id).rubric.criteria}
+
     def filter(self, series: str | None = None, tag: str | None = None) -> list[Trap]:
         return [
             self._traps[i]

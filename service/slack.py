@@ -139,7 +139,8 @@ class SlackBot:
             return
         text = "\n".join([escape(reply.message), *(f"_Note: {escape(n)}_" for n in reply.notices)])
         if reply.status == "finished" and reply.report:
-            await self._post(channel, text, thread_ts, report_blocks(reply.report))
+            words = self.interviewer.catalog.criterion_words(reply.report.trap_id)
+            await self._post(channel, text, thread_ts, report_blocks(reply.report, words))
         else:
             await self._post(channel, text, thread_ts)
 
@@ -150,10 +151,12 @@ def _clip(quote: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def report_blocks(rep: Report) -> list[dict[str, Any]]:
-    """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap."""
+def report_blocks(rep: Report, words: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap. Criteria
+    in their own words when `words` has them (Catalog.criterion_words), else by id."""
+    words = words or {}
     lines = [
-        f"{'●' * c.score}{'○' * (c.max - c.score)} *{c.id}*"
+        f"{'●' * c.score}{'○' * (c.max - c.score)} *{escape(_clip(words.get(c.id, c.id), 150))}*"
         + (f" — _“{escape(_clip(c.evidence))}”_" if c.evidence else "")
         for c in (rep.grade.criteria if rep.grade else [])
     ]

@@ -63,6 +63,9 @@ def test_chat_shows_the_scenario_then_the_report() -> None:
     assert res.output.index("interviewer> A Kafka topic carries") < res.output.index("A hint (it costs 5 points")
     assert "Score 0/100" in res.output
     assert "Also close" not in res.output  # chosen by id
+    table = " ".join(res.output.split())  # the report's criteria in their own words, not their ids
+    for c in Runtime.build(get_settings()).catalog.get("mlsd-33").rubric.criteria:
+        assert " ".join(c.description.split()[:3]) in table and f"│ {c.id} │" not in table
 
 
 def test_terminal_prints_brackets_as_written() -> None:

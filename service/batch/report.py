@@ -116,7 +116,7 @@ def _marked(text: str, quotes: list[tuple[str, str]]) -> str:
 def _answer_section(rec: dict[str, Any], answer: str | None, catalog: Catalog | None) -> str:
     rid = str(rec.get("id"))
     trap = catalog.get(rec["trap_id"]) if catalog is not None and rec.get("trap_id") in catalog else None
-    words = {c.id: c.description for c in trap.rubric.criteria} if trap else {}
+    words = catalog.criterion_words(trap.id) if catalog is not None and trap else {}
     flags = {f.id: f.statement for f in trap.rubric.red_flags} if trap else {}
     head = f'<section id="a-{html.escape(rid)}"><h3>{html.escape(rid)}'
     if "error" in rec:
@@ -162,7 +162,7 @@ def write_html(
     def criterion_label(key: str) -> str:
         trap_id, _, cid = key.rpartition(":")
         if catalog is not None and trap_id in catalog:
-            words = {c.id: c.description for c in catalog.get(trap_id).rubric.criteria}.get(cid, cid)
+            words = catalog.criterion_words(trap_id).get(cid, cid)
             return f"{trap_id}: {words[:90]}{'…' if len(words) > 90 else ''}"
         return key
 

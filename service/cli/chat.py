@@ -70,7 +70,7 @@ async def _chat(trap: str | None, topic: str | None, user: str, resume: str | No
                     unsent = message
                     console.print("[dim]Your message is kept: press Enter to send it again.[/dim]")
     if reply.report is not None:
-        _report(reply.report)
+        _report(reply.report, interviewer.catalog.criterion_words(reply.report.trap_id))
 
 
 async def _shown(events: AsyncIterator[Event]) -> Reply:
@@ -98,10 +98,13 @@ def _notices(reply: Reply) -> Reply:
     return reply
 
 
-def _report(rep: Report) -> None:
+def _report(rep: Report, words: dict[str, str]) -> None:
+    """The report, each criterion in its own words (its id when the catalog has none for it)."""
     table = Table("criterion", "score", "evidence (your words)", title=f"{rep.trap_id} — {rep.title}")
     for c in rep.grade.criteria if rep.grade else []:
-        table.add_row(c.id, f"{c.score}/{c.max}", escape(" ".join((c.evidence or "—").split())))
+        table.add_row(
+            escape(words.get(c.id, c.id)), f"{c.score}/{c.max}", escape(" ".join((c.evidence or "—").split()))
+        )
     console.print(table)
     console.print(f"[bold]Score {rep.score}/100 — {rep.verdict}[/bold] (hints cost {rep.hint_penalty} points)")
     for flag in rep.red_flags:

@@ -260,3 +260,6 @@ def test_report_quotes_the_trap_and_the_words_that_fell_into_it_inertly(
         assert "Keep each event with a fixed probability" in flags[0]  # the flag's statement, not its id
         assert "You said: _“Since we don't know" in flags[0] and "as it arrives &lt;!channel&gt;." in flags[0]
         assert all("<!channel>" not in json.dumps(post) for post in _SlackAPI.posts)  # nobody is pinged
+        scores = final["blocks"][1]["text"]["text"]  # each criterion in its own words, not its id
+        for c in index.catalog.get("mlsd-33").rubric.criteria:
+            assert f"*{c.id}*" not in scores and " ".join(c.description.split()[:4]) in scores
