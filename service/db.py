@@ -10,6 +10,7 @@ the service works again as soon as the database is back, with no restart.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,8 @@ from typing import Any
 
 from service.config import Settings
 from service.errors import InvalidInputError, StorageError
+
+log = logging.getLogger(__name__)
 
 
 def _unavailable() -> tuple[type[BaseException], ...]:
@@ -44,6 +47,16 @@ def storage_errors(what: str = "the interview database") -> Iterator[None]:
     except UNAVAILABLE as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise StorageError(f"{what} is unavailable ({reason}); nothing from this request was saved: try again") from exc
+
+
+@contextmanager
+def best_effort(consequence: str) -> Iterator[None]:
+    """For a store that is only a saving (the grade cache, the call log): a database that cannot serve
+    is logged with what is lost, and fails nothing."""
+    try:
+        yield
+    except StorageError as exc:
+        log.warning("%s; %s", exc.message, consequence)
 
 
 # WAL so readers never wait for the writer; WAL + NORMAL never corrupts the file (a power cut may

@@ -96,6 +96,15 @@ def _on_database(settings: Settings, fault: DatabaseFault, **update: Any) -> Set
     return settings.model_copy(update={**fault.update, "mode": "semantic", **update})
 
 
+def _cli_env(monkeypatch: pytest.MonkeyPatch, **values: object) -> None:
+    """The settings the `interviewer` command reads from its environment, read afresh."""
+    from service.config import get_settings
+
+    for key, value in values.items():
+        monkeypatch.setenv(f"INTERVIEWER_{key.upper()}", str(value))
+    get_settings.cache_clear()
+
+
 def _roles_and_answers(client: TestClient, sid: str) -> tuple[list[str], list[str]]:
     turns = client.get(f"/sessions/{sid}").json()["transcript"]
     return [t["role"] for t in turns], [t["content"] for t in turns if t["role"] == "candidate"]
@@ -155,9 +164,7 @@ def test_chat_keeps_the_message_a_database_fault_failed(  # type: ignore[no-unty
     from service.config import get_settings
 
     own = _on_database(settings, database_fault)
-    for key, value in {"data_dir": own.data_dir, "mode": "semantic", **database_fault.update}.items():
-        monkeypatch.setenv(f"INTERVIEWER_{key.upper()}", str(value))
-    get_settings.cache_clear()
+    _cli_env(monkeypatch, **{"data_dir": own.data_dir, "mode": "semantic", **database_fault.update})
     fault = database_fault.on()
     typed = iter([(ANSWER, fault.__enter__), ("", lambda: fault.__exit__(None, None, None)), ("finish", None)])
 
@@ -330,10 +337,7 @@ def test_chroma_down_fails_only_the_searches_and_they_come_back_with_it(  # type
     assert summary.graded == 1 and "score" in records["by-id"]
     assert records["by-words"]["retryable"] is True and "Chroma" in records["by-words"]["error"]
 
-    monkeypatch.setenv("INTERVIEWER_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("INTERVIEWER_MODE", "semantic")
-    monkeypatch.setenv("INTERVIEWER_CHROMA_URL", own.chroma_url or "")
-    get_settings.cache_clear()
+    _cli_env(monkeypatch, data_dir=tmp_path, mode="semantic", chroma_url=own.chroma_url)
     chat = CliRunner().invoke(app, ["chat", "--topic", "GPU memory"], input="")
     get_settings.cache_clear()
     assert chat.exit_code == 1 and "Chroma" in chat.output and "Traceback" not in chat.output, chat.output
@@ -354,9 +358,7 @@ def test_chat_turns_survive_model_faults_and_hostile_input(  # type: ignore[no-u
     config, notice = FAULTS[fault]
     with StubServer(config) as stub:
         model = stub.settings(tmp_path, mode="llm", retries=0, timeout=1.0)
-        for key in (*_MODEL, "data_dir"):
-            monkeypatch.setenv(f"INTERVIEWER_{key.upper()}", str(getattr(model, key)))
-        get_settings.cache_clear()
+        _cli_env(monkeypatch, **{key: getattr(model, key) for key in (*_MODEL, "data_dir")})
         typed = "\n".join(["x" * 20_001, "\x00\xff\ufffd [bold]not markup[/bold]", ANSWER, "finish", ""])
         result = CliRunner().invoke(app, ["chat", "--trap", "mlsd-35"], input=typed)
     get_settings.cache_clear()

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 
-from service.db import Store
-from service.errors import StorageError
+from service.db import Store, best_effort
 from service.grading.models import Grade
-
-log = logging.getLogger(__name__)
 
 
 def cache_key(*parts: object) -> str:
@@ -23,22 +19,18 @@ class GradeCache(Store):
     what = "the grade cache"
 
     def get(self, key: str) -> Grade | None:
-        try:
+        rows: list[dict[str, str]] = []
+        with best_effort("grading without it"):
             rows = self._rows("SELECT grade FROM grade_cache WHERE key = ?", (key,))
-        except StorageError as exc:
-            log.warning("%s; grading without it", exc.message)
-            return None
         return Grade.model_validate_json(rows[0]["grade"]) if rows else None
 
     def put(self, key: str, grade: Grade) -> None:
-        try:
+        with best_effort("this grade is not cached"):
             self._execute(
                 "INSERT INTO grade_cache (key, grade) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET grade = excluded.grade",
                 (key, grade.model_dump_json()),
             )
-        except StorageError as exc:
-            log.warning("%s; this grade is not cached", exc.message)
 
     def __len__(self) -> int:
         return int(self._rows("SELECT COUNT(*) AS n FROM grade_cache")[0]["n"])

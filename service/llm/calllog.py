@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from service.db import Store
-from service.errors import StorageError
-
-log = logging.getLogger(__name__)
+from service.db import Store, best_effort
 
 
 @dataclass
@@ -54,10 +50,8 @@ class CallLog(Store):
         row["ok"] = int(row["ok"])
         cols = ", ".join(self._COLUMNS)
         marks = ", ".join("?" for _ in self._COLUMNS)
-        try:  # a record of the call, not the call: a database that cannot take it fails nothing
+        with best_effort("this model call is not logged"):  # a record of the call, not the call
             self._execute(f"INSERT INTO llm_calls ({cols}) VALUES ({marks})", tuple(row[c] for c in self._COLUMNS))
-        except StorageError as exc:
-            log.warning("%s; this model call is not logged", exc.message)
 
     def rows(self, last: int | None = None) -> list[dict[str, Any]]:
         """Every call, oldest first; or only the `last` ones."""
