@@ -1,8 +1,9 @@
-"""`interviewer eval polarity`: each decision method on the held-out traps' polarity pairs.
+"""`interviewer eval polarity`: the reader on pairs from writers and traps it never saw.
 
-Methods: the shipped cross-encoder; the old grader's cosine rule (a pair is "entails" when the
-statement and passage vectors are as close as the fitted thresholds ask; it has no "contradicts");
-and, with --llm, a model asked the same per-pair question the LLM grader asks.
+Every figure is given per cell (seen or unseen writer × seen or unseen trap, and the general
+statements tied to no trap); the cell that counts is unseen-writer/unseen-trap. Beside accuracy:
+how often a rejection is read as an assertion, how often a terse correct passage is credited, and
+the reader's precision as a red-flag detector (claim pairs it reads as asserted).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from evals.polarity_data import DEFAULT_DIR, Pair, is_training_trap, load
+from evals.polarity_data import CELLS, DEFAULT_DIR, Pair, by_cell, load
+from service.catalog import Catalog
 from service.grading.entailment import LABELS
+
+Method = Callable[[list[Pair]], Sequence[str]]
 
 
 def confusion_report(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
@@ -41,19 +45,23 @@ def confusion_report(gold: Sequence[str], pred: Sequence[str]) -> dict[str, Any]
     }
 
 
-def _report(all_pairs: list[Pair], all_pred: Sequence[str | None]) -> dict[str, Any]:
-    """The confusion report, plus the measure that matters most for red flags: how often a passage
-    that rejects the trap is read as asserting it. A method that sampled reports its sample (None = not asked)."""
-    kept = [(p, q) for p, q in zip(all_pairs, all_pred, strict=True) if q is not None]
-    pairs, pred = [p for p, _ in kept], [q for _, q in kept]
+def _share(hits: list[bool]) -> float | None:
+    return round(sum(hits) / len(hits), 4) if hits else None
+
+
+def report(pairs: list[Pair], pred: Sequence[str]) -> dict[str, Any]:
+    """The confusion report, plus the three readings that decide grades."""
     out = confusion_report([p.label for p in pairs], pred)
-    rejections = [i for i, p in enumerate(pairs) if p.is_flag and p.label == "contradicts"]
-    flagged = sum(pred[i] == "entails" for i in rejections)
-    out["rejections_read_as_assertions"] = round(flagged / len(rejections), 4) if rejections else None
+    both = list(zip(pairs, pred, strict=True))
+    out["rejections_read_as_assertions"] = _share([q == "entails" for p, q in both if p.label == "contradicts"])
+    out["terse_credited"] = _share([q == "entails" for p, q in both if p.kind == "terse" and p.label == "entails"])
+    out["flag_precision"] = _share([p.label == "entails" for p, q in both if p.is_claim and q == "entails"])
+    out["flag_recall"] = _share([q == "entails" for p, q in both if p.is_claim and p.label == "entails"])
     by_kind: dict[str, list[bool]] = {}
-    for p, q in zip(pairs, pred, strict=True):
-        by_kind.setdefault(p.kind, []).append(p.label == q)
-    out["accuracy_by_kind"] = {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())}
+    for p, q in both:
+        if p.explicit:
+            by_kind.setdefault(p.kind, []).append(p.label == q)
+    out["accuracy_by_kind"] = {k: _share(v) for k, v in sorted(by_kind.items())}
     return out
 
 
@@ -63,87 +71,20 @@ def cross_encoder_method(pairs: list[Pair]) -> list[str]:
     return decide(cross_encoder().probabilities([(p.statement, p.passage) for p in pairs]))
 
 
-def cosine_method(pairs: list[Pair]) -> list[str]:
-    """The old rule, applied to one pair: the trap thresholds on the raw cosine."""
-    from service.embeddings import embed
-    from service.grading.semantic import thresholds
-
-    th = thresholds("trap")
-    sv = embed([p.statement for p in pairs])
-    pv = embed([p.passage for p in pairs])
-    cos = (sv * pv).sum(axis=1)
-    out = []
-    for p, c in zip(pairs, cos, strict=True):
-        if p.is_flag:
-            out.append("entails" if c >= th.flag else "neither")
-        else:
-            out.append("entails" if c >= th.full else "partial" if c >= th.partial else "neither")
-    return out
-
-
-METHODS: dict[str, Callable[[list[Pair]], Sequence[str | None]]] = {
-    "cross-encoder": cross_encoder_method,
-    "cosine (old)": cosine_method,
-}
-
-
-def run(
-    directory: Path = DEFAULT_DIR,
-    *,
-    held_out_only: bool = True,
-    extra: dict[str, Callable[[list[Pair]], Sequence[str | None]]] | None = None,
-) -> dict[str, Any]:
-    pairs = [p for p in load(directory) if not (held_out_only and is_training_trap(p.trap_id))]
-    methods = {**METHODS, **(extra or {})}
+def run(catalog: Catalog, directory: Path = DEFAULT_DIR, *, methods: dict[str, Method] | None = None) -> dict[str, Any]:
+    """Each method on each held-out cell (pairs never trained on); training pairs are only counted."""
+    pairs, problems = load(catalog, directory)
+    cells = by_cell(pairs)
+    methods = methods or {"cross-encoder": cross_encoder_method}
+    results: dict[str, Any] = {}
+    for name, fn in methods.items():
+        results[name] = {cell: report(cells[cell], fn(cells[cell])) for cell in CELLS if cells.get(cell)}
     return {
         "pairs": len(pairs),
-        "traps": len({p.trap_id for p in pairs}),
-        "split": "held-out (even-numbered) traps" if held_out_only else "all traps",
-        "methods": {name: _report(pairs, fn(pairs)) for name, fn in methods.items()},
+        "explicit_pairs": sum(p.explicit for p in pairs),
+        "passages": len({p.passage_id for p in pairs}),
+        "writers": dict(sorted(Counter(p.writer for p in pairs).items())),
+        "cells": {cell: len(cells.get(cell, [])) for cell in ("train", *CELLS)},
+        "problems": problems,
+        "methods": results,
     }
-
-
-def llm_method(settings: Any, sample: int = 0) -> Callable[[list[Pair]], Sequence[str | None]]:
-    """The LLM grader's per-decision question, asked of each pair: the passage stands as the answer
-    to the trap's question, the statement as the point (criterion) or red flag."""
-    import asyncio
-
-    from service.grading.grader import judge_statement
-    from service.llm.factory import make_llm
-    from service.runtime import Runtime
-
-    catalog = Runtime.build(settings).catalog
-
-    async def ask(pairs: list[Pair], chosen: list[int]) -> list[str]:
-        llm = make_llm(settings=settings, role="grade")
-        out: list[str] = []
-        for i in chosen:  # in order: the local server serves one request at a time anyway
-            p = pairs[i]
-            trap = catalog.get(p.trap_id)
-            kind, target_id = p.target.split(":", 1)
-            targets = trap.rubric.criteria if kind == "criterion" else trap.rubric.red_flags
-            target = next(t for t in targets if t.id == target_id)
-            out.append((await judge_statement(llm, settings, trap.card.question, p.passage, target)).decision)
-        return out
-
-    def method(pairs: list[Pair]) -> list[str | None]:
-        chosen = balanced(pairs, sample) if sample else list(range(len(pairs)))
-        out: list[str | None] = [None] * len(pairs)
-        for i, decision in zip(chosen, asyncio.run(ask(pairs, chosen)), strict=True):
-            out[i] = decision
-        return out
-
-    return method
-
-
-def balanced(pairs: list[Pair], n: int, seed: int = 13) -> list[int]:
-    """A reproducible sample of n pair indices, as even across the labels as the set allows."""
-    import random
-
-    rng = random.Random(seed)
-    by_label = {label: [i for i, p in enumerate(pairs) if p.label == label] for label in LABELS}
-    chosen: list[int] = []
-    for k, label in enumerate(LABELS):
-        want = (n - len(chosen)) // (len(LABELS) - k)
-        chosen += rng.sample(by_label[label], min(want, len(by_label[label])))
-    return sorted(chosen)

@@ -1,60 +1,156 @@
-"""The polarity set: labelled (statement, passage) pairs written from every trap's rubric.
+"""The reader's data: (statement, passage) pairs written by many writers, each in one voice.
 
-One file per trap in evals/polarity/. Each line pairs a criterion's claim or a red flag's statement
-with a passage a candidate might say, labelled entails / partial / contradicts / neither, and the
-kind of passage it is (a plain assertion, a paraphrase, a rejection, a concession, ...). Odd-numbered
-traps train the entailment model, as they fit the grader's thresholds; even-numbered traps are the
-held-out figures, so neither the model nor the thresholds have seen them.
+`evals/reader/<writer>/` holds one writer's files, and no writer saw another's. Each line is a
+passage a candidate might say, with its labels (entails / partial / contradicts / neither):
+- in `<trap_id>.jsonl`, `labels` maps refs of that trap's statements to a label: `<criterion>/<point>`
+  for a rubric point, `<flag>/<claim>` for a red flag's claim. Every statement of the trap the writer
+  left out is "neither" (the writer checked each); those pairs are marked `explicit=False`.
+- in `general.jsonl` (and in the `project` writer's files, written against the old long claims),
+  `statements` lists `{text, label}`: statements tied to no rubric point.
+
+Splits are by whole writers and whole traps, so the held-out cells measure voices and traps the
+reader never saw. The writers and traps held out were drawn once, by seed (random.Random(29)), before
+any data was read: `HELD_OUT_WRITERS` of the ten voices, `HELD_OUT_TRAPS` of the 49 traps.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from service.catalog import Catalog
 from service.config import ROOT
 from service.errors import InvalidInputError
 from service.grading.entailment import LABELS
 
-DEFAULT_DIR = ROOT / "evals" / "polarity"
+DEFAULT_DIR = ROOT / "evals" / "reader"
+HELD_OUT_WRITERS = frozenset({"socratic", "spoken-ramble"})
+HELD_OUT_TRAPS = frozenset(
+    {"adl-17", "adl-18", "llm-27", "llm-31", "llm-34", "llm-42", "llm-45", "llm-48", "mlsd-31", "mlsd-32"}
+)
+VALIDATION_PERCENT = 15  # of seen writers' passages on seen traps: fits thresholds, never trained on
+CELLS = (
+    "seen-writer/seen-trap",
+    "seen-writer/unseen-trap",
+    "unseen-writer/seen-trap",
+    "unseen-writer/unseen-trap",
+    "seen-writer/general",
+    "unseen-writer/general",
+)
 
 
 @dataclass(frozen=True)
 class Pair:
-    trap_id: str
-    target: str  # "criterion:<id>" or "flag:<id>"
+    writer: str
+    trap_id: str | None  # None: a general statement, tied to no trap
+    target: str  # "<criterion>/<point>", "<flag>/<claim>", or "" for a statement given as text
     statement: str
     passage: str
     label: str
     kind: str
+    passage_id: str  # "<writer>/<file>:<line>": every pair of one passage shares it
+    explicit: bool = True  # False: "neither" because the writer left the statement out
+    is_claim: bool = False  # a red flag's claim (the trap's assertion), not a point to earn
 
     @property
-    def is_flag(self) -> bool:
-        return self.target.startswith("flag:")
+    def cell(self) -> str:
+        """Which split the pair belongs to: "train", or one of CELLS."""
+        writer = "unseen-writer" if self.writer in HELD_OUT_WRITERS else "seen-writer"
+        if self.trap_id is None:
+            trap = "general"
+        else:
+            trap = "unseen-trap" if self.trap_id in HELD_OUT_TRAPS else "seen-trap"
+        if writer == "seen-writer" and trap != "unseen-trap" and _bucket(self.passage_id) >= VALIDATION_PERCENT:
+            return "train"
+        return f"{writer}/{trap}"
 
 
-def is_training_trap(trap_id: str) -> bool:
-    """The usual half: odd-numbered traps fit and train, even-numbered traps are held out."""
-    return int(trap_id.rsplit("-", 1)[1]) % 2 == 1
+def _bucket(passage_id: str) -> int:
+    return int(hashlib.sha256(passage_id.encode()).hexdigest()[:8], 16) % 100
 
 
-def load(directory: Path = DEFAULT_DIR) -> list[Pair]:
-    """Every pair, with a clear error naming the file and line of a malformed one."""
-    files = sorted(directory.glob("*.jsonl"))
-    if not files:
-        raise InvalidInputError(f"{directory}: no polarity files (*.jsonl) found")
-    pairs = []
-    for path in files:
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
+def statements(catalog: Catalog, trap_id: str) -> dict[str, tuple[str, bool]]:
+    """A trap's statements by ref: each point and each flag claim, with whether it is a claim."""
+    rubric = catalog.get(trap_id).rubric
+    out = {f"{c.id}/{p.id}": (p.text, False) for c in rubric.criteria for p in c.points}
+    out |= {f"{f.id}/{cl.id}": (cl.text, True) for f in rubric.red_flags for cl in f.claims}
+    return out
+
+
+def _label(value: object, where: str) -> str:
+    if value not in LABELS:
+        raise InvalidInputError(f"{where}: label '{value}' is not one of {', '.join(LABELS)}")
+    return str(value)
+
+
+def _passage_pairs(
+    row: dict[str, object], writer: str, trap_id: str | None, where: str, known: dict[str, tuple[str, bool]]
+) -> tuple[list[Pair], list[str]]:
+    """One line's pairs, and the refs it names that the rubric does not hold (reported, not fatal:
+    a rubric point renamed after the writing loses its labels, nothing else)."""
+    passage, kind = str(row["passage"]), str(row.get("kind", "unknown"))
+    pairs, unknown = [], []
+    if "statements" in row:
+        for s in row["statements"]:  # type: ignore[attr-defined]
+            pairs.append(
+                Pair(
+                    writer,
+                    trap_id,
+                    "",
+                    str(s["text"]),
+                    passage,
+                    _label(s["label"], where),
+                    kind,
+                    where,
+                    is_claim=bool(s.get("claim", False)),
+                )
+            )
+        return pairs, unknown
+    labels = dict(row.get("labels") or {})  # type: ignore[call-overload]
+    for ref in labels:
+        if ref not in known:
+            unknown.append(f"{where}: unknown statement '{ref}'")
+    for ref, (text, is_claim) in known.items():
+        given = labels.get(ref)
+        label = _label(given, where) if given is not None else "neither"
+        pairs.append(Pair(writer, trap_id, ref, text, passage, label, kind, where, given is not None, is_claim))
+    return pairs, unknown
+
+
+def load(catalog: Catalog, directory: Path = DEFAULT_DIR) -> tuple[list[Pair], list[str]]:
+    """Every pair of every writer, and the problems worth reporting (unknown refs). A malformed line is a
+    clear error naming its file and line."""
+    writers = sorted(p for p in directory.iterdir() if p.is_dir()) if directory.is_dir() else []
+    if not writers:
+        raise InvalidInputError(f"{directory}: no writer folders with *.jsonl files found")
+    pairs: list[Pair] = []
+    problems: list[str] = []
+    for folder in writers:
+        for path in sorted(folder.glob("*.jsonl")):
+            trap_id = None if path.stem == "general" else path.stem
+            known = statements(catalog, trap_id) if trap_id and trap_id in catalog else {}
+            if trap_id and trap_id not in catalog:
+                problems.append(f"{path}: no trap '{trap_id}' in the catalog; skipped")
                 continue
-            try:
-                row = json.loads(line)
-                pair = Pair(**{k: row[k] for k in ("trap_id", "target", "statement", "passage", "label", "kind")})
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise InvalidInputError(f"{path}:{n}: not a polarity pair ({exc})") from exc
-            if pair.label not in LABELS:
-                raise InvalidInputError(f"{path}:{n}: label '{pair.label}' is not one of {', '.join(LABELS)}")
-            pairs.append(pair)
-    return pairs
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+                if not line.strip():
+                    continue
+                where = f"{folder.name}/{path.name}:{n}"
+                try:
+                    row = json.loads(line)
+                    got, unknown = _passage_pairs(row, folder.name, trap_id, where, known)
+                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                    raise InvalidInputError(f"{path}:{n + 1}: not a reader line ({exc})") from exc
+                pairs += got
+                problems += unknown
+    return pairs, problems
+
+
+def by_cell(pairs: Iterable[Pair]) -> dict[str, list[Pair]]:
+    out: dict[str, list[Pair]] = {}
+    for p in pairs:
+        out.setdefault(p.cell, []).append(p)
+    return out

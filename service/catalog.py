@@ -94,6 +94,30 @@ class Levels(_Strict):
     full: str
 
 
+_VAGUE_START = re.compile(r"^(it|this|that|these|those|they|its)\b", re.IGNORECASE)
+POINT_MAX_WORDS = 25
+
+
+class Point(_Strict):
+    """One fact or mechanism a reader can decide on its own: entailed by a passage or not."""
+
+    id: str
+    text: str = Field(min_length=10, description="Self-contained, at most 25 words, in a strong candidate's words.")
+    core: bool = Field(default=False, description="The mechanism a senior interviewer cannot do without.")
+    source: str | None = Field(
+        default=None,
+        min_length=10,
+        description="Verbatim span of the card's correct_answer or trap that the point comes from.",
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be lowercase-hyphenated")
+        return v
+
+
 class Criterion(_Strict):
     id: str
     description: str = Field(min_length=10)
@@ -109,6 +133,29 @@ class Criterion(_Strict):
     weight: int = Field(gt=0, le=100)
     anchor: str = Field(min_length=1, description="Verbatim span of the card's (or reference's) answer.")
     levels: Levels
+    points: list[Point] = Field(
+        default_factory=list, description="2-5 atomic statements, one the core; the reader decides each."
+    )
+    full_others: int = Field(default=0, ge=0, description="Full credit: the core plus at least this many other points.")
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be lowercase-hyphenated")
+        return v
+
+    @property
+    def core(self) -> Point | None:
+        return next((p for p in self.points if p.core), None)
+
+
+class Claim(_Strict):
+    """One plain assertion of the trap; a flag is raised when every claim marked `raises` is asserted."""
+
+    id: str
+    text: str = Field(min_length=10)
+    raises: bool = False
 
     @field_validator("id")
     @classmethod
@@ -122,6 +169,7 @@ class RedFlag(_Strict):
     id: str
     statement: str = Field(min_length=10)
     cap: int = Field(ge=0, le=100)
+    claims: list[Claim] = Field(default_factory=list, description="1-3 plain claims; those marked raises decide.")
 
 
 class Rubric(_Strict):
@@ -183,6 +231,72 @@ def load_card(path: Path) -> Card:
 
 def load_rubric(path: Path) -> Rubric:
     return _validate(Rubric, path)
+
+
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4}
+_AT_LEAST = re.compile(r"\b(?:at least|≥)\s*(\d+|one|two|three|four)\b", re.IGNORECASE)
+
+
+def _statement_problems(where: str, text: str) -> list[tuple[str, str]]:
+    """A point or claim is read on its own: short, and naming its own subject."""
+    problems = []
+    if len(text.split()) > POINT_MAX_WORDS:
+        problems.append((where, f"must be at most {POINT_MAX_WORDS} words, has {len(text.split())}"))
+    if _VAGUE_START.match(text.strip()):
+        problems.append((where, "must name its subject, not start with a pronoun (it, this, they, ...)"))
+    return problems
+
+
+def checklist_problems(rubric: Rubric, card: Card | None = None) -> list[tuple[str, str]]:
+    """The checklist rules: 2-5 atomic points a criterion with one core and a reachable full level,
+    1-3 claims a red flag with at least one that raises it; with the card, every point traceable to it."""
+    problems: list[tuple[str, str]] = []
+    source = normalise_space(f"{card.correct_answer} {card.trap}") if card else None
+    seen: dict[str, str] = {}
+    for i, crit in enumerate(rubric.criteria):
+        where = f"criteria.{i}"
+        if not 2 <= len(crit.points) <= 5:
+            problems.append((f"{where}.points", f"needs 2 to 5 points, has {len(crit.points)}"))
+        cores = sum(p.core for p in crit.points)
+        if crit.points and cores != 1:
+            problems.append((f"{where}.points", f"exactly one point must be the core, {cores} are"))
+        if crit.full_others > max(len(crit.points) - 1, 0):
+            problems.append(
+                (f"{where}.full_others", f"{crit.full_others} others asked for, but only {len(crit.points) - 1} exist")
+            )
+        said = _AT_LEAST.search(crit.levels.full)
+        if crit.points and said:
+            n = int(said[1]) if said[1].isdigit() else _NUMBER_WORDS[said[1].lower()]
+            if n != crit.full_others:
+                problems.append((f"{where}.levels.full", f"says at least {n}, but full_others is {crit.full_others}"))
+        ids = [p.id for p in crit.points]
+        if len(set(ids)) != len(ids):
+            problems.append((f"{where}.points", f"point ids repeat: {ids}"))
+        for j, point in enumerate(crit.points):
+            problems += _statement_problems(f"{where}.points.{j}.text", point.text)
+            key = normalise_space(point.text).lower().rstrip(".")
+            if key in seen:
+                problems.append((f"{where}.points.{j}.text", f"duplicates the point at {seen[key]}"))
+            seen[key] = f"{where}.points.{j}"
+            if source is not None:
+                if point.source is None:
+                    problems.append((f"{where}.points.{j}.source", "missing: quote the card's words it comes from"))
+                elif normalise_space(point.source) not in source:
+                    problems.append(
+                        (f"{where}.points.{j}.source", "not a verbatim span of the card's correct_answer or trap")
+                    )
+    for i, flag in enumerate(rubric.red_flags):
+        where = f"red_flags.{i}.claims"
+        if not 1 <= len(flag.claims) <= 3:
+            problems.append((where, f"needs 1 to 3 claims, has {len(flag.claims)}"))
+        elif not any(c.raises for c in flag.claims):
+            problems.append((where, "no claim raises the flag: mark the trap's own assertion `raises: true`"))
+        ids = [c.id for c in flag.claims]
+        if len(set(ids)) != len(ids):
+            problems.append((where, f"claim ids repeat: {ids}"))
+        for j, claim in enumerate(flag.claims):
+            problems += _statement_problems(f"{where}.{j}.text", claim.text)
+    return problems
 
 
 def trap_rubric_problems(rubric: Rubric) -> list[tuple[str, str]]:

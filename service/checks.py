@@ -12,6 +12,7 @@ from service.catalog import (
     Card,
     answer_hash,
     bank_name,
+    checklist_problems,
     load_card,
     load_rubric,
     normalise_space,
@@ -56,6 +57,7 @@ def _cards_and_rubrics(seeds_dir: Path, rubrics_dir: Path) -> tuple[list[str], d
                 f"{path}: field 'derived_from': stale ({rubric.derived_from}, card answer is {expected}); "
                 "re-derive or review the rubric, then run `interviewer rubrics rehash`"
             )
+        problems += [f"{path}: field '{field}': {problem}" for field, problem in checklist_problems(rubric, owner)]
         answer = normalise_space(owner.correct_answer)
         for i, crit in enumerate(rubric.criteria):
             if normalise_space(crit.anchor) not in answer:

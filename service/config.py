@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,22 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from service.grading.models import Mode
 
 ROOT = Path(__file__).resolve().parents[1]
+# A source checkout (the repository, or an editable install of it): the content is its top-level folders.
+IN_CHECKOUT = (ROOT / "pyproject.toml").is_file() and (ROOT / "seeds" / "traps").is_dir()
+
+
+def _content() -> Path:
+    """Where seeds/, rubrics/ and prompts/ are: the copy an installed wheel carries inside the package
+    (pyproject.toml puts it there), else the checkout's top level, the one place they are edited."""
+    packaged = files("service") / "content"
+    return packaged if isinstance(packaged, Path) and packaged.is_dir() else ROOT
+
+
+def _user_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "interviewer"
+
+
+CONTENT = _content()
 
 
 class Settings(BaseSettings):
@@ -21,13 +38,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INTERVIEWER_", env_file=".env", extra="ignore", populate_by_name=True)
 
     # Content and storage.
-    seeds_dir: Path = ROOT / "seeds" / "traps"
-    rubrics_dir: Path = ROOT / "rubrics"
-    prompts_dir: Path = ROOT / "prompts"
+    seeds_dir: Path = CONTENT / "seeds" / "traps"
+    rubrics_dir: Path = CONTENT / "rubrics"
+    prompts_dir: Path = CONTENT / "prompts"
     data_dir: Path = Field(
-        default=ROOT / ".data",
+        default_factory=lambda: ROOT / ".data" if IN_CHECKOUT else _user_data_dir(),
         description="Holds the index, databases, caches and the local model file.",
-        json_schema_extra={"shown": "./.data"},
+        json_schema_extra={"shown": "./.data in a checkout, else $XDG_DATA_HOME/interviewer or ~/.local/share/interviewer"},
     )
     cache_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "interviewer",

@@ -120,40 +120,47 @@ def grading(
 
 @app.command("polarity")
 def polarity(
-    data: Path | None = typer.Option(None, help="Folder of polarity *.jsonl files; default evals/polarity."),
-    all_traps: bool = typer.Option(False, "--all", help="Every trap, not only the held-out (even-numbered) ones."),
-    llm: bool = typer.Option(False, help="Also ask the configured model (replays --cassette when given)."),
-    cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
-    record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
-    sample: int = typer.Option(0, help="With --llm: a label-balanced sample of this many pairs (0 = all)."),
+    data: Path | None = typer.Option(None, help="Folder of writer folders; default evals/reader."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Accuracy, per-class precision and recall, and the confusion matrix of each decision method."""
+    """The reader per cell: seen or unseen writer × seen or unseen trap (unseen × unseen is the one that counts)."""
     from evals import polarity as ev
     from evals.polarity_data import DEFAULT_DIR
 
-    with _maybe_cassette(cassette, get_settings(), record) as active:
-        extra = {"llm": ev.llm_method(active, sample)} if llm else None
-        result = ev.run(data or DEFAULT_DIR, held_out_only=not all_traps, extra=extra)
+    result = ev.run(Runtime.build(get_settings()).catalog, data or DEFAULT_DIR)
     if as_json:
         emit_json(result)
         return
-    console.print(f"polarity: {result['pairs']} pairs over {result['traps']} traps ({result['split']})")
-    summary = Table("method", "pairs", "accuracy", "macro-F1", "rejections read as assertions", *ev.LABELS)
-    for name, m in result["methods"].items():
-        per = [
-            f"P {c['precision']:.2f} / R {c['recall']:.2f}" if (c := m["per_class"].get(label)) else "-"
-            for label in ev.LABELS
-        ]
-        summary.add_row(
-            name, str(m["n"]), str(m["accuracy"]), str(m["macro_f1"]), str(m["rejections_read_as_assertions"]), *per
+    console.print(
+        f"polarity: {result['pairs']} pairs ({result['explicit_pairs']} labelled explicitly) from "
+        f"{result['passages']} passages by {len(result['writers'])} writers; {result['cells']['train']} train"
+    )
+    for problem in result["problems"][:10]:
+        console.print(f"[yellow]{problem}[/yellow]")
+    for name, cells in result["methods"].items():
+        table = Table(
+            "cell",
+            "pairs",
+            "accuracy",
+            "macro-F1",
+            "rejections as assertions",
+            "terse credited",
+            "flag precision",
+            "flag recall",
+            title=name,
         )
-    console.print(summary)
-    for name, m in result["methods"].items():
-        matrix = Table("gold \\ predicted", *ev.LABELS, title=f"{name}: confusion")
-        for gold_label, row in m["confusion"].items():
-            matrix.add_row(gold_label, *(str(row[p]) for p in ev.LABELS))
-        console.print(matrix)
+        for cell, m in cells.items():
+            table.add_row(
+                cell,
+                str(m["n"]),
+                str(m["accuracy"]),
+                str(m["macro_f1"]),
+                *(
+                    str(m[k])
+                    for k in ("rejections_read_as_assertions", "terse_credited", "flag_precision", "flag_recall")
+                ),
+            )
+        console.print(table)
 
 
 @app.command("calibrate")

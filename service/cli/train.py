@@ -14,20 +14,22 @@ app = typer.Typer(help="Train the grader's models from committed data (CPU; test
 @app.command("polarity")
 def polarity(
     out: Path | None = typer.Option(None, help="Where to write the model; default: the package's own copy."),
-    epochs: int = typer.Option(
-        1, help="Passes over the training pairs (the project's pairs are repeated 3x within one)."
-    ),
+    data: Path | None = typer.Option(None, help="Folder of writer folders; default evals/reader."),
+    epochs: int = typer.Option(2, help="Passes over the training pairs."),
     force: bool = typer.Option(False, help="Replace the model even when the new one does not measure better."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The entailment cross-encoder: SemEval fold 0 + odd-numbered traps' polarity pairs, fixed seed.
+    """The reader: the seen writers' pairs on seen traps + SemEval fold 0, fixed seed, int8 ONNX.
 
-    Needs the training extras (`pip install -e '.[train]'`); about 23 minutes on one core here.
+    Needs the training extras (`pip install -e '.[train]'`); about 40 minutes on two cores here.
     """
     from service.grading import training
     from service.grading.entailment import MODEL_DIR
+    from service.runtime import Runtime
 
-    card = training.train(out or MODEL_DIR, training.Recipe(epochs=epochs), force=force)
+    card = training.train(
+        Runtime.build().catalog, out or MODEL_DIR, training.Recipe(epochs=epochs), force=force, reader_dir=data
+    )
     if as_json:
         emit_json(card)
         return

@@ -31,7 +31,7 @@ class Entailer(Protocol):
 
 
 class CrossEncoder:
-    """The shipped cross-encoder under onnxruntime: one pair per run, so nothing is padded."""
+    """The shipped cross-encoder under onnxruntime."""
 
     def __init__(self, directory: Path = MODEL_DIR) -> None:
         import onnxruntime as ort
@@ -52,9 +52,10 @@ class CrossEncoder:
         )
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """One pair per run: int8 dynamic quantisation scales activations over the whole batch, so padding
+        or a pair's batch-mates would change its reading (measured: up to 0.03), and it runs no faster."""
         out = np.empty((len(pairs), len(LABELS)), dtype=np.float32)
-        for i, (statement, passage) in enumerate(pairs):
-            enc = self.tokenizer.encode(statement, passage)
+        for i, enc in enumerate(self.tokenizer.encode_batch(pairs) if pairs else []):
             feed = {
                 name: np.asarray([ids], dtype=np.int64)
                 for name, ids in zip(_INPUTS, (enc.ids, enc.attention_mask, enc.type_ids), strict=True)

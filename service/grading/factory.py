@@ -21,7 +21,7 @@ def default_mode(settings: Settings) -> Mode:
 
 
 def make_grader(
-    *, settings: Settings, mode: Mode | None = None, use_cache: bool = True, decider: Decider = "hybrid"
+    *, settings: Settings, mode: Mode | None = None, use_cache: bool = True, decider: Decider = "checklist"
 ) -> Grader:
     """A grader for `mode` (default: from settings). LLM mode needs a reachable model."""
     from service.llm.factory import make_llm

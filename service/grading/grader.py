@@ -9,7 +9,7 @@ from service.catalog import Criterion, RedFlag
 from service.config import Settings
 from service.embeddings import MODEL_NAME, offload
 from service.errors import InvalidInputError, TooLargeError
-from service.grading import decisions, semantic
+from service.grading import checklist, decisions, semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.entailment import cross_encoder
 from service.grading.models import CriterionJudgement, CriterionScore, Decider, FlagJudgement, Grade, GraderInfo, Mode
@@ -27,6 +27,7 @@ PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "g
 
 
 DECIDERS = {
+    "checklist": checklist.checklist_decision,
     "hybrid": decisions.hybrid_decision,
     "entailment": decisions.entailment_decision,
     "similarity": semantic.decide,
@@ -48,7 +49,9 @@ def _unit_quote(unit: str, answer: str) -> str:
     return verify_quote(unit, answer) or unit
 
 
-def _feedback(subject: Subject, scores: list[CriterionScore], flags: list[str], guard: str | None) -> str:
+def _feedback(
+    subject: Subject, scores: list[CriterionScore], flags: list[str], guard: str | None, unclear: list[str]
+) -> str:
     """In the criteria's own words: what was covered, what only in part, and what has no support."""
     names = {c.id: c.description.rstrip(".") + "." for c in subject.rubric.criteria}
     by_level = {lv: [names[s.id] for s in scores if s.score == lv] for lv in (2, 1, 0)}
@@ -58,6 +61,10 @@ def _feedback(subject: Subject, scores: list[CriterionScore], flags: list[str], 
     if flags:
         statements = {f.id: f.statement for f in subject.rubric.red_flags}
         parts.append("It falls into the trap: " + " ".join(statements[f] for f in flags))
+    for f in subject.rubric.red_flags:
+        if f.id in unclear:
+            meant = next((c.text for c in checklist.claims_of(f) if c.raises), f.statement).rstrip(".")
+            parts.append(f"You may have meant that {meant[0].lower()}{meant[1:]}; if so, that is the trap.")
     if by_level[2]:
         parts.append("Covered well: " + " ".join(by_level[2]))
     if by_level[1]:
@@ -77,7 +84,7 @@ class Grader:
         mode: Mode,
         llm: LLM | None,
         cache: GradeCache | None,
-        decider: Decider = "hybrid",
+        decider: Decider = "checklist",
     ) -> None:
         if mode == "llm" and llm is None:
             raise ValueError("llm mode needs an LLM")
@@ -92,7 +99,7 @@ class Grader:
     def info(self) -> GraderInfo:
         if self.llm:
             model = self.llm.model_name
-        elif self.decider in ("entailment", "hybrid"):
+        elif self.decider in ("checklist", "entailment", "hybrid"):
             model = f"{MODEL_NAME} + {cross_encoder().name}"
         else:
             model = MODEL_NAME
@@ -110,6 +117,7 @@ class Grader:
             self.decider,
             decisions.thresholds_for(subject).model_dump_json(),
             decisions.veto_thresholds().model_dump_json(),
+            checklist.reader_thresholds().model_dump_json(),
         )
 
     def _evidence(
@@ -131,8 +139,10 @@ class Grader:
         flags: dict[str, str],
         guard: str | None,
         th: semantic.Thresholds,
+        unclear: dict[str, str] | None = None,
     ) -> Grade:
-        """flags: each red flag raised, with the quote that raised it."""
+        """flags: each red flag raised, with the quote that raised it; unclear: those read weakly."""
+        unclear = unclear or {}
         score = guarded(final_score(subject.rubric, scores, list(flags)), guard, th.guard_cap, subject.rubric.pass_mark)
         grade = Grade(
             trap_id=subject.trap_id,
@@ -142,9 +152,10 @@ class Grader:
             criteria=scores,
             red_flags=list(flags),
             flag_evidence=flags,
-            feedback=_feedback(subject, scores, list(flags), guard),
+            feedback=_feedback(subject, scores, list(flags), guard, list(unclear)),
             grader=self.info,
             guard=guard,
+            unclear_flags=unclear,
         )
         if self.cache is not None:
             self.cache.put(key, grade)
@@ -163,7 +174,9 @@ class Grader:
         # Semantic mode, or an answer no model should be asked about.
         decision = self._decide(subject, ev, th)
         flag_quotes = {f: _unit_quote(u, answer) for f, u in decision.flag_evidence.items()}
-        return self._finish(key, subject, self._scores(subject, answer, decision), flag_quotes, decision.guard, th)
+        unclear = {f: _unit_quote(u, answer) for f, u in decision.unclear.items()}
+        scores = self._scores(subject, answer, decision)
+        return self._finish(key, subject, scores, flag_quotes, decision.guard, th, unclear)
 
     def _decide(self, subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
         return DECIDERS[self.decider](subject, ev, th)
@@ -182,15 +195,20 @@ class Grader:
 
     @staticmethod
     def _scores(subject: Subject, answer: str, decision: semantic.Decision) -> list[CriterionScore]:
+        points = decision.points or [[] for _ in subject.rubric.criteria]
+        for read in points:
+            for p in read:
+                p.evidence = _unit_quote(p.evidence, answer) if p.evidence else None
         return [
             CriterionScore(
                 id=c.id,
                 score=lv,
                 evidence=_unit_quote(unit, answer) if lv and unit else None,
                 rationale=why,
+                points=read,
             )
-            for c, lv, unit, why in zip(
-                subject.rubric.criteria, decision.levels, decision.evidence, decision.why, strict=True
+            for c, lv, unit, why, read in zip(
+                subject.rubric.criteria, decision.levels, decision.evidence, decision.why, points, strict=True
             )
         ]
 

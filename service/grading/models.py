@@ -10,7 +10,18 @@ Verdict = Literal["strong", "pass", "borderline", "fail"]
 Mode = Literal["llm", "semantic"]
 # Semantic mode's decision stage: hybrid (the default, measured best), the cross-encoder alone, or the
 # similarity rule alone (the grader before the entailment stage).
-Decider = Literal["hybrid", "entailment", "similarity"]
+Decider = Literal["checklist", "hybrid", "entailment", "similarity"]
+
+
+class PointResult(BaseModel):
+    """One rubric point as the reader (or the LLM judge) decided it."""
+
+    id: str
+    text: str
+    core: bool = False
+    status: Literal["stated", "partly", "contradicted", "missing"]
+    evidence: str | None = Field(default=None, description="The passage that states it, verbatim, or null.")
+    confidence: float | None = Field(default=None, description="P(entails) at that passage: debug output only.")
 
 
 class CriterionScore(BaseModel):
@@ -19,6 +30,7 @@ class CriterionScore(BaseModel):
     max: int = 2
     evidence: str | None = Field(description="A verbatim quote from the answer, or null.")
     rationale: str
+    points: list[PointResult] = Field(default_factory=list, description="Each point of the criterion, decided.")
 
 
 class GraderInfo(BaseModel):
@@ -43,6 +55,11 @@ class Grade(BaseModel):
     grader: GraderInfo
     score_scaled: float | None = None
     guard: str | None = Field(default=None, description="Why a guard capped the score, when one did.")
+    unclear_flags: dict[str, str] = Field(
+        default_factory=dict,
+        description="Red flags the answer may have meant but did not clearly assert, with the passage: "
+        "they cap nothing, and an interview asks about them.",
+    )
 
 
 # What the LLM judge returns for one rubric point or one red flag: reasoning first, then the same

@@ -17,6 +17,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from service.embeddings import embed
+from service.grading.models import PointResult
 from service.grading.subject import Subject
 from service.grading.text import content_words, sentences, wordiness
 
@@ -154,6 +155,7 @@ class Evidence:
     units: list[str] = field(default_factory=list)
     unit_criterion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     unit_flag: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    whole: int | None = None  # the unit that is a short answer whole (at most WHOLE_ANSWER_WORDS), if any
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
@@ -169,11 +171,15 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
     sv = embed(sents)
     uv = _units(sv)
     n_units = len(us)  # the cosine figures below are over sentences and pairs only
-    if len(sents) > 2 and len(answer.split()) <= WHOLE_ANSWER_WORDS:
+    whole_unit = None
+    if len(answer.split()) <= WHOLE_ANSWER_WORDS:
         # A short answer is also a candidate whole: its point can take three sentences to make.
-        whole = sv.sum(axis=0)
-        uv = np.vstack([uv, whole / max(float(np.linalg.norm(whole)), 1e-9)])
-        us.append(" ".join(sents))
+        whole_unit = len(us) - 1  # one sentence, or two and their pair: the last unit is already the whole
+        if len(sents) > 2:
+            whole = sv.sum(axis=0)
+            uv = np.vstack([uv, whole / max(float(np.linalg.norm(whole)), 1e-9)])
+            us.append(" ".join(sents))
+            whole_unit = len(us) - 1
     unit_criterion, usable = _matrix(t.criteria, uv, t.question, th.restate)
     best = unit_criterion[:n_units].argmax(axis=0)
     crit = np.maximum(unit_criterion[:n_units].max(axis=0), 0.0)
@@ -200,6 +206,7 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
         us,
         unit_criterion,
         np.where(usable[:, None], fs, -1.0),
+        whole_unit,
     )
 
 
@@ -262,6 +269,8 @@ class Decision:
     evidence: list[str | None]
     why: list[str]
     flag_evidence: dict[str, str]
+    points: list[list[PointResult]] | None = None  # per criterion, each point's reading (checklist only)
+    unclear: dict[str, str] = field(default_factory=dict)  # flags read weakly, with the passage
 
 
 def decide(subject: Subject, ev: Evidence, th: Thresholds) -> Decision:

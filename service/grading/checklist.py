@@ -1,0 +1,219 @@
+"""The checklist decision: the reader decides every rubric point and every red-flag claim.
+
+1. Candidates (cheap): for each point and claim, the bi-encoder picks the answer passages closest to
+   it, generously, and the whole answer when it is short. Cosine never sets a level.
+2. Decisions: the reader reads each (statement, passage) pair: entails, partly, contradicts, neither.
+3. Levels in code: full = the core plus at least `full_others` other points stated; partial = the
+   core, or any one other point, stated (or the core stated in part); none otherwise. A flag is raised
+   when every claim marked `raises` is read as asserted with the confidence fitted on training writers
+   and no passage rejects it more strongly; read more weakly than that, it is `unclear` and caps nothing.
+
+A criterion with no points (a rubric derived from a reference answer) is one core point, its claim;
+a red flag with no claims is one raising claim, its statement.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from service.catalog import Claim, Criterion, Point, RedFlag
+from service.embeddings import embed
+from service.grading import semantic
+from service.grading.entailment import CONTRADICTS, ENTAILS, MODEL_DIR, PARTIAL, Entailer, cross_encoder
+from service.grading.models import PointResult
+from service.grading.subject import Subject
+
+Status = Literal["stated", "partly", "contradicted", "missing"]
+WEAK = 0.5  # P(entails) + P(partial) at which a statement counts as said in part: the reader's own midpoint
+
+
+class ReaderThresholds(BaseModel):
+    """Fitted on the seen writers' validation passages when the reader is trained (its card.json)."""
+
+    candidates: int = 3  # passages per statement the reader reads, besides a short answer whole
+    point: float = 0.5  # P(entails) at which a point is stated
+    flag: float = 0.8  # P(entails) at which a trap claim is asserted
+
+
+@lru_cache(maxsize=1)
+def reader_thresholds() -> ReaderThresholds:
+    card = MODEL_DIR / "card.json"
+    fitted = json.loads(card.read_text()).get("thresholds", {}) if card.exists() else {}
+    return ReaderThresholds(**fitted)
+
+
+def points_of(criterion: Criterion) -> tuple[list[Point], int]:
+    """The criterion's points and how many others full credit needs; its claim alone when it has none."""
+    if criterion.points:
+        return list(criterion.points), criterion.full_others
+    return [Point(id="claim", text=criterion.claim, core=True)], 0
+
+
+def claims_of(flag: RedFlag) -> list[Claim]:
+    return list(flag.claims) or [Claim(id="statement", text=flag.statement, raises=True)]
+
+
+@dataclass
+class Reading:
+    """The reader's verdict on one statement over its candidate passages."""
+
+    status: Status
+    passage: str | None  # the passage that decided it (None when nothing bears on it)
+    p_entails: float
+    p_some: float  # P(entails) + P(partial), at its best passage
+    p_against: float  # P(contradicts), at its best passage
+
+
+@dataclass
+class Checklist:
+    """Per criterion, each point's reading; per red flag, each claim's; and what follows from them."""
+
+    points: list[list[tuple[Point, Reading]]]
+    claims: list[list[tuple[Claim, Reading]]]
+    levels: list[int] = field(default_factory=list)
+    raised: dict[str, str] = field(default_factory=dict)  # flag id -> the passage that asserts it
+    unclear: dict[str, str] = field(default_factory=dict)  # flag id -> the passage read weakly as it
+
+
+def _candidates(unit_vecs: np.ndarray, statement_vecs: np.ndarray, k: int) -> list[list[int]]:
+    """The k units closest to each statement."""
+    if not len(unit_vecs):
+        return [[] for _ in range(len(statement_vecs))]
+    return [[int(j) for j in np.argsort(-row, kind="stable")[:k]] for row in statement_vecs @ unit_vecs.T]
+
+
+def _reading(probs: list[np.ndarray], passages: list[str], th: float) -> Reading:
+    if not probs:
+        return Reading("missing", None, 0.0, 0.0, 0.0)
+    p = np.stack(probs)
+    best = int(p[:, ENTAILS].argmax())
+    some_i = int((p[:, ENTAILS] + p[:, PARTIAL]).argmax())
+    against_i = int(p[:, CONTRADICTS].argmax())
+    p_ent, p_some, p_against = (
+        float(p[best, ENTAILS]),
+        float(p[some_i, ENTAILS] + p[some_i, PARTIAL]),
+        float(p[against_i, CONTRADICTS]),
+    )
+    if p_ent >= th and p_ent > p_against:
+        return Reading("stated", passages[best], p_ent, p_some, p_against)
+    if p_some >= WEAK and p_some > p_against:
+        return Reading("partly", passages[some_i], p_ent, p_some, p_against)
+    if p_against >= WEAK:
+        return Reading("contradicted", passages[against_i], p_ent, p_some, p_against)
+    return Reading("missing", None, p_ent, p_some, p_against)
+
+
+def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: ReaderThresholds) -> Checklist:
+    """Every point and claim of the rubric read against its candidate passages, in one reader pass."""
+    rubric = subject.rubric
+    crit_points = [points_of(c) for c in rubric.criteria]
+    flag_claims = [claims_of(f) for f in rubric.red_flags]
+    texts = [p.text for pts, _ in crit_points for p in pts] + [c.text for cls in flag_claims for c in cls]
+    units = ev.units  # sentences, adjacent pairs, a short answer whole: as analyse made them
+    cands = _candidates(embed(units), embed(texts), th.candidates) if texts and units else [[] for _ in texts]
+    whole = ev.whole  # a short answer whole is a candidate for every statement
+    pairs: dict[tuple[str, str], int] = {}
+    per_statement: list[list[int]] = []
+    for text, js in zip(texts, cands, strict=True):
+        if whole is not None and whole not in js:
+            js = [*js, whole]
+        per_statement.append(js)
+        for j in js:
+            pairs.setdefault((text, units[j]), len(pairs))
+    probs = entailer.probabilities(list(pairs)) if pairs else np.zeros((0, 4))
+
+    def reading(i: int, threshold: float) -> Reading:
+        js = per_statement[i]
+        return _reading([probs[pairs[(texts[i], units[j])]] for j in js], [units[j] for j in js], threshold)
+
+    i = 0
+    points: list[list[tuple[Point, Reading]]] = []
+    for pts, _ in crit_points:
+        points.append([(p, reading(i + n, th.point)) for n, p in enumerate(pts)])
+        i += len(pts)
+    claims: list[list[tuple[Claim, Reading]]] = []
+    for cls in flag_claims:
+        claims.append([(c, reading(i + n, th.flag)) for n, c in enumerate(cls)])
+        i += len(cls)
+    out = Checklist(points, claims)
+    out.levels = [level(read_points, others) for read_points, (_, others) in zip(points, crit_points, strict=True)]
+    for flag, read_claims in zip(rubric.red_flags, claims, strict=True):
+        raising = [r for c, r in read_claims if c.raises]
+        if all(r.status == "stated" for r in raising):
+            out.raised[flag.id] = raising[0].passage or ""
+        elif all(r.status in ("stated", "partly") for r in raising):
+            out.unclear[flag.id] = next(r.passage for r in raising if r.status == "partly") or ""
+    return out
+
+
+def level(read_points: list[tuple[Point, Reading]], full_others: int) -> int:
+    """Full: the core plus at least full_others others stated; partial: the core or any one other point
+    stated, or the core said in part; none otherwise."""
+    core = next((r for p, r in read_points if p.core), None)
+    others = sum(r.status == "stated" for p, r in read_points if not p.core)
+    if core is not None and core.status == "stated":
+        return 2 if others >= full_others else 1
+    if others or (core is not None and core.status == "partly"):
+        return 1
+    return 0
+
+
+def results(read_points: list[tuple[Point, Reading]]) -> list[PointResult]:
+    return [
+        PointResult(
+            id=p.id,
+            text=p.text,
+            core=p.core,
+            status=r.status,
+            evidence=r.passage if r.status in ("stated", "partly") else None,
+            confidence=round(r.p_entails, 3),
+        )
+        for p, r in read_points
+    ]
+
+
+def rationale(read_points: list[tuple[Point, Reading]]) -> str:
+    """In the points' own words: what was found (with the words that said it), what only in part, what not."""
+    found = [f"{p.text} (“{r.passage}”)" for p, r in read_points if r.status == "stated"]
+    part = [f"{p.text} (in part: “{r.passage}”)" for p, r in read_points if r.status == "partly"]
+    against = [p.text for p, r in read_points if r.status == "contradicted"]
+    missing = [p.text for p, r in read_points if r.status == "missing"]
+    parts = []
+    if found:
+        parts.append("Found: " + " ".join(found))
+    if part:
+        parts.append("Said in part: " + " ".join(part))
+    if against:
+        parts.append("The answer says otherwise: " + " ".join(against))
+    if missing:
+        parts.append("Missing: " + " ".join(missing))
+    return " ".join(parts)
+
+
+def checklist_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
+    """The default decision stage: the shipped reader over the rubric's points and claims."""
+    checklist = read(subject, ev, cross_encoder(), reader_thresholds())
+    evidence: list[str | None] = []
+    for read_points, lv in zip(checklist.points, checklist.levels, strict=True):
+        stated = [r.passage for p, r in sorted(read_points, key=lambda pr: not pr[0].core) if r.status == "stated"]
+        partly = [r.passage for _, r in read_points if r.status == "partly"]
+        evidence.append((stated or partly or [None])[0] if lv else None)
+    guard = semantic.guard(ev, th)
+    if guard and ev.novel_units and ev.wordiness >= th.min_wordiness and any(checklist.levels):
+        guard = None  # "says too little" is a similarity guess; a point the reader found stated outweighs it
+    return semantic.Decision(
+        checklist.levels,
+        list(checklist.raised),
+        guard,
+        evidence,
+        [rationale(rp) for rp in checklist.points],
+        checklist.raised,
+        points=[results(rp) for rp in checklist.points],
+        unclear=checklist.unclear,
+    )
