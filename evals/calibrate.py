@@ -16,7 +16,7 @@ import numpy as np
 
 from evals.grading import DEFAULT_GOLD, load_gold, metrics
 from service.catalog import Catalog
-from service.grading import decisions, semantic
+from service.grading import semantic
 from service.grading.models import CriterionScore
 from service.grading.scoring import final_score, guarded
 from service.grading.subject import Subject
@@ -127,13 +127,6 @@ def _recall_tradeoff(
 def write(result: dict[str, Any], path: Path = semantic.CALIBRATION_PATH) -> None:
     path.write_text(json.dumps(result, indent=2) + "\n")
     semantic.thresholds.cache_clear()
-    decisions.thresholds.cache_clear()
-    decisions.veto_thresholds.cache_clear()
-
-
-def guard_thresholds(result: dict[str, Any]) -> semantic.Thresholds:
-    """The trap-path thresholds just fitted: the entailment stage keeps their guards."""
-    return semantic.Thresholds.model_validate(result["thresholds"])
 
 
 def fit_reference(items: list[Any]) -> dict[str, Any]:
@@ -179,140 +172,4 @@ def fit_reference(items: list[Any]) -> dict[str, Any]:
         "reference_thresholds": best.model_dump(),
         "semeval_fit_fold0": f1_report(gold[0], predict(fold[0], best)),
         "semeval_test_fold1": f1_report(gold[1], predict(fold[1], best)),
-    }
-
-
-K_MAX = 4  # candidates judged per target while fitting; the fit picks how many the grader sends
-
-
-def _judged_gold(catalog: Catalog, rows: list[dict[str, Any]], th: semantic.Thresholds) -> list[Any]:
-    from service.grading.entailment import cross_encoder
-
-    out = []
-    for r in rows:
-        s = Subject.from_trap(catalog.get(r["trap_id"]))
-        ev = semantic.analyse(s, r["answer"], th)
-        out.append((s, ev, decisions.judge(s, ev, cross_encoder(), K_MAX)))
-    return out
-
-
-def _predict_entailment(
-    items: list[Any], th: semantic.Thresholds, et: decisions.EntailmentThresholds
-) -> tuple[list[int], list[bool]]:
-    scores, flagged = [], []
-    for subject, ev, judged in items:
-        d = decisions.decide(subject, ev, judged, th, et)
-        scores.append(_score(subject, d, th))
-        flagged.append(bool(d.flags))
-    return scores, flagged
-
-
-def _grid(lo: float, hi: float, step: float) -> list[float]:
-    return [round(float(x), 2) for x in np.arange(lo, hi + 1e-9, step)]
-
-
-def fit_entailment(catalog: Catalog, th: semantic.Thresholds, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
-    """The entailment stage's thresholds on the odd-numbered traps' gold answers, the guards as fitted
-    for the similarity rule; both halves reported for the new rule and the old side by side."""
-    rows = load_gold(gold, catalog)
-    items = _judged_gold(catalog, rows, th)
-    split = [int(r["trap_id"].split("-")[1]) % 2 == 1 for r in rows]
-    fit_rows = [r for r, f in zip(rows, split, strict=True) if f]
-    fit_items = [a for a, f in zip(items, split, strict=True) if f]
-
-    def score(et: decisions.EntailmentThresholds) -> float:
-        return _objective(metrics(fit_rows, *_predict_entailment(fit_items, th, et)))
-
-    off = decisions.EntailmentThresholds(flag=2.0)
-    grid = [
-        off.model_copy(update={"candidates": k, "full": f, "partial": p})
-        for k in range(1, K_MAX + 1)
-        for f in _grid(0.2, 0.9, 0.05)
-        for p in _grid(0.1, 0.9, 0.05)
-    ]
-    best = max(grid, key=score)
-    best = max((best.model_copy(update={"flag": f}) for f in _grid(0.2, 0.95, 0.05)), key=score)
-    out: dict[str, Any] = {"entailment": best.model_dump()}
-    for name, keep in (("fit_odd_traps", True), ("test_even_traps", False)):
-        sel_rows = [r for r, s in zip(rows, split, strict=True) if s == keep]
-        sel = [a for a, s in zip(items, split, strict=True) if s == keep]
-        out[f"entailment_{name}"] = metrics(sel_rows, *_predict_entailment(sel, th, best))
-    out["entailment_all"] = metrics(rows, *_predict_entailment(items, th, best))
-    return out
-
-
-def fit_reference_entailment(items: list[Any]) -> dict[str, Any]:
-    """The entailment thresholds for reference claims, fitted on SemEval fold 0 (2-way macro-F1),
-    reported on fold 1: the reference path's figures for the new decision stage."""
-    from evals.semeval import f1_report
-    from service.grading.entailment import cross_encoder
-    from service.grading.reference import claims_rubric
-
-    th = semantic.thresholds("reference")  # the guards as fit_reference left them
-    subjects: dict[tuple[str, str], Subject] = {}
-    judged = []
-    for it in items:
-        key = (it.question, it.reference)
-        if key not in subjects:
-            subjects[key] = Subject.from_reference(it.question, it.reference, claims_rubric(it.reference))
-        ev = semantic.analyse(subjects[key], it.answer, th)
-        judged.append((subjects[key], ev, decisions.judge(subjects[key], ev, cross_encoder(), K_MAX)))
-    fold = {k: [i for i, it in enumerate(items) if it.fold == k] for k in (0, 1)}
-    gold = {k: [items[i].correct for i in fold[k]] for k in (0, 1)}
-
-    def predict(sel: list[int], et: decisions.EntailmentThresholds) -> list[bool]:
-        scores, _ = _predict_entailment([judged[i] for i in sel], th, et)
-        return [s >= judged[i][0].rubric.pass_mark for s, i in zip(scores, sel, strict=True)]
-
-    def f1(et: decisions.EntailmentThresholds) -> float:
-        return float(f1_report(gold[0], predict(fold[0], et))["macro_f1"])
-
-    grid = [
-        decisions.EntailmentThresholds(candidates=k, full=f, partial=p, flag=2.0)
-        for k in range(1, K_MAX + 1)
-        for f in _grid(0.1, 0.9, 0.05)
-        for p in _grid(0.1, 0.9, 0.1)
-    ]
-    best = max(grid, key=f1)
-    return {
-        "reference_entailment": best.model_dump(),
-        "semeval_entailment_fit_fold0": f1_report(gold[0], predict(fold[0], best)),
-        "semeval_entailment_test_fold1": f1_report(gold[1], predict(fold[1], best)),
-    }
-
-
-def fit_hybrid(catalog: Catalog, th: semantic.Thresholds, gold: Path = DEFAULT_GOLD) -> dict[str, Any]:
-    """The hybrid rule's veto on the odd-numbered traps: the similarity rule (as fitted) proposes the
-    flags, the cross-encoder reads the K_MAX passages closest to each, and the fit picks how many it
-    reads and how sure a rejection must be to cancel the flag. Both halves reported."""
-    from service.grading.entailment import cross_encoder
-
-    rows = load_gold(gold, catalog)
-    items = []
-    for r in rows:
-        s = Subject.from_trap(catalog.get(r["trap_id"]))
-        ev = semantic.analyse(s, r["answer"], th)
-        d = semantic.decide(s, ev, th)
-        items.append((s, d, decisions.flag_candidates(s, ev, d.flags, cross_encoder(), K_MAX)))
-    split = [int(r["trap_id"].split("-")[1]) % 2 == 1 for r in rows]
-
-    def predict(sel: list[bool], vt: decisions.VetoThresholds) -> tuple[list[int], list[bool]]:
-        scores, flagged = [], []
-        for (s, d, read), keep in zip(items, sel, strict=True):
-            if not keep:
-                continue
-            v = decisions.veto(d, read, vt)
-            scores.append(_score(s, v, th))
-            flagged.append(bool(v.flags))
-        return scores, flagged
-
-    def part(sel: list[bool], vt: decisions.VetoThresholds) -> dict[str, Any]:
-        return metrics([r for r, k in zip(rows, sel, strict=True) if k], *predict(sel, vt))
-
-    grid = [decisions.VetoThresholds(candidates=k, veto=v) for k in range(1, K_MAX + 1) for v in _grid(0.1, 0.9, 0.1)]
-    best = max(grid, key=lambda vt: _objective(part(split, vt)))
-    return {
-        "hybrid": best.model_dump(),
-        "hybrid_fit_odd_traps": part(split, best),
-        "hybrid_test_even_traps": part([not s for s in split], best),
     }

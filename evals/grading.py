@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 
 from evals import EVALS_DIR
 from evals.common import read_jsonl
-from evals.polarity_data import is_training_trap
+from evals.polarity_data import HELD_OUT_TRAPS
 from service.catalog import Catalog
 from service.errors import InterviewerError
 from service.grading.grader import Grader
@@ -93,7 +93,7 @@ def run(
     ]
     ok = [(r, g) for r, g in zip(rows, grades, strict=True) if not isinstance(g, Exception)]
     result = metrics([r for r, _ in ok], [g.score for _, g in ok], [g.fell_into_trap for _, g in ok])
-    held = [(r, g) for r, g in ok if not is_training_trap(r["trap_id"])]
+    held = [(r, g) for r, g in ok if r["trap_id"] in HELD_OUT_TRAPS]
     result["held_out"] = metrics([r for r, _ in held], [g.score for _, g in held], [g.fell_into_trap for _, g in held])
     for part in (result, result["held_out"]):
         part["band_accuracy_partial"] = _partial_band(ok if part is result else held)

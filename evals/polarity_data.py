@@ -59,10 +59,7 @@ class Pair:
     def cell(self) -> str:
         """Which split the pair belongs to: "train", or one of CELLS."""
         writer = "unseen-writer" if self.writer in HELD_OUT_WRITERS else "seen-writer"
-        if self.trap_id is None:
-            trap = "general"
-        else:
-            trap = "unseen-trap" if self.trap_id in HELD_OUT_TRAPS else "seen-trap"
+        trap = "general" if self.trap_id is None else "unseen-trap" if self.trap_id in HELD_OUT_TRAPS else "seen-trap"
         if writer == "seen-writer" and trap != "unseen-trap" and _bucket(self.passage_id) >= VALIDATION_PERCENT:
             return "train"
         return f"{writer}/{trap}"
@@ -92,7 +89,8 @@ def _passage_pairs(
     """One line's pairs, and the refs it names that the rubric does not hold (reported, not fatal:
     a rubric point renamed after the writing loses its labels, nothing else)."""
     passage, kind = str(row["passage"]), str(row.get("kind", "unknown"))
-    pairs, unknown = [], []
+    pairs: list[Pair] = []
+    unknown: list[str] = []
     if "statements" in row:
         for s in row["statements"]:  # type: ignore[attr-defined]
             pairs.append(

@@ -146,3 +146,43 @@ def test_no_hint_gives_the_model_answer_away(catalog) -> None:  # type: ignore[n
             if questions.leaks(t, c.hint) or runs(c.hint) & (runs(t.card.correct_answer) | runs(c.claim)):
                 giving.append((t.id, c.id))
     assert giving == []
+
+
+def test_every_criterion_is_a_checklist_and_every_flag_has_claims(catalog: Catalog) -> None:
+    for trap in catalog:
+        for c in trap.rubric.criteria:
+            assert 2 <= len(c.points) <= 5 and sum(p.core for p in c.points) == 1, f"{trap.id} {c.id}"
+            assert c.full_others <= len(c.points) - 1
+        for f in trap.rubric.red_flags:
+            assert 1 <= len(f.claims) <= 3 and any(cl.raises for cl in f.claims), f"{trap.id} {f.id}"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        (lambda c, f: c.update(points=c["points"][:1]), "criteria.0.points", "needs 2 to 5 points, has 1"),
+        (lambda c, f: [p.update(core=True) for p in c["points"]], "criteria.0.points", "exactly one point"),
+        (
+            lambda c, f: c["points"][1].update(text="It changes calibration, not the ranking."),
+            "points.1.text",
+            "pronoun",
+        ),
+        (lambda c, f: c["points"][1].update(text=" ".join(["word"] * 26)), "points.1.text", "at most 25 words, has 26"),
+        (lambda c, f: c["points"][1].update(source="words the card never says"), "points.1.source", "not a verbatim"),
+        (lambda c, f: c.update(full_others=3), "criteria.0.full_others", "only 2 exist"),
+        (
+            lambda c, f: c["levels"].update(full="The core and at least 2 of the others."),
+            "levels.full",
+            "says at least 2",
+        ),
+        (lambda c, f: c["points"][2].update(text=c["points"][1]["text"]), "points.2.text", "duplicates the point"),
+        (lambda c, f: [cl.update(raises=False) for cl in f["claims"]], "red_flags.0.claims", "no claim raises"),
+        (lambda c, f: f.update(claims=[]), "red_flags.0.claims", "needs 1 to 3 claims, has 0"),
+    ],
+)
+def test_checklist_rules_name_the_field(content_copy: tuple[Path, Path], change, field: str, problem: str) -> None:  # type: ignore[no-untyped-def]
+    seeds, rubrics = content_copy
+    _edit(rubrics / "mlsd-35.yaml", lambda d: change(d["criteria"][0], d["red_flags"][0]))
+    problems = check_content(seeds, rubrics, seeds.parent / "interview-traps.txt")
+    assert problems and all("mlsd-35.yaml" in p for p in problems), problems
+    assert any(field in p and problem in p for p in problems), problems

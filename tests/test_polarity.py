@@ -1,36 +1,46 @@
-"""The polarity set stays in step with the rubrics it was written from, and the eval reads it."""
+"""The reader's data: many writers, current statements, splits that keep held-out writers and traps out."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
 from evals import polarity
-from evals.polarity_data import is_training_trap, load
+from evals.polarity_data import CELLS, HELD_OUT_TRAPS, HELD_OUT_WRITERS, Pair, load
 from service.catalog import Catalog
 
-SAMPLE = 24  # pairs the embedded judge was asked (~10 s each on 2 cores)
+
+def test_every_line_names_current_statements_of_its_trap(catalog: Catalog) -> None:
+    pairs, problems = load(catalog)
+    assert problems == []  # a renamed point would silently lose its labels
+    assert {p.trap_id for p in pairs if p.trap_id} == set(catalog.ids)
 
 
-def test_every_pair_names_a_current_statement_of_its_trap(catalog: Catalog) -> None:
-    pairs = load()
-    assert len(pairs) >= 2000 and {p.trap_id for p in pairs} == set(catalog.ids)
-    for p in pairs:
-        rubric = catalog.get(p.trap_id).rubric
-        statements = {f"criterion:{c.id}": c.claim for c in rubric.criteria}
-        statements |= {f"flag:{f.id}": f.statement for f in rubric.red_flags}
-        # A rubric edit that changes a claim must carry its pairs along, or they train on stale text.
-        assert statements.get(p.target) == p.statement, f"{p.trap_id} {p.target}: statement is stale"
-        assert not (p.is_flag and p.label == "partial")  # a red flag is asserted or not
+def test_the_set_is_written_by_many_writers_at_scale(catalog: Catalog) -> None:
+    pairs, _ = load(catalog)
+    writers = Counter(p.writer for p in pairs if p.writer != "project")
+    assert len(writers) >= 8 and set(writers) >= HELD_OUT_WRITERS
+    on_traps = [p for p in pairs if p.trap_id is not None and p.writer != "project"]
+    general = [p for p in pairs if p.trap_id is None]
+    assert len(on_traps) >= 25_000 and len(general) >= 5_000
+    kinds = Counter(p.kind for p in on_traps if p.explicit)
+    for kind in ("assertion", "terse", "rejection", "setup", "attributed", "concession", "double-negation", "contrast"):
+        assert kinds[kind] >= 50, f"{kind}: {kinds[kind]}"
 
 
-def test_the_set_covers_the_hard_cases_on_both_halves() -> None:
-    pairs = load()
-    for half in (True, False):
-        kinds = Counter(p.kind for p in pairs if is_training_trap(p.trap_id) == half)
-        for kind in ("assertion", "paraphrase", "rejection", "concession", "hedge", "wrong_number", "other_point"):
-            assert kinds[kind] >= 20, f"{kind}: {kinds[kind]}"
+def test_cells_split_by_whole_writers_and_traps() -> None:
+    trap = sorted(HELD_OUT_TRAPS)[0]
+    writer = sorted(HELD_OUT_WRITERS)[0]
+
+    def pair(w: str, t: str | None, pid: str) -> Pair:
+        return Pair(w, t, "c/p", "s", "passage", "entails", "assertion", pid)
+
+    assert pair(writer, trap, "x").cell == "unseen-writer/unseen-trap"
+    assert pair(writer, "mlsd-35", "x").cell == "unseen-writer/seen-trap"
+    assert pair("terse-staff", trap, "x").cell == "seen-writer/unseen-trap"
+    assert pair(writer, None, "x").cell == "unseen-writer/general"
+    seen = Counter(pair("terse-staff", "mlsd-35", f"terse-staff/mlsd-35.jsonl:{n}").cell for n in range(400))
+    assert set(seen) == {"train", "seen-writer/seen-trap"} and 30 < seen["seen-writer/seen-trap"] < 90
+    assert set(CELLS) >= {c for c in seen if c != "train"}
 
 
 def test_the_report_counts_what_it_says() -> None:
@@ -42,12 +52,12 @@ def test_the_report_counts_what_it_says() -> None:
     assert r["per_class"]["neither"]["recall"] == 0.0 and "partial" not in r["per_class"]
 
 
-@pytest.mark.llm
-def test_the_model_is_asked_the_graders_question_about_a_sample(recorded) -> None:  # type: ignore[no-untyped-def]
-    """Method (b): the embedded 1.5B answers the LLM grader's per-statement question for a
-    label-balanced sample of held-out pairs (recorded: tests/cassettes/polarity_llm.yaml)."""
-    with recorded("polarity_llm") as settings:
-        result = polarity.run(extra={"llm": polarity.llm_method(settings, SAMPLE)})
-    llm = result["methods"]["llm"]
-    assert llm["n"] == SAMPLE and set(llm["confusion"]) == {"entails", "partial", "contradicts", "neither"}
-    # What it reaches is reported in docs/grading.md, not asserted as good.
+def test_rejections_read_as_assertions_are_counted() -> None:
+    pairs = [
+        Pair("w", "mlsd-35", "f/c", "s", "I would never do X", "contradicts", "rejection", "1", is_claim=True),
+        Pair("w", "mlsd-35", "f/c", "s", "skip X", "contradicts", "rejection", "2", is_claim=True),
+        Pair("w", "mlsd-35", "c/p", "s", "X, yes", "entails", "terse", "3"),
+    ]
+    r = polarity.report(pairs, ["entails", "contradicts", "entails"])
+    assert r["rejections_read_as_assertions"] == 0.5 and r["terse_credited"] == 1.0
+    assert r["flag_precision"] == 0.0  # the one claim read as asserted was a rejection

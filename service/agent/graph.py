@@ -24,7 +24,7 @@ from service.catalog import Catalog, Trap
 from service.config import Settings
 from service.embeddings import offload
 from service.errors import ModelError
-from service.grading import decisions, semantic
+from service.grading import checklist, semantic
 from service.grading.grader import Grader
 from service.grading.scoring import HINT_PENALTY, after_hints, verdict
 from service.grading.subject import Subject
@@ -173,7 +173,7 @@ def coverage(trap: Trap, answer: str, levels: dict[str, int]) -> tuple[dict[str,
     subject = Subject.from_trap(trap)
     th = semantic.thresholds_for(subject)
     ev = semantic.analyse(subject, answer, th)
-    decided = decisions.hybrid_decision(subject, ev, th)  # as the report's grader decides
+    decided = checklist.checklist_decision(subject, ev, th)  # as the report's grader decides
     raised = {c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)}
     return raised, ev.relevance
 

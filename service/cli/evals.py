@@ -77,15 +77,15 @@ def grading(
 ) -> None:
     """Spearman, band accuracy, trap precision/recall, injection robustness and test-retest on the gold set.
 
-    In semantic mode the old similarity rule is measured beside the entailment stage, on every
-    answer and on the held-out (even-numbered) traps.
+    In semantic mode the similarity rule (the grader before the reader) is measured beside the checklist,
+    on every answer and on the held-out traps.
     """
     from evals import grading as ev
     from service.grading.factory import make_grader
 
     settings = get_settings()
     ids = _ids(sample)
-    deciders = ("hybrid", "entailment", "similarity") if mode == "semantic" else ("hybrid",)
+    deciders = ("checklist", "similarity") if mode == "semantic" else ("checklist",)
     results: dict[str, Any] = {}
     with _maybe_cassette(cassette, settings, record) as active:
         cat = Runtime.build(active).catalog
@@ -100,12 +100,12 @@ def grading(
                 results[decider] = ev.run(
                     grader(), grader() if retest else None, cat, gold or ev.DEFAULT_GOLD, ids, tick
                 )
-    result = results["hybrid"] | {name: results[name] for name in ("entailment", "similarity") if name in results}
+    result = results["checklist"] | ({"similarity": results["similarity"]} if "similarity" in results else {})
     if as_json:
         emit_json(result)
         return
-    columns = {"hybrid (default): all": result, "held-out": result["held_out"]}
-    for name in ("entailment", "similarity"):
+    columns = {"checklist (default): all": result, "held-out": result["held_out"]}
+    for name in ("similarity",):
         if name in result:
             columns |= {f"{name}: all": result[name], f"{name}: held-out": result[name]["held_out"]}
     table = Table("figure", *columns, title=f"grading: {result['answers']} gold answers, {mode} ({result['model']})")
@@ -178,11 +178,6 @@ def calibrate(
     catalog = Runtime.build().catalog
     result = cal.fit(catalog, gold or cal.DEFAULT_GOLD)
     result.update(cal.fit_reference(items))
-    if write:  # the entailment fits below read the guards' thresholds just fitted
-        cal.write(result)
-    result.update(cal.fit_entailment(catalog, cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
-    result.update(cal.fit_hybrid(catalog, cal.guard_thresholds(result), gold or cal.DEFAULT_GOLD))
-    result.update(cal.fit_reference_entailment(items))
     if write:
         cal.write(result)
     if as_json:

@@ -8,13 +8,13 @@ import sys
 
 import typer
 
+from service import __version__
 from service.cli import chat, db, evals, grade, logs, model, rubrics, serve, settings, train, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
 app = typer.Typer(
     help="LLM-graded mock interviewer for senior ML / LLM engineering traps.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     cls=Group,
 )
@@ -32,8 +32,40 @@ app.command("settings")(settings.settings)
 app.command("logs")(logs.logs)
 
 
-@app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")) -> None:
+FIRST_STEPS = f"""interviewer {__version__}: mock interviews on ML / LLM engineering traps, graded against rubrics.
+
+First, once per machine:
+  interviewer model prepare --embedder-only   export the sentence embedder (seconds); grading needs it
+  interviewer index                           build the search index of the traps
+Then:
+  interviewer traps list                      the traps, by id
+  interviewer chat --trap mlsd-35             an interview in the terminal
+  interviewer grade IN.jsonl -o OUT.jsonl     grade a file of answers
+  interviewer serve                           the web app, REST and WebSocket on http://127.0.0.1:8000
+
+Questions are phrased by a model: the embedded one (pip install 'interviewer[local]', then
+`interviewer model prepare`) or any litellm model (INTERVIEWER_MODEL); INTERVIEWER_MODE=semantic
+asks the cards' own questions with no model. Every command: interviewer --help; every setting:
+interviewer settings."""
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"interviewer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    if ctx.invoked_subcommand is None:  # a bare `interviewer`: what to do first, not the whole reference
+        typer.echo(FIRST_STEPS)
+        raise typer.Exit()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

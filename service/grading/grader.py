@@ -9,7 +9,7 @@ from service.catalog import Criterion, RedFlag
 from service.config import Settings
 from service.embeddings import MODEL_NAME, offload
 from service.errors import InvalidInputError, TooLargeError
-from service.grading import checklist, decisions, semantic
+from service.grading import checklist, semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.entailment import cross_encoder
 from service.grading.models import CriterionJudgement, CriterionScore, Decider, FlagJudgement, Grade, GraderInfo, Mode
@@ -20,17 +20,15 @@ from service.prompts import prompt_hash, render
 
 log = logging.getLogger(__name__)
 # 1.1: reference claims also count the claim's own words; 1.2: red flags carry a quote, and the trap's
-# sentences count as on topic; 2.0: criteria gain claims and a cross-encoder reads (statement, passage) pairs
-# (by default it cancels the red flags a passage rejects: the hybrid rule in decisions.py)
-GRADER_VERSION = "2.0"
+# sentences count as on topic; 2.0: criteria gain claims and a cross-encoder reads (statement, passage) pairs;
+# 3.0: the checklist: the reader decides each rubric point and flag claim, levels follow from the points
+GRADER_VERSION = "3.0"
 PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
 
 
 DECIDERS = {
-    "checklist": checklist.checklist_decision,
-    "hybrid": decisions.hybrid_decision,
-    "entailment": decisions.entailment_decision,
-    "similarity": semantic.decide,
+    "checklist": checklist.checklist_decision,  # the default: the reader decides points and claims
+    "similarity": semantic.decide,  # the grader before the reader, kept to measure against
 }
 
 
@@ -99,7 +97,7 @@ class Grader:
     def info(self) -> GraderInfo:
         if self.llm:
             model = self.llm.model_name
-        elif self.decider in ("checklist", "entailment", "hybrid"):
+        elif self.decider == "checklist":
             model = f"{MODEL_NAME} + {cross_encoder().name}"
         else:
             model = MODEL_NAME
@@ -115,8 +113,6 @@ class Grader:
             s.seed,
             semantic.thresholds_for(subject).model_dump_json(),
             self.decider,
-            decisions.thresholds_for(subject).model_dump_json(),
-            decisions.veto_thresholds().model_dump_json(),
             checklist.reader_thresholds().model_dump_json(),
         )
 

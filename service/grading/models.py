@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 
 Verdict = Literal["strong", "pass", "borderline", "fail"]
 Mode = Literal["llm", "semantic"]
-# Semantic mode's decision stage: hybrid (the default, measured best), the cross-encoder alone, or the
-# similarity rule alone (the grader before the entailment stage).
-Decider = Literal["checklist", "hybrid", "entailment", "similarity"]
+# Semantic mode's decision stage: the checklist (the reader decides each point and claim; the default), or
+# the similarity rule alone (the grader before the reader, kept to measure against).
+Decider = Literal["checklist", "similarity"]
 
 
 class PointResult(BaseModel):
