@@ -144,12 +144,21 @@ def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: Reader
     out = Checklist(points, claims)
     out.levels = [level(read_points, others) for read_points, (_, others) in zip(points, crit_points, strict=True)]
     for flag, read_claims in zip(rubric.red_flags, claims, strict=True):
-        raising = [r for c, r in read_claims if c.raises]
-        if all(r.status == "stated" for r in raising):
-            out.raised[flag.id] = raising[0].passage or ""
-        elif all(r.status in ("stated", "partly") for r in raising):
-            out.unclear[flag.id] = next(r.passage for r in raising if r.status == "partly") or ""
+        outcome = flag_outcome(read_claims)
+        if outcome is not None:
+            (out.raised if outcome[0] == "raised" else out.unclear)[flag.id] = outcome[1]
     return out
+
+
+def flag_outcome(read_claims: list[tuple[Claim, Reading]]) -> tuple[Literal["raised", "unclear"], str] | None:
+    """Raised, with the passage, when every raising claim is stated; unclear when each is at least said
+    in part (one of them only in part); None when any raising claim is rejected or not said."""
+    raising = [r for c, r in read_claims if c.raises]
+    if all(r.status == "stated" for r in raising):
+        return "raised", raising[0].passage or ""
+    if all(r.status in ("stated", "partly") for r in raising):
+        return "unclear", next(r.passage for r in raising if r.status == "partly") or ""
+    return None
 
 
 def level(read_points: list[tuple[Point, Reading]], full_others: int) -> int:

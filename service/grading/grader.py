@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TypeVar
 
-from service.catalog import Criterion, RedFlag
+from service.catalog import Claim, Point
 from service.config import Settings
 from service.embeddings import MODEL_NAME, offload
 from service.errors import InvalidInputError, TooLargeError
 from service.grading import checklist, semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.entailment import cross_encoder
-from service.grading.models import CriterionJudgement, CriterionScore, Decider, FlagJudgement, Grade, GraderInfo, Mode
-from service.grading.scoring import DECISION_POINTS, final_score, guarded, verdict, verify_quote
+from service.grading.models import ChecklistJudgement, CriterionScore, Decider, Grade, GraderInfo, Mode
+from service.grading.scoring import final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
 from service.llm.client import LLM
 from service.prompts import prompt_hash, render
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 # sentences count as on topic; 2.0: criteria gain claims and a cross-encoder reads (statement, passage) pairs;
 # 3.0: the checklist: the reader decides each rubric point and flag claim, levels follow from the points
 GRADER_VERSION = "3.0"
-PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_criterion.jinja", "grade_flag.jinja")
+PROMPTS = ("grade_system.jinja", "grade_user.jinja", "grade_checklist.jinja")
 
 
 DECIDERS = {
@@ -182,8 +183,8 @@ class Grader:
         if isinstance(first, Grade):
             return first
         key, th, guard = first
-        scores, flags = await self._judge(subject, answer)
-        return self._finish(key, subject, scores, flags, guard, th)
+        scores, flags, unclear = await self._judge(subject, answer)
+        return self._finish(key, subject, scores, flags, guard, th, unclear)
 
     def grade(self, subject: Subject, answer: str) -> Grade:
         """Sync grading, for scripts and tests outside any event loop."""
@@ -208,43 +209,67 @@ class Grader:
             )
         ]
 
-    async def _judge(self, subject: Subject, answer: str) -> tuple[list[CriterionScore], dict[str, str]]:
-        """One call per rubric point and per red flag, in order, so the prefix cache serves the answer."""
+    async def _judge(
+        self, subject: Subject, answer: str
+    ) -> tuple[list[CriterionScore], dict[str, str], dict[str, str]]:
+        """One call per criterion (its points) and per red flag (its claims), in order, so the prefix cache
+        serves the answer; the same rules as the reader's turn the decisions into levels and flags."""
         assert self.llm is not None
         scores = []
         for c in subject.rubric.criteria:
-            j = await judge_statement(self.llm, self.settings, subject.question, answer, c)
-            points = DECISION_POINTS[j.decision]
-            quote = verify_quote(j.quote, answer)
-            rationale = j.reasoning
-            if points and quote is None:
-                rationale += " [No credit: the quoted evidence is not in the answer.]"
-                points = 0
+            points, others = checklist.points_of(c)
+            read = await judge_checklist(self.llm, self.settings, subject.question, answer, points, "points")
+            lv = checklist.level(read, others)
+            stated = [r.passage for p, r in sorted(read, key=lambda pr: not pr[0].core) if r.status == "stated"]
+            partly = [r.passage for _, r in read if r.status == "partly"]
+            evidence = (stated or partly or [None])[0] if lv else None
             scores.append(
-                CriterionScore(id=c.id, score=points, evidence=quote if points else None, rationale=rationale)
+                CriterionScore(
+                    id=c.id,
+                    score=lv,
+                    evidence=evidence,
+                    rationale=checklist.rationale(read),
+                    points=checklist.results(read),
+                )
             )
-        flags = {}
+        flags: dict[str, str] = {}
+        unclear: dict[str, str] = {}
         for f in subject.rubric.red_flags:
-            h = await judge_statement(self.llm, self.settings, subject.question, answer, f)
-            # A red flag needs its own verified quote: a small model's unsupported accusation is dropped.
-            if h.decision == "entails" and (quote := verify_quote(h.quote, answer)):
-                flags[f.id] = quote
-        return scores, flags
+            claims = checklist.claims_of(f)
+            read_claims = await judge_checklist(self.llm, self.settings, subject.question, answer, claims, "claims")
+            outcome = checklist.flag_outcome(read_claims)
+            if outcome is not None:
+                (flags if outcome[0] == "raised" else unclear)[f.id] = outcome[1]
+        return scores, flags, unclear
 
 
-async def judge_statement(
-    llm: LLM, settings: Settings, question: str, answer: str, target: Criterion | RedFlag
-) -> CriterionJudgement | FlagJudgement:
-    """The per-decision question the cross-encoder answers, asked of a model, with a quote.
+S = TypeVar("S", Point, Claim)
+_STATUS: dict[str, checklist.Status] = {"entails": "stated", "partial": "partly", "contradicts": "contradicted"}
+
+
+async def judge_checklist(
+    llm: LLM, settings: Settings, question: str, answer: str, statements: list[S], kind: str
+) -> list[tuple[S, checklist.Reading]]:
+    """The reader's questions about one checklist, asked of a model, each decision with a quote.
 
     The shared prefix (instructions, question, answer) is byte-identical across the calls for one
-    answer; only the statement asked about comes last, so the server's prefix cache serves the rest.
+    answer; only the checklist asked about comes last, so the server's prefix cache serves the rest.
+    A decision whose quote is not in the answer counts as not said: a model's unsupported credit or
+    accusation is dropped.
     """
     d = settings.prompts_dir
     shared = render(d, "grade_user.jinja", question=question, answer=answer)
     system = {"role": "system", "content": render(d, "grade_system.jinja")}
-    if isinstance(target, RedFlag):
-        asked = render(d, "grade_flag.jinja", flag=target)
-        return await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], FlagJudgement)
-    asked = render(d, "grade_criterion.jinja", criterion=target)
-    return await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], CriterionJudgement)
+    asked = render(d, "grade_checklist.jinja", statements=statements, kind=kind)
+    judged = await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], ChecklistJudgement)
+    by_id = {j.id: j for j in judged.points}
+    out = []
+    for s in statements:
+        j = by_id.get(s.id)
+        quote = verify_quote(j.quote, answer) if j else None
+        status = _STATUS.get(j.decision, "missing") if j else "missing"
+        if status != "contradicted" and quote is None:
+            status = "missing"
+        sure = 1.0 if status == "stated" else 0.0
+        out.append((s, checklist.Reading(status, quote, sure, sure, 1.0 if status == "contradicted" else 0.0)))
+    return out

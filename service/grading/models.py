@@ -62,18 +62,17 @@ class Grade(BaseModel):
     )
 
 
-# What the LLM judge returns for one rubric point or one red flag: reasoning first, then the same
-# decision the cross-encoder makes (openevals style). One small decision per call suits a small model and lets the
-# server's prefix cache reuse the question and answer across the calls for one answer.
+# What the LLM judge returns for one checklist (a criterion's points, or a red flag's claims): per statement,
+# reasoning first, then the same decision the reader makes, then the quote (openevals style). One call per
+# checklist lets the server's prefix cache reuse the question and answer across the calls for one answer.
 # No maxLength in the schema: llama.cpp turns bounded strings into grammar rules that made a
 # 1.5B judge time out; brevity is asked in the prompt.
-class CriterionJudgement(BaseModel):
+class PointJudgement(BaseModel):
+    id: str = Field(description="The statement's id, as listed.")
     reasoning: str = Field(description="One short sentence: what the answer says about the statement.")
     decision: Literal["entails", "partial", "contradicts", "neither"]
     quote: str | None = Field(description="The exact words from the answer that decide it, or null.")
 
 
-class FlagJudgement(BaseModel):
-    reasoning: str = Field(description="One short sentence: does the answer assert this, as its own claim?")
-    decision: Literal["entails", "contradicts", "neither"]
-    quote: str | None = Field(description="The exact words from the answer that decide it, or null.")
+class ChecklistJudgement(BaseModel):
+    points: list[PointJudgement]

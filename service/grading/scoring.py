@@ -7,8 +7,6 @@ import re
 from service.catalog import Rubric
 from service.grading.models import CriterionScore, Verdict
 
-# A criterion's points from the decision on its claim: full for entailed, half for partly entailed.
-DECISION_POINTS = {"entails": 2, "partial": 1, "contradicts": 0, "neither": 0}
 STRONG_MARK = 85
 BORDERLINE_MARGIN = 15
 HINT_PENALTY = 5  # points per hint taken in an interview

@@ -49,15 +49,26 @@ async def test_rubric_derived_by_llm_is_valid(recorded) -> None:  # type: ignore
         assert " ".join(c.anchor.split()) in " ".join(REFERENCE.split())
 
 
-def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
-    """Against the stub judge: no point met, every flag asserted; the first flag's quote is in the answer,
-    the others' are invented. The invented ones are dropped; the kept one carries its quote."""
+def _checklist(asked: str, decide) -> str:  # type: ignore[no-untyped-def]
+    """The stub judge's reply to one checklist prompt: every listed statement, decided by `decide(text)`."""
     import json
+    import re
 
+    points = []
+    for sid, text in re.findall(r"^- ([a-z0-9-]+): (.+)$", asked, flags=re.MULTILINE):
+        decision, quote = decide(text)
+        points.append({"id": sid, "reasoning": "As read.", "decision": decision, "quote": quote})
+    return json.dumps({"points": points})
+
+
+def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
+    """Against the stub judge: no point met, every claim asserted; the first flag's quote is in the answer,
+    the others' are invented. The invented ones are dropped; the kept one carries its quote."""
     from service.llm.stub import StubConfig, StubServer
 
     trap = catalog.get("mlsd-33")
     first = trap.rubric.red_flags[0]
+    first_claims = {c.text for c in first.claims}
     answer = (
         "Since we don't know how many events there will be, I'd keep each event with a fixed probability, say 1%, "
         "with a random-number check as it arrives. When the buffer hits 100,000, I'd start overwriting a random "
@@ -67,24 +78,21 @@ def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -
 
     def judge(body: dict) -> str:  # type: ignore[type-arg]
         asked = body["messages"][-1]["content"]
-        if "FlagJudgement" not in json.dumps(body.get("response_format")):
-            return json.dumps({"reasoning": "Not covered.", "decision": "neither", "quote": None})
-        quote = said if first.statement in asked else "a sentence it never wrote"
-        return json.dumps({"reasoning": "It says so.", "decision": "entails", "quote": quote})
+        if "# Checklist (claims)" not in asked:
+            return _checklist(asked, lambda text: ("neither", None))
+        return _checklist(asked, lambda text: ("entails", said if text in first_claims else "words it never wrote"))
 
     with StubServer(StubConfig(responder=judge)) as stub:
         grader = make_grader(settings=stub.settings(tmp_path, mode="llm"), mode="llm", use_cache=False)
         grade = grader.grade(Subject.from_trap(trap), answer)
-    assert len(stub.config.requests) == len(trap.rubric.criteria) + len(trap.rubric.red_flags)  # the judge ran
+    assert len(stub.config.requests) == len(trap.rubric.criteria) + len(trap.rubric.red_flags)  # one call a checklist
     assert grade.red_flags == [first.id] and grade.fell_into_trap
     assert grade.flag_evidence == {first.id: said}
 
 
-def test_the_model_answers_the_same_per_statement_questions(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
-    """LLM mode asks what the cross-encoder decides: entails / partial / contradicts / neither, with a
-    quote. Entailed is full credit, partly entailed half; a flag the answer contradicts is not raised."""
-    import json
-
+def test_the_model_answers_the_readers_questions_point_by_point(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
+    """LLM mode asks what the reader decides, per point: entails / partial / contradicts / neither, with a
+    quote; the checklist rule turns them into levels, and a flag claim the answer rejects raises nothing."""
     from service.llm.stub import StubConfig, StubServer
 
     trap = catalog.get("mlsd-35")
@@ -95,28 +103,26 @@ def test_the_model_answers_the_same_per_statement_questions(tmp_path, catalog) -
         "batches of 4,096 hold no positive at all, and one positive at that weight dominates the gradient. "
         "I'd set the threshold to fill the 0.1% daily review capacity instead."
     )
+    assert first.core is not None and second.core is not None and first.full_others == 1
+    other = next(p for p in first.points if not p.core)
     decided = {
-        first.claim: ("entails", "the weighted optimum just multiplies the predicted odds by w"),
-        second.claim: ("partial", "one positive at that weight dominates the gradient"),
+        first.core.text: ("entails", "the weighted optimum just multiplies the predicted odds by w"),
+        other.text: ("entails", "a 0.5 cutoff on those inflated scores floods the review queue"),
+        second.core.text: ("partial", "one positive at that weight dominates the gradient"),
     }
 
     def judge(body: dict) -> str:  # type: ignore[type-arg]
         asked = body["messages"][-1]["content"]
-        if "FlagJudgement" in json.dumps(body.get("response_format")):
-            return json.dumps(
-                {
-                    "reasoning": "It rejects it.",
-                    "decision": "contradicts",
-                    "quote": "Weighting the positives by 10,000 is wrong",
-                }
-            )
-        decision, quote = next((d for claim, d in decided.items() if claim in asked), ("neither", None))
-        return json.dumps({"reasoning": "As read.", "decision": decision, "quote": quote})
+        if "# Checklist (claims)" in asked:
+            return _checklist(asked, lambda text: ("contradicts", "Weighting the positives by 10,000 is wrong"))
+        return _checklist(asked, lambda text: decided.get(text, ("neither", None)))
 
     with StubServer(StubConfig(responder=judge)) as stub:
         grader = make_grader(settings=stub.settings(tmp_path, mode="llm"), mode="llm", use_cache=False)
         grade = grader.grade(Subject.from_trap(trap), answer)
     scores = {c.id: c.score for c in grade.criteria}
-    assert scores[first.id] == 2 and scores[second.id] == 1
+    assert scores[first.id] == 2 and scores[second.id] == 1  # core + one other: full; the core in part: partial
     assert sum(scores.values()) == 3
-    assert not grade.fell_into_trap and grade.red_flags == []
+    assert not grade.fell_into_trap and grade.red_flags == [] and grade.unclear_flags == {}
+    found = {p.id: p.status for p in grade.criteria[0].points}
+    assert found[first.core.id] == "stated" and found[other.id] == "stated"
