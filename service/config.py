@@ -44,7 +44,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=lambda: ROOT / ".data" if IN_CHECKOUT else _user_data_dir(),
         description="Holds the index, databases, caches and the local model file.",
-        json_schema_extra={"shown": "./.data in a checkout, else $XDG_DATA_HOME/interviewer or ~/.local/share/interviewer"},
+        json_schema_extra={
+            "shown": "./.data in a checkout, else $XDG_DATA_HOME/interviewer or ~/.local/share/interviewer"
+        },
     )
     cache_dir: Path = Field(
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "interviewer",
