@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from service.catalog import Card, Rubric, answer_hash, bank_name, load_card
+from service.catalog import Card, Point, Rubric, answer_hash, bank_name, load_card, statement_problems
 from service.checks import PLACEHOLDER
 from service.config import Settings
 from service.errors import InvalidInputError, UnknownTrapError
@@ -100,13 +100,31 @@ def write_rubric(card: Card, rubric: Rubric, path: Path) -> None:
     _dump(data, path)
 
 
+def draft_points(rubric: Rubric) -> Rubric:
+    """The answer's claims as each criterion's points (the first the core); where a criterion has fewer than
+    two sentences, a placeholder the author must replace, which `traps check --bank` reports."""
+    criteria, used = [], set()
+    for crit in rubric.criteria:
+        said = [s for s in sentences(crit.anchor) if not statement_problems("", s) and s not in used][:5]
+        used.update(said)
+        points = [Point(id=f"point-{n}", text=s, core=n == 1, source=s) for n, s in enumerate(said, 1)]
+        while len(points) < 2:
+            n = len(points) + 1
+            todo = f"{PLACEHOLDER}: fact {n} a strong answer states."
+            points.append(Point(id=f"point-{n}", text=todo, core=n == 1))
+        full = "States the core point and at least 1 other point."
+        levels = crit.levels.model_copy(update={"full": full})
+        criteria.append(crit.model_copy(update={"points": points, "full_others": 1, "levels": levels}))
+    return rubric.model_copy(update={"criteria": criteria})
+
+
 async def derive(card_path: Path, settings: Settings, use_model: bool) -> tuple[Card, Rubric]:
     """The card and a rubric drafted for it (model or claims); raises with the card's own problem."""
     from service.grading.reference import claims_rubric, llm_rubric
 
     card = load_card(card_path)
     if not use_model:
-        return card, claims_rubric(card.correct_answer, card.id)
+        return card, draft_points(claims_rubric(card.correct_answer, card.id))
     from service.llm.factory import make_llm
 
     llm = make_llm(settings=settings, role="grade")

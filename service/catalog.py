@@ -237,7 +237,7 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4}
 _AT_LEAST = re.compile(r"\b(?:at least|≥)\s*(\d+|one|two|three|four)\b", re.IGNORECASE)
 
 
-def _statement_problems(where: str, text: str) -> list[tuple[str, str]]:
+def statement_problems(where: str, text: str) -> list[tuple[str, str]]:
     """A point or claim is read on its own: short, and naming its own subject."""
     problems = []
     if len(text.split()) > POINT_MAX_WORDS:
@@ -273,7 +273,7 @@ def checklist_problems(rubric: Rubric, card: Card | None = None) -> list[tuple[s
         if len(set(ids)) != len(ids):
             problems.append((f"{where}.points", f"point ids repeat: {ids}"))
         for j, point in enumerate(crit.points):
-            problems += _statement_problems(f"{where}.points.{j}.text", point.text)
+            problems += statement_problems(f"{where}.points.{j}.text", point.text)
             key = normalise_space(point.text).lower().rstrip(".")
             if key in seen:
                 problems.append((f"{where}.points.{j}.text", f"duplicates the point at {seen[key]}"))
@@ -295,7 +295,7 @@ def checklist_problems(rubric: Rubric, card: Card | None = None) -> list[tuple[s
         if len(set(ids)) != len(ids):
             problems.append((where, f"claim ids repeat: {ids}"))
         for j, claim in enumerate(flag.claims):
-            problems += _statement_problems(f"{where}.{j}.text", claim.text)
+            problems += statement_problems(f"{where}.{j}.text", claim.text)
     return problems
 
 

@@ -112,4 +112,10 @@ def check_bank(folder: Path) -> list[str]:
                 problems.append(
                     f"{path}: field 'criteria.{i}.hint': still the placeholder from `interviewer rubrics derive`"
                 )
+            for j, point in enumerate(crit.points):
+                if PLACEHOLDER in point.text:
+                    problems.append(
+                        f"{path}: field 'criteria.{i}.points.{j}.text': still the placeholder from "
+                        "`interviewer rubrics derive`"
+                    )
     return problems

@@ -64,6 +64,8 @@ def test_new_card_then_derived_rubric_then_check(tmp_path: Path, cli_env) -> Non
     assert res.exit_code == 1
     assert f"{card_path}: field 'trap': still the placeholder from `interviewer traps new`" in res.output
     assert "rubrics/db-1.yaml: field 'criteria.0.hint': still the placeholder" in res.output
+    assert all(c["points"][0]["core"] and len(c["points"]) >= 2 for c in rubric["criteria"])  # the claims, drafted
+    assert "rubrics/db-1.yaml: field 'criteria.5.points.1.text': still the placeholder" in res.output
 
     # Filled in, the bank checks clean and its trap is in the catalog under the bank's name.
     card = yaml.safe_load(card_path.read_text())
@@ -72,8 +74,11 @@ def test_new_card_then_derived_rubric_then_check(tmp_path: Path, cli_env) -> Non
         {"question": f"What if it were step {i}?", "good_answer": f"The answer to step {i}."} for i in (1, 2, 3)
     ]
     card_path.write_text(yaml.safe_dump(card, sort_keys=False))
-    for c in rubric["criteria"]:
+    for i, c in enumerate(rubric["criteria"]):
         c["hint"] = "Think about what the database can check for you at the moment it writes."
+        for p in c["points"]:
+            if p["text"].startswith("TODO"):
+                p.update(text=f"Fact {p['id']} that criterion {i} of the answer states.", source=c["anchor"])
     (bank / "rubrics" / "db-1.yaml").write_text(yaml.safe_dump(rubric, sort_keys=False))
     res = runner.invoke(app, ["traps", "check", "--bank", str(bank)])
     assert res.exit_code == 0, res.output
@@ -153,6 +158,11 @@ def test_a_model_drafted_rubric_is_repaired_in_code(tmp_path: Path, cli_env, mon
                 "none": "No.",
                 "partial": "Partly.",
                 "full": "Yes.",
+                "points": [
+                    "Under READ COMMITTED two checkouts can both read the same stock.",
+                    "The second update writes a value computed from a stale read.",
+                    "It",  # too short to be a point: dropped
+                ],
             },
             {
                 "id": "atomic-update",
@@ -174,7 +184,12 @@ def test_a_model_drafted_rubric_is_repaired_in_code(tmp_path: Path, cli_env, mon
             },
         ],
         "red_flags": [
-            {"id": "tx-fixes-it", "statement": "Wrapping it in a transaction prevents the overselling.", "cap": 35}
+            {
+                "id": "tx-fixes-it",
+                "statement": "Wrapping it in a transaction prevents the overselling.",
+                "cap": 35,
+                "claims": ["A transaction around the read and the write prevents the overselling."],
+            }
         ],
     }
     with StubServer(StubConfig(responder=lambda body: json.dumps(draft))) as stub:
@@ -200,3 +215,7 @@ def test_a_model_drafted_rubric_is_repaired_in_code(tmp_path: Path, cli_env, mon
         and [c["id"] for c in rubric["criteria"]][0] == "lost-update"
     )
     assert rubric["red_flags"][0]["id"] == "tx-fixes-it" and rubric["derived_from"].startswith("sha256:")
+    points = rubric["criteria"][0]["points"]  # drafted as a checklist: the first point the core, levels from the rule
+    assert [p.get("core", False) for p in points] == [True, False] and rubric["criteria"][0]["full_others"] == 1
+    assert rubric["criteria"][0]["levels"]["full"] == "States the core point and at least 1 other point."
+    assert rubric["red_flags"][0]["claims"][0]["raises"] is True

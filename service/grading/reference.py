@@ -6,7 +6,17 @@ import re
 
 from pydantic import BaseModel, Field
 
-from service.catalog import Criterion, Levels, RedFlag, Rubric, answer_hash, normalise_space
+from service.catalog import (
+    POINT_MAX_WORDS,
+    Claim,
+    Criterion,
+    Levels,
+    Point,
+    RedFlag,
+    Rubric,
+    answer_hash,
+    normalise_space,
+)
 from service.config import Settings
 from service.errors import InvalidInputError
 from service.grading.subject import Subject
@@ -57,15 +67,18 @@ class _DerivedCriterion(BaseModel):
     description: str
     weight: int = Field(ge=0, le=100)  # small models write 0; rescaled in code below
     anchor: str = Field(description="The exact span of the reference answer this criterion comes from.")
-    none: str
-    partial: str
-    full: str
+    points: list[str] = Field(
+        default_factory=list, description="2 to 5 atomic statements, the core mechanism first, each under 25 words."
+    )
 
 
 class _DerivedFlag(BaseModel):
     id: str
     statement: str
     cap: int = Field(ge=0, le=100)
+    claims: list[str] = Field(
+        default_factory=list, description="1 to 3 plain assertions of the wrong answer; the first alone is the trap."
+    )
 
 
 class DerivedRubric(BaseModel):
@@ -107,23 +120,69 @@ async def llm_rubric(llm: LLM, settings: Settings, question: str, reference: str
             if normalise_space(c.anchor) in ref_norm and len(c.anchor) >= 10
             else (ref_sents[min(i - 1, len(ref_sents) - 1)] if ref_sents else reference)
         )
+        points = _points(c.points, anchor)
+        others = min(1, max(len(points) - 1, 0))
         criteria.append(
             Criterion(
                 id=cid,
                 description=c.description if len(c.description) >= 10 else _at_least_a_sentence(anchor),
-                claim=_at_least_a_sentence(anchor),  # the reference's own words: what a passage must entail
+                claim=points[0].text if points else _at_least_a_sentence(anchor),
                 weight=w,
                 anchor=anchor,
-                levels=Levels(none=c.none, partial=c.partial, full=c.full),
+                levels=_levels(points, others),
+                points=points,
+                full_others=others,
             )
         )
     flags = [
-        RedFlag(id=_slug(f.id, i), statement=f.statement, cap=f.cap)
+        RedFlag(
+            id=_slug(f.id, i),
+            statement=f.statement,
+            cap=f.cap,
+            claims=[
+                Claim(id=_slug(text, n), text=text, raises=n == 1)
+                for n, text in enumerate(_statements(f.claims or [f.statement])[:3], 1)
+            ],
+        )
         for i, f in enumerate(drafted.red_flags, 1)
         if len(f.statement) >= 10
     ]
     return Rubric(
         trap_id=trap_id, derived_from=answer_hash(reference), pass_mark=PASS_MARK, criteria=criteria, red_flags=flags
+    )
+
+
+def _statements(texts: list[str]) -> list[str]:
+    """Drafted statements a reader can decide: long enough to say something, short enough to be one point."""
+    out: list[str] = []
+    for text in texts:
+        text = " ".join(text.split())
+        if len(text) >= 10 and len(text.split()) <= POINT_MAX_WORDS and text.lower() not in map(str.lower, out):
+            out.append(text)
+    return out
+
+
+def _points(drafted: list[str], anchor: str) -> list[Point]:
+    """A draft's points, the first as the core, each traced to the criterion's anchor (the author checks it)."""
+    points, seen = [], set()
+    for n, text in enumerate(_statements(drafted)[:5], 1):
+        pid = _slug(text, n)
+        while pid in seen:
+            pid = f"{pid}-{n}"
+        seen.add(pid)
+        points.append(Point(id=pid, text=text, core=n == 1, source=anchor))
+    return points
+
+
+def _levels(points: list[Point], others: int) -> Levels:
+    """The level texts a person reads, written from the point rule so they cannot disagree with it."""
+    if not points:
+        return Levels(none="Does not state this, or contradicts it.", partial="States part of it.", full="States it.")
+    core = points[0].text.rstrip(".")
+    return Levels(
+        none="States none of the points.",
+        partial=f"States the core point ({core}) or any one other point.",
+        full=f"States the core point and at least {others} other point{'s' if others != 1 else ''}.",
     )
 
 
