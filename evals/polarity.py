@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.polarity_data import CELLS, DEFAULT_DIR, Pair, by_cell, load
+from evals.polarity_data import CELLS, DEFAULT_DIR, Pair, by_cell, load, with_some_neither
 from service.catalog import Catalog
 from service.grading.entailment import LABELS
 
@@ -50,8 +50,11 @@ def _share(hits: list[bool]) -> float | None:
 
 
 def report(pairs: list[Pair], pred: Sequence[str]) -> dict[str, Any]:
-    """The confusion report, plus the three readings that decide grades."""
+    """The confusion report, plus the readings that decide grades. `accuracy` counts every pair in the cell
+    (labelled pairs and a few left-out "neither" pairs per passage); `labelled_accuracy` only the pairs a
+    writer labelled, the harder figure."""
     out = confusion_report([p.label for p in pairs], pred)
+    out["labelled_accuracy"] = _share([p.label == q for p, q in zip(pairs, pred, strict=True) if p.explicit])
     both = list(zip(pairs, pred, strict=True))
     out["rejections_read_as_assertions"] = _share([q == "entails" for p, q in both if p.label == "contradicts"])
     out["terse_credited"] = _share([q == "entails" for p, q in both if p.kind == "terse" and p.label == "entails"])
@@ -74,7 +77,7 @@ def cross_encoder_method(pairs: list[Pair]) -> list[str]:
 def run(catalog: Catalog, directory: Path = DEFAULT_DIR, *, methods: dict[str, Method] | None = None) -> dict[str, Any]:
     """Each method on each held-out cell (pairs never trained on); training pairs are only counted."""
     pairs, problems = load(catalog, directory)
-    cells = by_cell(pairs)
+    cells = by_cell(with_some_neither(pairs))
     methods = methods or {"cross-encoder": cross_encoder_method}
     results: dict[str, Any] = {}
     for name, fn in methods.items():

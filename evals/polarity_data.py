@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,26 @@ def load(catalog: Catalog, directory: Path = DEFAULT_DIR) -> tuple[list[Pair], l
                 pairs += got
                 problems += unknown
     return pairs, problems
+
+
+NEITHER_PER_PASSAGE = 3  # of the statements a writer left out of a passage ("neither"), kept per passage
+
+
+def with_some_neither(pairs: Iterable[Pair], per_passage: int = NEITHER_PER_PASSAGE, seed: int = 13) -> list[Pair]:
+    """Every labelled pair, and a few of each passage's statements the writer left out ("neither"): those
+    outnumber the labelled ones about six to one and are mostly easy, so all of them would drown the
+    figures (and the training) in the easiest case."""
+    rng = random.Random(seed)
+    out: list[Pair] = []
+    left_out: dict[str, list[Pair]] = {}
+    for p in pairs:
+        if p.explicit:
+            out.append(p)
+        else:
+            left_out.setdefault(p.passage_id, []).append(p)
+    for group in left_out.values():
+        out += rng.sample(group, min(per_passage, len(group)))
+    return out
 
 
 def by_cell(pairs: Iterable[Pair]) -> dict[str, list[Pair]]:

@@ -65,19 +65,10 @@ def examples(
     ]
     sources = {"semeval_fold0": len(rows)}
     pairs, _ = polarity_data.load(catalog, reader_dir) if reader_dir else polarity_data.load(catalog)
-    implicit: dict[str, list[polarity_data.Pair]] = {}
-    for p in pairs:
-        if p.cell != "train":
-            continue
-        if p.explicit:
-            rows.append((p.statement, p.passage, LABELS.index(p.label)))
-            sources[p.writer] = sources.get(p.writer, 0) + 1
-        else:
-            implicit.setdefault(p.passage_id, []).append(p)
-    for group in implicit.values():  # a few of each passage's other statements: sharing words is not agreeing
-        for p in rng.sample(group, min(recipe.neither_per_passage, len(group))):
-            rows.append((p.statement, p.passage, LABELS.index("neither")))
-            sources[p.writer] = sources.get(p.writer, 0) + 1
+    # A few of each passage's other statements as "neither": sharing a topic's words is not agreeing.
+    for p in polarity_data.with_some_neither((p for p in pairs if p.cell == "train"), recipe.neither_per_passage):
+        rows.append((p.statement, p.passage, LABELS.index(p.label)))
+        sources[p.writer] = sources.get(p.writer, 0) + 1
     rng.shuffle(rows)
     return rows, sources
 
@@ -88,7 +79,7 @@ def held_out(catalog: Any, semeval_dir: Path | None = None, reader_dir: Path | N
 
     items = semeval.load(semeval_dir) if semeval_dir else semeval.load()
     pairs, _ = polarity_data.load(catalog, reader_dir) if reader_dir else polarity_data.load(catalog)
-    sets: dict[str, list[Any]] = dict(polarity_data.by_cell(pairs))
+    sets: dict[str, list[Any]] = dict(polarity_data.by_cell(polarity_data.with_some_neither(pairs)))
     sets.pop("train", None)
     sets["semeval"] = [
         polarity_data.Pair("semeval", None, "", it.reference, it.answer, SEMEVAL_LABELS[it.label], "semeval", it.qid)
