@@ -16,9 +16,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from service.agent import questions
+from service.agent import flags, questions
 from service.agent.moves import classify
-from service.agent.report import Hint, RaisedFlag, Report
+from service.agent.report import CheckedFlag, Hint, RaisedFlag, Report
 from service.agent.store import SessionStore
 from service.catalog import Catalog, Trap
 from service.config import Settings
@@ -28,7 +28,7 @@ from service.grading import checklist, semantic
 from service.grading.grader import Grader
 from service.grading.scoring import HINT_PENALTY, after_hints, verdict
 from service.grading.subject import Subject
-from service.grading.text import unwrap
+from service.grading.text import sentences, unwrap
 from service.index import TrapIndex
 from service.llm.client import LLM
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 # So it catches a third of the detours, and rarely accuses a real answer.
 OFF_TOPIC_TURN = 0.25
 ALTERNATIVES = 2  # traps offered beside the one a topic chose
-Action = Literal["follow_up", "clarify", "hint", "dont_know", "off_topic", "report"]
+Action = Literal["follow_up", "clarify", "hint", "dont_know", "off_topic", "check", "report"]
 
 
 class Turn(TypedDict, total=False):
@@ -48,6 +48,8 @@ class Turn(TypedDict, total=False):
     kind: str
     target: str  # the criterion a follow-up probes
     target_level: int  # its coverage when the follow-up was asked (0-2), for the interviewer eval
+    source: str  # whose words a phrased turn shows: model, card, or model+card (questions.Phrased)
+    problem: str  # why the model's text was not shown, when it was not
 
 
 class State(TypedDict, total=False):
@@ -60,6 +62,8 @@ class State(TypedDict, total=False):
     message_ids: list[str]  # the latest answered messages' ids, so a retried one runs no second turn
     levels: dict[str, int]
     asked: list[str]
+    unclear: dict[str, str]  # trap flags read weakly (flag id -> the passage), asked about once each
+    checks: list[dict[str, str]]  # {flag, passage, question, reply, outcome}: each unclear flag asked about
     used_follow_ups: list[int]
     hints: list[dict[str, Any]]
     follow_ups: int
@@ -149,6 +153,8 @@ async def open_(state: State, runtime: Run) -> State:
         "used_follow_ups": [],
         "hints": [],
         "follow_ups": 0,
+        "unclear": {},
+        "checks": [],
         "notices": [],
         "status": "active",
         "report": None,
@@ -168,44 +174,60 @@ async def wait(state: State) -> State:
     return {"turns": [*state["turns"], {"role": "candidate", "content": message, "kind": kind}], "message_ids": ids}
 
 
-def coverage(trap: Trap, answer: str, levels: dict[str, int]) -> tuple[dict[str, int], float]:
-    """Criterion levels after this answer (they only go up), and how relevant the answer is to the trap."""
+def coverage(trap: Trap, answer: str, levels: dict[str, int]) -> tuple[dict[str, int], float, dict[str, str]]:
+    """Criterion levels after this answer (they only go up), how relevant the answer is to the trap, and the
+    trap flags it may have meant (read weakly, with the passage)."""
     subject = Subject.from_trap(trap)
     th = semantic.thresholds_for(subject)
     ev = semantic.analyse(subject, answer, th)
     decided = checklist.checklist_decision(subject, ev, th)  # as the report's grader decides
     raised = {c.id: max(levels.get(c.id, 0), lv) for c, lv in zip(trap.rubric.criteria, decided.levels, strict=True)}
-    return raised, ev.relevance
+    return raised, ev.relevance, dict(decided.unclear)
 
 
 async def assess(state: State, runtime: Run) -> State:
     """Coverage so far: each answer is analysed once, when it arrives, and levels only go up.
 
-    (The report grades the whole transcript again; this only steers the follow-ups.)
+    (The report grades the whole transcript again; this only steers the follow-ups.) A trap flag read
+    weakly is asked about next, before anything else but a request to finish; the reply to that question
+    settles it.
     """
     deps = runtime.context.deps
     trap = _trap(runtime, state)
     last = state["turns"][-1]
     move = last["kind"]
     levels = dict(state.get("levels", {}))
+    unclear = dict(state.get("unclear", {}))
+    checks = [dict(c) for c in state.get("checks", [])]
     relevance = 1.0
+    asked_before = state["turns"][-2] if len(state["turns"]) > 1 else None
+    if asked_before and asked_before.get("kind") == "check" and move == "answer" and checks:
+        check = checks[-1]
+        check["reply"] = last["content"]
+        check["outcome"] = await offload(flags.settle_reply, trap, check["flag"], last["content"])
     if move == "answer" and last["content"].strip():
-        levels, relevance = await offload(coverage, trap, last["content"], levels)
+        levels, relevance, weak = await offload(coverage, trap, last["content"], levels)
+        unclear.update({f: p for f, p in weak.items() if f not in unclear})
+    out: State = {"levels": levels, "unclear": unclear, "checks": checks}
+    checked = {c["flag"] for c in checks}
+    pending = next((f.id for f in trap.rubric.red_flags if f.id in unclear and f.id not in checked), None)
+    if move == "answer" and pending is not None and relevance >= OFF_TOPIC_TURN:
+        return {**out, "action": "check", "target": pending}
     target = questions.target_criterion(trap, levels, state.get("asked", []))
     messages = sum(t["role"] == "candidate" for t in state["turns"])
     done = (
         move == "finish"
         or target is None
         or state.get("follow_ups", 0) >= deps.max_follow_ups
-        or messages > 2 * deps.max_follow_ups + 1
+        or messages > 2 * deps.max_follow_ups + 1 + len(checks)
     )  # hints, clarifications and detours end too
     if done:
-        return {"levels": levels, "action": "report", "target": None}
+        return {**out, "action": "report", "target": None}
     if len(last["content"].split()) >= 5 and relevance < OFF_TOPIC_TURN:
-        return {"levels": levels, "action": "off_topic", "target": None}
+        return {**out, "action": "off_topic", "target": None}
     action: Action = {"hint": "hint", "clarify": "clarify", "dont_know": "dont_know"}.get(move, "follow_up")  # type: ignore[assignment]
     assert target is not None  # None means every criterion is covered, which reports above
-    return {"levels": levels, "action": action, "target": target.id}
+    return {**out, "action": action, "target": target.id}
 
 
 async def respond(state: State, runtime: Run) -> State:
@@ -231,7 +253,20 @@ async def respond(state: State, runtime: Run) -> State:
         text = f"That seems to answer a different question. Let's come back to this one: {last_question}"
         _say(runtime, text)
         return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}], "notices": []}
+    if action == "check":  # a trap claim read weakly, put to the candidate from the rubric: no model needed
+        flag = str(state["target"])
+        text = flags.question(deps.settings, trap, flag)
+        if emit:
+            emit(text)
+        _say(runtime, text)
+        check = {"flag": flag, "passage": state.get("unclear", {}).get(flag, ""), "question": text}
+        return {
+            "turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action, "target": flag}],
+            "checks": [*state.get("checks", []), check],
+            "notices": [],
+        }
     crit = next(c for c in trap.rubric.criteria if c.id == state["target"])
+    phrased: questions.Phrased | None = None
     if action == "hint":  # a pointer toward the idea, written with the rubric; never the answer itself
         assert crit.hint is not None  # Catalog.load requires one for every trap criterion
         text = f"A hint (it costs {HINT_PENALTY} points in the report): {crit.hint}"
@@ -239,25 +274,29 @@ async def respond(state: State, runtime: Run) -> State:
     elif action == "clarify":  # the question again, more concretely; else a narrower card question
         idx, narrower = await offload(questions.card_follow_up, trap, crit, used)
         fallback = f"More concretely: {narrower}"
-        text, notice = await questions.phrase(
+        phrased = await questions.phrase(
             deps.llm, deps.settings, trap, crit, last_question, transcript, "clarify", emit, fallback
         )
-        if text == fallback and idx is not None:
+        text = phrased.text
+        if phrased.source != "model" and idx is not None:
             used.append(idx)
-        if notice:
-            notices.append(notice)
     else:
         idx, draft = await offload(questions.card_follow_up, trap, crit, used)
         if idx is not None:
             used.append(idx)
-        prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" else ""
+        # A question that sets its own scene ("Say you keep... That discards... How would you...?") needs
+        # no opening of ours: a turn holds at most two sentences before its question.
+        plain = len(sentences(draft)) == 1
+        prefix = "That's fine, let's look at it from another angle. " if action == "dont_know" and plain else ""
         if prefix and emit:
             emit(prefix)
-        text, notice = await questions.phrase(deps.llm, deps.settings, trap, crit, draft, transcript, emit=emit)
-        text = prefix + text
-        if notice:
-            notices.append(notice)
+        phrased = await questions.phrase(
+            deps.llm, deps.settings, trap, crit, draft, transcript, emit=emit, preface_taken=bool(prefix)
+        )
+        text = prefix + phrased.text
         follow_ups += 1
+    if phrased is not None and phrased.notice:
+        notices.append(phrased.notice)
     _say(runtime, text)
     turn: Turn = {
         "role": "interviewer",
@@ -266,6 +305,10 @@ async def respond(state: State, runtime: Run) -> State:
         "target": crit.id,
         "target_level": state.get("levels", {}).get(crit.id, 0),
     }
+    if phrased is not None:
+        turn["source"] = phrased.source
+        if phrased.problem:
+            turn["problem"] = phrased.problem
     return {
         "turns": [*state["turns"], turn],
         "asked": [*state.get("asked", []), crit.id],
@@ -291,6 +334,9 @@ async def report(state: State, runtime: Run) -> State:
             grade = await deps.fallback.agrade(subject, text[-s.max_answer_chars :])
     else:
         grade = None
+    checks = state.get("checks", [])
+    if grade is not None and checks:  # the candidate's answers to the check questions settle those flags
+        grade = flags.apply(grade, trap.rubric, checks)
     final, penalty = after_hints(grade.score if grade else 0, len(state.get("hints", [])))
     names = {c.id: c.description for c in trap.rubric.criteria}
     crit = grade.criteria if grade else []
@@ -308,6 +354,7 @@ async def report(state: State, runtime: Run) -> State:
         missing=[names[c.id] for c in crit if c.score < 2] if crit else list(names.values()),
         # The trap each raised flag stands for, and the candidate's words that raised it.
         red_flags=[RaisedFlag(id=f, statement=statements[f], evidence=quote) for f, quote in raised.items()],
+        checked_flags=[CheckedFlag.model_validate(c) for c in checks if "outcome" in c],
         # Cards are hard-wrapped YAML; every interface wraps text itself.
         model_answer=unwrap(trap.card.correct_answer),
         trap_explained=unwrap(trap.card.trap),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+from service.agent import turncheck
 from service.catalog import Criterion, Trap
 from service.config import Settings
 from service.embeddings import embed, offload
@@ -72,25 +74,8 @@ def leaks(trap: Trap, text: str) -> bool:
     return bool(sims.max() >= LEAK_SIMILARITY)
 
 
-MAX_TURN_CHARS = 600
 MAX_HISTORY_CHARS = 6000  # about 1,500 tokens of interview; the oldest turns drop out beyond it
-# Requests that ask as plainly as a question does ("Walk me through...", "Estimate...").
-_ASKING = re.compile(
-    r"^(walk|explain|describe|tell|estimate|sketch|compute|calculate|show|give|name|list|compare|outline|derive|"
-    r"quantify|talk)\b",
-    re.IGNORECASE,
-)
-
-
-def asks(sentence: str) -> bool:
-    """Whether a sentence asks the candidate something: a question, or a request like "Estimate the cost."."""
-    s = sentence.strip().strip("\"'“”")
-    return s.endswith("?") or bool(_ASKING.match(s))
-
-
-def words(text: str) -> str:
-    """Text as its lower-case words alone: what "word for word the same" compares."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+ASK_PROMPTS = ("interviewer_system.jinja", "follow_up.jinja", "clarify.jinja")
 
 
 def conversation(settings: Settings, trap: Trap, turns: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -118,6 +103,21 @@ def messages_for(
     return [*conversation(settings, trap, turns), {"role": "system", "content": task}]
 
 
+Source = Literal["model", "card", "model+card"]
+
+
+@dataclass
+class Phrased:
+    """A turn as shown, and whose words it is: the model's own, the card's question in place of the
+    model's text (rejected whole), or the model's short opening sentence and then the card's question."""
+
+    text: str
+    source: Source
+    notice: str | None = None
+    problem: str | None = None  # why the model's text was not shown, when it was not
+    raw: str = ""  # what the model wrote, as far as it was read
+
+
 async def phrase(
     llm: LLM | None,
     settings: Settings,
@@ -128,63 +128,69 @@ async def phrase(
     kind: str = "follow_up",
     emit: Callable[[str], None] | None = None,
     fallback: str | None = None,
-) -> tuple[str, str | None]:
-    """The LLM's phrasing of the next turn, streamed sentence by sentence through `emit`.
-
-    Each sentence is shown as soon as it is checked for leaks; a leak ends the turn at what was shown.
-    A turn is a question: a reply that never asks is completed (or, with nothing shown, replaced) by
-    `fallback`, by default the card's draft. A clarification never repeats the question it
-    clarifies: its sentences that do are dropped.
-    Returns (text, notice); the notice says when the model could not be reached. Without `emit`
-    nobody watches the words arrive, so the reply is fetched whole and checked the same way.
+    preface_taken: bool = False,
+) -> Phrased:
+    """The model's phrasing of the next turn, streamed sentence by sentence through `emit`, through the
+    turn checks (turncheck.Gate): each sentence is shown once it passes them, the first question ends the
+    turn, and a sentence that fails them ends the model's part. With nothing of the model's shown, the
+    `fallback` (by default the card's draft) is shown whole; after a shown opening sentence, it is the
+    question. Without `emit` nobody watches the words arrive: the reply is fetched whole and read the same
+    way, so REST and the WebSocket show the same turn.
     """
     fallback = fallback or draft
     if llm is None:
-        return fallback, None
+        return Phrased(fallback, "card")
     messages = messages_for(settings, trap, criterion, draft, turns, kind)
-    repeated = {words(x) for x in sentences(draft)} if kind == "clarify" else set()
-    shown: list[str] = []
+    runs = turncheck.instruction_runs(settings.prompts_dir, ASK_PROMPTS)
+    gate = turncheck.Gate(runs, draft, clarify=kind == "clarify", preface_taken=preface_taken)
+    raw = ""
     buffer = ""
 
-    async def accept(sentence: str) -> bool:
-        sentence = sentence.strip().strip('"')
-        if not sentence or words(sentence) in repeated:
+    async def take(sentence: str) -> bool:
+        """Whether to read on: after a preface yes; after the question, or a rejected sentence, no."""
+        if not turncheck.clean(sentence):
             return True
-        if sum(len(x) for x in shown) + len(sentence) > MAX_TURN_CHARS or await offload(leaks, trap, sentence):
+        if await offload(leaks, trap, sentence):
+            gate.problem = "the card's answer"
             return False
-        shown.append(sentence)
-        if emit:
-            emit(sentence + " ")
-        return True
-
-    async def accept_all(complete: list[str]) -> bool:
-        for sentence in complete:  # in order, stopping at the first that cannot be shown
-            if not await accept(sentence):
-                return False
-        return True
+        verdict = gate.judge(sentence)
+        if verdict != "reject" and emit:
+            emit(gate.shown[-1] + " ")
+        return verdict == "preface"
 
     async def whole(model: LLM) -> AsyncIterator[str]:
         yield await model.atext(messages)
 
     pieces = llm.astream(messages) if emit else whole(llm)
     notice = None
+    asked = False
     try:
         async for piece in pieces:
+            raw += piece
             complete, buffer = complete_sentences(buffer + piece)
-            if not await accept_all(complete):
-                buffer = ""
-                break
+            for sentence in complete:
+                if not await take(sentence):
+                    break
+            else:
+                continue
+            break
         else:
-            await accept(buffer)
+            if buffer.strip():
+                await take(buffer)
     except ModelError as exc:
         log.warning("interviewer model failed: %s", exc.message)
-        if not shown:
-            return fallback, "The interviewer model could not be reached, so this turn uses the card's own question."
-        notice = "The interviewer model's reply was cut short; what it said is shown as far as it got."
-    finally:  # a turn cut short (a leaking sentence) closes the model's stream, so its call is logged now
+        if not gate.shown:
+            notice = "The interviewer model could not be reached, so this turn uses the card's own question."
+            return Phrased(fallback, "card", notice, "unreachable", raw)
+        notice = "The interviewer model's reply was cut short; the card's question completes it."
+    finally:  # a turn ended early closes the model's stream, so its call is logged now
         await pieces.aclose()  # type: ignore[attr-defined]
-    if not any(asks(x) for x in shown):  # what was shown stands; the card's question makes it a question
-        if emit:
-            emit(fallback)
-        shown.append(fallback)
-    return " ".join(shown), notice
+    asked = bool(gate.shown) and turncheck.asks(gate.shown[-1])
+    if asked:
+        return Phrased(" ".join(gate.shown), "model", notice, None, raw)
+    problem = gate.problem or "never asks"
+    if emit:
+        emit(fallback)
+    if gate.shown:
+        return Phrased(" ".join([*gate.shown, fallback]), "model+card", notice, problem, raw)
+    return Phrased(fallback, "card", notice, problem, raw)

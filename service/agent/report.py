@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from service.grading.models import Grade, Verdict
@@ -21,6 +23,18 @@ class RaisedFlag(BaseModel):
     evidence: str
 
 
+class CheckedFlag(BaseModel):
+    """A trap claim the answer said only in part, the question that asked about it, and what the reply settled."""
+
+    flag: str
+    passage: str = Field(description="The candidate's words that were read weakly as the trap.")
+    question: str
+    reply: str
+    outcome: Literal["kept", "dropped", "unclear"] = Field(
+        description="kept: the flag is raised; dropped: cleared; unclear: the reply settled nothing."
+    )
+
+
 class Report(BaseModel):
     trap_id: str
     title: str
@@ -32,6 +46,9 @@ class Report(BaseModel):
     strong: list[str] = Field(description="Criteria covered in full.")
     missing: list[str] = Field(description="Criteria not covered in full.")
     red_flags: list[RaisedFlag]
+    checked_flags: list[CheckedFlag] = Field(
+        default_factory=list, description="Trap claims asked about in the interview, and how the reply settled each."
+    )
     model_answer: str
     trap_explained: str
     notices: list[str]

@@ -262,7 +262,8 @@ def interviewer_cmd(
     record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Scripted candidates (strong, trap, rambling, silent, gibberish, confused, injection) play whole interviews."""
+    """Scripted candidates (strong, trap, rambling, silent, gibberish, confused, hedge, injection) play whole
+    interviews; every asked turn is checked as the candidate reads it."""
     import tempfile
 
     from evals import interviewer as ev
@@ -289,6 +290,14 @@ def interviewer_cmd(
         "no_reveal",
         "follow_ups_on_uncovered",
         "turns_asking",
+        "prompt_echo",
+        "near_duplicates",
+        "fragments",
+        "words_per_turn_mean",
+        "words_per_turn_max",
+        "turn_sources",
+        "hedges_asked",
+        "hedges_settled",
         "clarifications_repeating",
         "hints_pointing",
         "on_trap",

@@ -11,7 +11,7 @@ from service.config import Settings
 from service.llm.stub import StubConfig, StubServer
 from service.runtime import Runtime
 
-ANSWER = "I would weight the fraud class by ten thousand in the cross-entropy."
+ANSWER = "I would downsample the negatives and recalibrate the scores on a later month of labels."
 SAID = "How would you check whether the scores are still calibrated after that?"
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from service.agent.questions import asks
 from service.agent.session import Interviewer
+from service.agent.turncheck import asks
 from service.catalog import Catalog
 from service.config import Settings
 from service.grading.text import unwrap
 from service.llm.stub import StubConfig, StubServer
 from service.runtime import Runtime
 
-ANSWER = "I would weight the fraud class by ten thousand in the cross-entropy."
+ANSWER = "I would downsample the negatives and recalibrate the scores on a later month of labels."
 QUESTION = "How would you check whether the scores are still calibrated after that?"
 
 
@@ -36,16 +36,16 @@ def test_asks() -> None:
     assert not asks("Events should be sampled in proportion to their revenue.")
 
 
-async def test_a_reply_that_never_asks_ends_with_the_cards_question(
+async def test_a_reply_that_never_asks_is_replaced_by_the_cards_question(
     tmp_path: Path, settings: Settings, catalog: Catalog, index: Any
 ) -> None:
-    """The live failure: a bare statement reached the candidate as the follow-up. It is shown as it
-    comes (it passed the leak check), and the card's own question follows it."""
+    """The live failure: a bare statement reached the candidate as the follow-up. Now a statement that does
+    not speak to the candidate is never shown: the card's own question stands in, whole."""
     statement = "Events should be sampled in proportion to their revenue."
     events, _ = await _interview(tmp_path, settings, catalog, lambda body: statement, ANSWER)
     said = events[-1]["reply"].message
     cards = [unwrap(f.question) for f in catalog.get("mlsd-35").card.follow_ups]
-    assert said.startswith(statement + " ") and said.removeprefix(statement + " ") in cards
+    assert said in cards
     assert "".join(e["text"] for e in events if e["type"] == "delta") == said  # streamed as it is shown
 
 
