@@ -34,8 +34,10 @@ $(VENV)/.local: $(VENV)/.base
 
 install: $(VENV)/.base
 
-run: $(VENV)/.local
-	$(VENV)/bin/interviewer model prepare
+# The embedded default asks the cards' own questions and grades with the shipped reader: nothing to build or
+# download. A local model phrases turns only with INTERVIEWER_LOCAL_ASKS=true (see evals/turns).
+run: $(VENV)/.base
+	$(VENV)/bin/interviewer model prepare --embedder-only
 	$(VENV)/bin/interviewer index
 	$(VENV)/bin/interviewer serve
 

@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
         default="qwen2.5-coder-0.5b", description="The embedded model that asks (interviewer turns)."
     )
+    local_asks: bool = Field(
+        default=False,
+        description="Let the embedded model phrase interviewer turns. Off: the cards' own questions are asked "
+        "until a model measures better in the blind A/B (`interviewer eval turns`); a configured model "
+        "(INTERVIEWER_MODEL) phrases them.",
+    )
     local_grader_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = Field(
         default="qwen2.5-coder-1.5b", description="The embedded model an LLM judge uses (INTERVIEWER_GRADER=llm)."
     )

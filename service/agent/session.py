@@ -76,7 +76,9 @@ class Interviewer:
         self.store = store
         self._notice: str | None = None
         llm = None
-        if settings.mode == "llm":
+        # The embedded model asks only when told to: its turns have not beaten the cards' questions
+        # (evals/turns). A configured model (a provider, or a server at api_base) phrases them.
+        if settings.mode == "llm" and (settings.model or settings.local_asks):
             from service.llm.factory import make_llm
 
             try:

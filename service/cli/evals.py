@@ -307,3 +307,46 @@ def interviewer_cmd(
     for cand, mean in result["mean_score_by_candidate"].items():
         table.add_row(f"mean score: {cand}", str(mean))
     console.print(table)
+
+
+@app.command("turns")
+def turns_cmd(
+    collect: bool = typer.Option(
+        False, help="Phrase every state with the embedded models again (records the cassettes), then write the pairs."
+    ),
+    models: str = typer.Option("0.5b,1.5b", help="Which embedded models to collect: 0.5b, 1.5b."),
+    traps: str | None = typer.Option(None, help="Comma-separated trap ids to collect (default: every trap)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Blind A/B of the interviewer's turns, model against card: collect (--collect), then tally the judges."""
+    from evals import turn_ab as ev
+
+    if collect:
+        settings = get_settings()
+        catalog = Runtime.build(settings).catalog
+        ids = [t.strip() for t in traps.split(",")] if traps else [t.id for t in catalog if ":" not in t.id]
+        for model in [m.strip() for m in models.split(",")]:
+            bar, tick = _progress(len(ids) * len(ev.KINDS), f"turns ({model})")
+            with bar:
+                asyncio.run(ev.collect(settings, catalog, model, ids, tick))
+        console.print(f"pairs: {ev.write_pairs()}; judging instructions: {ev.DIR / 'JUDGING.md'}")
+    result = ev.tally()
+    if as_json:
+        emit_json(result)
+        return
+    table = Table("model", "turns", "traps", "shown", "pairs judged", "pairs won/lost/tied", "win rate (95% CI)")
+    for name, m in result["models"].items():
+        p = m["pairs"]
+        ci = m["win_rate_95ci"]
+        rate = f"{m['win_rate']} ({ci[0]}–{ci[1]})" if m["win_rate"] is not None else "no judgments"
+        table.add_row(
+            name,
+            str(m["turns"]),
+            str(m["traps"]),
+            ", ".join(f"{k} {v}" for k, v in sorted(m["turn_sources"].items())),
+            str(m["pairs_judged"]),
+            f"{p.get('model', 0)}/{p.get('card', 0)}/{p.get('tie', 0)}",
+            rate,
+        )
+    console.print(table)
+    console.print(f"judges: {', '.join(result['judges']) or 'none yet'}")

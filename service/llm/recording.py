@@ -74,7 +74,8 @@ def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterato
     if record:  # vcrpy's "all" keeps what the file held: a recording starts from nothing, or old calls pile up
         path.unlink(missing_ok=True)
     # Recording uses the embedded servers (models unset), whose request bodies equal the replay ones.
-    active = settings.model_copy(update={"model": None, "grader_model": None}) if record else replay_settings(settings)
+    own = {"model": None, "grader_model": None, "local_asks": True}
+    active = settings.model_copy(update=own) if record else replay_settings(settings)
     if record:  # start them before recording, so their readiness polls stay out of the cassette
         from service.llm.local import server_for
 
