@@ -36,7 +36,7 @@ WEAK = 0.5  # P(entails) + P(partial) at which a statement counts as said in par
 class ReaderThresholds(BaseModel):
     """Fitted on the seen writers' validation passages when the reader is trained (its card.json)."""
 
-    candidates: int = 3  # passages per statement the reader reads, besides a short answer whole
+    candidates: int = 2  # passages per statement the reader reads; a short answer whole is one of them
     point: float = 0.5  # P(entails) at which a point is stated
     flag: float = 0.8  # P(entails) at which a trap claim is asserted
 
@@ -113,11 +113,13 @@ def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: Reader
     """Every point and claim of the rubric read against its candidate passages, in one reader pass."""
     rubric = subject.rubric
     crit_points = [points_of(c) for c in rubric.criteria]
-    flag_claims = [claims_of(f) for f in rubric.red_flags]
+    # Only the claims that raise a flag decide it; the others describe the trap for people.
+    flag_claims = [[c for c in claims_of(f) if c.raises] for f in rubric.red_flags]
     texts = [p.text for pts, _ in crit_points for p in pts] + [c.text for cls in flag_claims for c in cls]
     units = ev.units  # sentences, adjacent pairs, a short answer whole: as analyse made them
-    cands = _candidates(embed(units), embed(texts), th.candidates) if texts and units else [[] for _ in texts]
-    whole = ev.whole  # a short answer whole is a candidate for every statement
+    whole = ev.whole  # a short answer whole is a candidate for every statement, in place of the farthest
+    k = th.candidates - (whole is not None)
+    cands = _candidates(embed(units), embed(texts), k) if texts and units else [[] for _ in texts]
     pairs: dict[tuple[str, str], int] = {}
     per_statement: list[list[int]] = []
     for text, js in zip(texts, cands, strict=True):
