@@ -9,6 +9,8 @@ and shipped beside this file with its model card; it runs under onnxruntime, wit
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +22,7 @@ ENTAILS, PARTIAL, CONTRADICTS, NEITHER = range(4)
 MODEL_DIR = Path(__file__).with_name("polarity")
 MAX_TOKENS = 192  # statement + passage; longer passages are cut from the end
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+MEMO_SIZE = 20_000  # pairs read recently: a few MB of text and probabilities
 
 
 class Entailer(Protocol):
@@ -50,19 +53,30 @@ class CrossEncoder:
         self.session: Any = ort.InferenceSession(
             str(directory / "model.onnx"), opts, providers=["CPUExecutionProvider"]
         )
+        self._memo: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """One pair per run: int8 dynamic quantisation scales activations over the whole batch, so padding
-        or a pair's batch-mates would change its reading (measured: up to 0.03), and it runs no faster."""
+        or a pair's batch-mates would change its reading (measured: up to 0.03), and it runs no faster.
+        Pairs read recently are not read again: an interview's report re-reads every earlier answer."""
         out = np.empty((len(pairs), len(LABELS)), dtype=np.float32)
-        for i, enc in enumerate(self.tokenizer.encode_batch(pairs) if pairs else []):
-            feed = {
-                name: np.asarray([ids], dtype=np.int64)
-                for name, ids in zip(_INPUTS, (enc.ids, enc.attention_mask, enc.type_ids), strict=True)
-            }
-            logits = self.session.run(None, feed)[0][0]
-            e = np.exp(logits - logits.max())
-            out[i] = e / e.sum()
+        with self._lock:
+            todo = [i for i, pair in enumerate(pairs) if pair not in self._memo]
+            encs = self.tokenizer.encode_batch([pairs[i] for i in todo]) if todo else []
+            for i, enc in zip(todo, encs, strict=True):
+                feed = {
+                    name: np.asarray([ids], dtype=np.int64)
+                    for name, ids in zip(_INPUTS, (enc.ids, enc.attention_mask, enc.type_ids), strict=True)
+                }
+                logits = self.session.run(None, feed)[0][0]
+                e = np.exp(logits - logits.max())
+                self._memo[pairs[i]] = e / e.sum()
+            for i, pair in enumerate(pairs):
+                self._memo.move_to_end(pair)
+                out[i] = self._memo[pair]
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
         return out
 
 
