@@ -27,14 +27,14 @@ from tests.conftest import DatabaseFault
 
 ANSWER = "I'd weight the fraud class by 10,000 in the cross-entropy and keep the 0.5 threshold."
 CUT = "Good, that is a start. Events should be sampled in proportion to their revenue. How would you check it?"
-# A malformed reply is still words: what arrived is shown and the card's question completes it, with no
-# notice. A reply cut mid-body shows its first sentence, completed by the card's question, and says it
-# was cut. The others reach no words at all, and the notice says the model could not be reached.
+# A malformed reply is still words, which the turn checks reject: the card's question stands, with no
+# notice. A reply cut mid-body is cut before its question: nothing of it is shown (an opening sentence
+# waits for its question), and like the others the notice says the model could not be reached.
 FAULTS = {
     "5xx": (StubConfig(error_rate=1.0), "could not be reached"),
     "429": (StubConfig(rate_limit_rate=1.0), "could not be reached"),
     "a malformed reply": (StubConfig(malformed_rate=1.0), None),
-    "a reply cut mid-body": (StubConfig(cut_rate=1.0, responder=lambda _: CUT), "cut short"),
+    "a reply cut mid-body": (StubConfig(cut_rate=1.0, responder=lambda _: CUT), "could not be reached"),
     "timeout": (StubConfig(hang_rate=1.0, hang_seconds=5), "could not be reached"),
 }
 
@@ -59,8 +59,6 @@ def test_rest_turns_survive_each_model_fault(fault: str, tmp_path: Path, setting
         assert reply.status_code == 200, reply.text
         body = reply.json()
         assert body["status"] == "active" and body["message"].strip().endswith("?")  # the card's question
-        if fault == "a reply cut mid-body":  # REST fetches the reply whole: a cut one is no reply
-            notice = "could not be reached"
         assert notice is None or any(notice in n for n in body["notices"]), body["notices"]
         turns = client.get(f"/sessions/{sid}").json()["transcript"]
         assert [t["content"] for t in turns if t["role"] == "candidate"] == [ANSWER]  # the message was kept
@@ -82,8 +80,7 @@ def test_websocket_turns_survive_each_model_fault(fault: str, tmp_path: Path, se
         final = events[-1]
         notices = final["reply"]["notices"]
         assert final["type"] == "final" and (notice is None or any(notice in n for n in notices))
-        if fault == "a reply cut mid-body":  # what arrived, then the card's question
-            assert final["reply"]["message"].startswith("Good, that is a start. ")
+        assert not final["reply"]["message"].startswith("Good, that is a start.")  # nothing of a cut reply
         assert final["reply"]["message"].strip().endswith("?")
         assert any(e["type"] == "interviewer" and e["text"].strip() for e in events)
         with client.websocket_connect(f"/ws/sessions/{sid}") as ws:  # a reconnect finds the turn saved

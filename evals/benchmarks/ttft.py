@@ -1,14 +1,20 @@
-"""Time to the first words of a follow-up with the embedded 0.5B, as the candidate sees them.
+"""Time to the first words of a follow-up, as the candidate sees them, on both paths a turn can take.
 
-The candidate reads the opening question of a fresh session for 12 s (the embedded model meanwhile
-reads the head of the next prompt: the primer), then answers with 60 words; the clock runs
-from sending it to the first text the interviewer streams (the WebSocket forwards these events as
-they come, so this is its first frame), after the graph's steps, the coverage analysis and the
-sentence-by-sentence leak check. Then the same model call is replayed straight at the model server:
-once after the previous call again (the server's prompt cache as the turn found it: the time to read
-the turn's new tokens and give one), and once after an unrelated prompt (the whole prompt read).
+The card path (the embedded default): the agent chooses the criterion and shows the card's question; the
+clock runs from sending a 60-word answer to the first text the interviewer streams (the WebSocket's first
+frame), through the graph, the coverage analysis and the choice of question. Target: 1.0 s.
 
-Skipped, with the reason, where llama-cpp-python or the model parts are not installed.
+The model path (the embedded 0.5B phrasing turns, INTERVIEWER_LOCAL_ASKS): the candidate reads the
+opening question of a fresh session for 12 s (the embedded model meanwhile reads the head of the
+next prompt: the primer), then answers with 60 words; the clock runs from sending it to the first
+text the interviewer streams (the WebSocket forwards these events as they come, so this is its first
+frame), after the graph's steps, the coverage analysis and the sentence-by-sentence turn checks.
+Then the same model call is replayed straight at the model server: once after the previous call
+again (the server's prompt cache as the turn found it: the time to read the turn's new tokens and
+give one), and once after an unrelated prompt (the whole prompt read).
+
+Target: the first words within 1.3x the model's time to read the new tokens. The model path is skipped,
+with the reason, where llama-cpp-python or the model parts are not installed.
 """
 
 from __future__ import annotations
@@ -51,12 +57,39 @@ def _ask_calls(db: Path) -> list[list[dict[str, str]]]:
     return [json.loads(r[0]) for r in rows]
 
 
+async def _first_event(iv: Any, session_id: str, text: str) -> float | None:
+    start = time.perf_counter()
+    first = None
+    async for event in iv.stream_reply(session_id, text):
+        if event["type"] in ("delta", "interviewer") and first is None:
+            first = time.perf_counter() - start
+    return first
+
+
+async def _measure_cards(tmp: Path) -> list[float]:
+    from service.agent.session import Interviewer
+    from service.runtime import Runtime
+
+    settings = get_settings().model_copy(update={"mode": "llm", "data_dir": tmp, "model": None, "local_asks": False})
+    out = []
+    async with Interviewer.open(Runtime.build(settings)) as iv:
+        await _first_event(iv, (await iv.start(trap_id=TRAP, user="ttft-warm")).session_id, ANSWER)  # loads
+        for i in range(ROUNDS * 2):
+            reply = await iv.start(trap_id=TRAP, user=f"ttft-card-{i}")
+            first = await _first_event(iv, reply.session_id, f"{ANSWER} (Take {i}.)")
+            if first is not None:
+                out.append(first)
+    return out
+
+
 async def _measure(tmp: Path) -> dict[str, Any]:
     from service.agent.session import Interviewer
     from service.llm.factory import make_llm
     from service.runtime import Runtime
 
-    settings = get_settings().model_copy(update={"mode": "llm", "data_dir": tmp, "model": None, "fallback_models": []})
+    settings = get_settings().model_copy(
+        update={"mode": "llm", "data_dir": tmp, "model": None, "fallback_models": [], "local_asks": True}
+    )
     visible, warm, cold = [], [], []
     async with Interviewer.open(Runtime.build(settings)) as iv:
         direct = make_llm(settings=settings, role="ask", log_calls=False)
@@ -64,12 +97,9 @@ async def _measure(tmp: Path) -> dict[str, Any]:
         for i in range(ROUNDS):
             reply = await iv.start(trap_id=TRAP, user=f"ttft-{i}")
             await asyncio.sleep(THINK_S)
-            start = time.perf_counter()
-            first = None
-            async for event in iv.stream_reply(reply.session_id, f"{ANSWER} (Take {i}.)"):
-                if event["type"] == "delta" and first is None:
-                    first = time.perf_counter() - start
-            if first is None:
+            first = await _first_event(iv, reply.session_id, f"{ANSWER} (Take {i}.)")
+            kind = (await iv.state(reply.session_id))["turns"][-1].get("kind")
+            if first is None or kind != "follow_up":  # a check question asks no model
                 continue
             visible.append(first)
             before, turn = _ask_calls(settings.db_path)[-2:]
@@ -86,9 +116,24 @@ async def _prompt_tokens(llm: Any, messages: list[dict[str, str]]) -> int | None
     return llm.last_usage.prompt_tokens if llm.last_usage else None
 
 
+def p50(values: list[float]) -> float:
+    return round(percentile(values, 50), 2)
+
+
 def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        cards = asyncio.run(_measure_cards(Path(tmp)))
+    out: dict[str, Any] = {
+        "card_rounds": len(cards),
+        "card_visible_ttft_p50_s": p50(cards),
+        "card_visible_ttft_max_s": round(max(cards), 2),
+    }
+    return out | {"model_path": _model_path()}
+
+
+def _model_path() -> dict[str, Any]:
     if importlib.util.find_spec("llama_cpp") is None:
-        return {"skipped": "llama-cpp-python is not installed (make run installs it)"}
+        return {"skipped": "llama-cpp-python is not installed (pip install -e '.[local]')"}
     with tempfile.TemporaryDirectory() as tmp:
         try:
             m = asyncio.run(_measure(Path(tmp)))
@@ -96,10 +141,6 @@ def run() -> dict[str, Any]:
             return {"skipped": exc.message}
     if not m["visible"]:
         return {"skipped": "no follow-up was streamed (see the model server's log)"}
-
-    def p50(values: list[float]) -> float:
-        return round(percentile(values, 50), 2)
-
     return {
         "model": get_settings().local_model,
         "rounds": len(m["visible"]),

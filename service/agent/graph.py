@@ -48,7 +48,7 @@ class Turn(TypedDict, total=False):
     kind: str
     target: str  # the criterion a follow-up probes
     target_level: int  # its coverage when the follow-up was asked (0-2), for the interviewer eval
-    source: str  # whose words a phrased turn shows: model, card, or model+card (questions.Phrased)
+    source: str  # whose words a phrased turn shows: the model's, or the card's in its place (questions.Phrased)
     problem: str  # why the model's text was not shown, when it was not
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -103,13 +103,13 @@ def messages_for(
     return [*conversation(settings, trap, turns), {"role": "system", "content": task}]
 
 
-Source = Literal["model", "card", "model+card"]
+Source = Literal["model", "card"]
 
 
 @dataclass
 class Phrased:
-    """A turn as shown, and whose words it is: the model's own, the card's question in place of the
-    model's text (rejected whole), or the model's short opening sentence and then the card's question."""
+    """A turn as shown, and whose words it is: the model's own, or the card's question in place of the
+    model's text, rejected whole."""
 
     text: str
     source: Source
@@ -130,11 +130,10 @@ async def phrase(
     fallback: str | None = None,
     preface_taken: bool = False,
 ) -> Phrased:
-    """The model's phrasing of the next turn, streamed sentence by sentence through `emit`, through the
-    turn checks (turncheck.Gate): each sentence is shown once it passes them, the first question ends the
-    turn, and a sentence that fails them ends the model's part. With nothing of the model's shown, the
-    `fallback` (by default the card's draft) is shown whole; after a shown opening sentence, it is the
-    question. Without `emit` nobody watches the words arrive: the reply is fetched whole and read the same
+    """The model's phrasing of the next turn, streamed through `emit` once it passes the turn checks
+    (turncheck.Gate): the first question ends the turn, and an opening sentence before it is shown with it.
+    A reply that fails them, or never asks, is replaced whole by the `fallback` (by default the card's
+    draft). Without `emit` nobody watches the words arrive: the reply is fetched whole and read the same
     way, so REST and the WebSocket show the same turn.
     """
     fallback = fallback or draft
@@ -147,50 +146,48 @@ async def phrase(
     buffer = ""
 
     async def take(sentence: str) -> bool:
-        """Whether to read on: after a preface yes; after the question, or a rejected sentence, no."""
+        """Whether to read on: after an opening sentence yes; after the question, or a rejected sentence, no."""
         if not turncheck.clean(sentence):
             return True
         if await offload(leaks, trap, sentence):
             gate.problem = "the card's answer"
             return False
         verdict = gate.judge(sentence)
-        if verdict != "reject" and emit:
-            emit(gate.shown[-1] + " ")
+        if verdict == "question" and emit:  # an opening sentence waits for its question: both, or neither
+            emit(" ".join(gate.shown) + " ")
         return verdict == "preface"
 
     async def whole(model: LLM) -> AsyncIterator[str]:
         yield await model.atext(messages)
 
     pieces = llm.astream(messages) if emit else whole(llm)
-    notice = None
-    asked = False
     try:
         async for piece in pieces:
             raw += piece
             complete, buffer = complete_sentences(buffer + piece)
-            for sentence in complete:
-                if not await take(sentence):
-                    break
-            else:
-                continue
-            break
+            if not await _take_all(take, complete):
+                break
         else:
             if buffer.strip():
                 await take(buffer)
-    except ModelError as exc:
+    except ModelError as exc:  # reading stops at the question, so a failure always comes before it
         log.warning("interviewer model failed: %s", exc.message)
-        if not gate.shown:
-            notice = "The interviewer model could not be reached, so this turn uses the card's own question."
-            return Phrased(fallback, "card", notice, "unreachable", raw)
-        notice = "The interviewer model's reply was cut short; the card's question completes it."
+        notice = "The interviewer model could not be reached, so this turn uses the card's own question."
+        if emit:
+            emit(fallback)
+        return Phrased(fallback, "card", notice, "unreachable", raw)
     finally:  # a turn ended early closes the model's stream, so its call is logged now
         await pieces.aclose()  # type: ignore[attr-defined]
-    asked = bool(gate.shown) and turncheck.asks(gate.shown[-1])
-    if asked:
-        return Phrased(" ".join(gate.shown), "model", notice, None, raw)
-    problem = gate.problem or "never asks"
+    if gate.shown and turncheck.asks(gate.shown[-1]):
+        return Phrased(" ".join(gate.shown), "model", None, None, raw)
     if emit:
         emit(fallback)
-    if gate.shown:
-        return Phrased(" ".join([*gate.shown, fallback]), "model+card", notice, problem, raw)
-    return Phrased(fallback, "card", notice, problem, raw)
+    return Phrased(fallback, "card", None, gate.problem or "never asks", raw)
+
+
+async def _take_all(take: Callable[[str], Awaitable[bool]], complete: list[str]) -> bool:
+    """The sentences in order, stopping at the first that ends the turn."""
+    for sentence in complete:
+        if not await take(sentence):
+            return False
+    return True

@@ -339,6 +339,13 @@ async function showReport(report) {
     const ev = document.createElement("p"); ev.className = "evidence flag-evidence"; ev.textContent = `You said: “${f.evidence}”`; box.append(ev);
     highlight(f.evidence, "flagged");
   }
+  // A trap claim the answer said only in part was asked about; the reply settled it (or not).
+  const settled = { kept: "you kept it, so it counts as the trap", dropped: "you dropped it, so it does not count", unclear: "your reply did not settle it" };
+  for (const c of report.checked_flags || []) {
+    const p = document.createElement("p"); p.className = "checked-flag";
+    p.textContent = `Asked: ${c.question} You said: “${c.reply}” — ${settled[c.outcome] || c.outcome}.`;
+    box.append(p);
+  }
   for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
     for (const item of items || []) { const p = document.createElement("p"); p.textContent = `${label}: ${item}`; box.append(p); }
   }
@@ -360,6 +367,7 @@ function markdown(report, words) {
     lines.push(`- ${c.score}/${c.max} · ${words[c.id] || c.id}` + (c.evidence ? `\n  > ${c.evidence}` : ""));
   }
   for (const f of report.red_flags || []) lines.push("", `**Fell into the trap:** ${f.statement}`, `> ${f.evidence}`);
+  for (const c of report.checked_flags || []) lines.push("", `**Asked:** ${c.question}`, `> ${c.reply} (${c.outcome})`);
   for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
     if ((items || []).length) lines.push("", `## ${label}`, ...items.map((i) => `- ${i}`));
   }
