@@ -37,7 +37,7 @@ FLAG_PRECISION = 0.95  # a trap claim is read as asserted only this surely (on t
 class Recipe:
     base: str = "minilm-l6"  # a key of BASES
     seed: int = 13
-    epochs: int = 2
+    epochs: int = 1  # two epochs did not fit the session that trained the shipped model (docs/grading.md)
     batch_size: int = 32
     learning_rate: float = 5e-5
     warmup_ratio: float = 0.1
