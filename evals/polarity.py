@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from evals.polarity_data import CELLS, DEFAULT_DIR, Pair, by_cell, load, with_some_neither
+from evals.relabel import disagreement
 from service.catalog import Catalog
 from service.grading.entailment import LABELS
 
@@ -89,5 +90,6 @@ def run(catalog: Catalog, directory: Path = DEFAULT_DIR, *, methods: dict[str, M
         "writers": dict(sorted(Counter(p.writer for p in pairs).items())),
         "cells": {cell: len(cells.get(cell, [])) for cell in ("train", *CELLS)},
         "problems": problems,
+        "relabel": disagreement(pairs),
         "methods": results,
     }

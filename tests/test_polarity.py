@@ -61,3 +61,14 @@ def test_rejections_read_as_assertions_are_counted() -> None:
     r = polarity.report(pairs, ["entails", "contradicts", "entails"])
     assert r["rejections_read_as_assertions"] == 0.5 and r["terse_credited"] == 1.0
     assert r["flag_precision"] == 0.0  # the one claim read as asserted was a rejection
+
+
+def test_a_second_labeller_agrees_with_every_writer(catalog: Catalog) -> None:
+    """A different labeller re-labelled a seeded 5% of each writer's passages, blind to their labels."""
+    from evals.relabel import LIMIT, disagreement
+
+    pairs, _ = load(catalog)
+    result = disagreement(pairs)
+    writers = {p.writer for p in pairs} - {"project"}
+    assert set(result) == writers
+    assert all(r["pairs"] >= 500 and r["disagreement"] <= LIMIT for r in result.values()), result

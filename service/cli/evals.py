@@ -137,29 +137,18 @@ def polarity(
     )
     for problem in result["problems"][:10]:
         console.print(f"[yellow]{problem}[/yellow]")
+    relabelled = Table(
+        "writer", "pairs re-labelled", "disagreement", "where either took a stand", title="a second labeller, 5%"
+    )
+    for writer, r in result["relabel"].items():
+        relabelled.add_row(writer, str(r["pairs"]), str(r["disagreement"]), str(r["labelled_disagreement"]))
+    console.print(relabelled)
+    keys = ("accuracy", "labelled_accuracy", "macro_f1", "rejections_read_as_assertions", "terse_credited")
+    keys += ("flag_precision", "flag_recall")
     for name, cells in result["methods"].items():
-        table = Table(
-            "cell",
-            "pairs",
-            "accuracy",
-            "macro-F1",
-            "rejections as assertions",
-            "terse credited",
-            "flag precision",
-            "flag recall",
-            title=name,
-        )
+        table = Table("cell", "pairs", *(k.replace("_", " ") for k in keys), title=name)
         for cell, m in cells.items():
-            table.add_row(
-                cell,
-                str(m["n"]),
-                str(m["accuracy"]),
-                str(m["macro_f1"]),
-                *(
-                    str(m[k])
-                    for k in ("rejections_read_as_assertions", "terse_credited", "flag_precision", "flag_recall")
-                ),
-            )
+            table.add_row(cell, str(m["n"]), *(str(m[k]) for k in keys))
         console.print(table)
 
 
