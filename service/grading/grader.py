@@ -13,7 +13,7 @@ from service.errors import InvalidInputError, TooLargeError
 from service.grading import checklist, semantic
 from service.grading.cache import GradeCache, cache_key
 from service.grading.entailment import cross_encoder
-from service.grading.models import ChecklistJudgement, CriterionScore, Decider, Grade, GraderInfo, Mode
+from service.grading.models import CriterionScore, Decider, Grade, GraderInfo, Mode, checklist_schema
 from service.grading.scoring import final_score, guarded, verdict, verify_quote
 from service.grading.subject import Subject
 from service.llm.client import LLM
@@ -261,7 +261,8 @@ async def judge_checklist(
     shared = render(d, "grade_user.jinja", question=question, answer=answer)
     system = {"role": "system", "content": render(d, "grade_system.jinja")}
     asked = render(d, "grade_checklist.jinja", statements=statements, kind=kind)
-    judged = await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], ChecklistJudgement)
+    schema = checklist_schema([s.id for s in statements])
+    judged = await llm.astructured([system, {"role": "user", "content": shared + "\n\n" + asked}], schema)
     by_id = {j.id: j for j in judged.points}
     out = []
     for s in statements:

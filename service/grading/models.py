@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 Verdict = Literal["strong", "pass", "borderline", "fail"]
 Mode = Literal["llm", "semantic"]
@@ -69,10 +69,24 @@ class Grade(BaseModel):
 # 1.5B judge time out; brevity is asked in the prompt.
 class PointJudgement(BaseModel):
     id: str = Field(description="The statement's id, as listed.")
-    reasoning: str = Field(description="One short sentence: what the answer says about the statement.")
     decision: Literal["entails", "partial", "contradicts", "neither"]
     quote: str | None = Field(description="The exact words from the answer that decide it, or null.")
 
 
 class ChecklistJudgement(BaseModel):
+    """Reasoning once, first, then a short decision per statement: a small model that reasons per
+    statement writes past any sensible token limit."""
+
+    reasoning: str = Field(description="One or two sentences: what the answer commits to on this checklist.")
     points: list[PointJudgement]
+
+
+def checklist_schema(ids: list[str]) -> type[ChecklistJudgement]:
+    """The judgement with its ids constrained to the statements asked about, so a schema-following
+    server can only answer for them."""
+    known: Any = Literal[tuple(ids)]
+    point: Any = create_model("PointJudgement", __base__=PointJudgement, id=(known, ...))
+    judgement: type[ChecklistJudgement] = create_model(
+        "ChecklistJudgement", __base__=ChecklistJudgement, points=(list[point], Field(min_length=1))
+    )
+    return judgement

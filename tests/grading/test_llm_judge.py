@@ -57,8 +57,8 @@ def _checklist(asked: str, decide) -> str:  # type: ignore[no-untyped-def]
     points = []
     for sid, text in re.findall(r"^- ([a-z0-9-]+): (.+)$", asked, flags=re.MULTILINE):
         decision, quote = decide(text)
-        points.append({"id": sid, "reasoning": "As read.", "decision": decision, "quote": quote})
-    return json.dumps({"points": points})
+        points.append({"id": sid, "decision": decision, "quote": quote})
+    return json.dumps({"reasoning": "As read.", "points": points})
 
 
 def test_a_red_flag_stands_only_with_its_quote_and_keeps_it(tmp_path, catalog) -> None:  # type: ignore[no-untyped-def]
