@@ -7,11 +7,12 @@ model phrases it through the turn checks, as a candidate would see it. Every mod
 into tests/cassettes/turns_<model>.yaml, and each state into evals/turns/recorded_<model>.jsonl, so the
 tests replay the same turns without a model.
 
-Pairs whose two turns differ go to judges blind (evals/turns/ab_pairs.jsonl, the order of the options
-drawn per pair; which is the model's is in ab_key.jsonl). The tally reads every evals/turns/judgments/
-<judge>.jsonl ({"pair_id", "choice": "A"|"B"|"tie", "reason"}): per pair, the judges' majority; per model,
-its win rate over the pairs decided, with a 95% Wilson interval. The model wins only if the interval
-lies above one half.
+Pairs go to judges blind: what the model wrote (before the turn checks: the A/B asks whether the model
+phrases better, the checks only keep broken text away) against the card's follow-up, where the two
+differ (evals/turns/ab_pairs.jsonl, the order of the options drawn per pair; which is the model's is in
+ab_key.jsonl). The tally reads every evals/turns/judgments/ <judge>.jsonl ({"pair_id", "choice":
+"A"|"B"|"tie", "reason"}): per pair, the judges' majority; per model, its win rate over the pairs
+decided, with a 95% Wilson interval. The model wins only if the interval lies above one half.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def states(catalog: Catalog, trap_ids: list[str], kinds: tuple[str, ...] = KINDS
         for kind in kinds:
             answer = answers[(trap_id, kind)]
             levels, _, _ = coverage(trap, answer, {})
-            crit = questions.target_criterion(trap, levels, [])
-            if crit is None:  # the answer covered everything: the interview would report
-                continue
+            # An answer read as covering everything would end the interview; the A/B still asks about the
+            # rubric's first criterion then, so every answer gives a state.
+            crit = questions.target_criterion(trap, levels, []) or questions.target_criterion(trap, {}, [])
+            assert crit is not None
             _, draft = questions.card_follow_up(trap, crit, [])
             out.append(
                 {
@@ -94,15 +96,23 @@ async def phrase_state(llm: Any, settings: Settings, catalog: Catalog, state: di
 
 
 async def collect(
-    settings: Settings, catalog: Catalog, model: str, trap_ids: list[str], tick: Callable[[], None] | None = None
+    settings: Settings,
+    catalog: Catalog,
+    model: str,
+    trap_ids: list[str],
+    tick: Callable[[], None] | None = None,
+    *,
+    record: bool = True,
 ) -> list[dict[str, Any]]:
-    """Phrase every state with the model (recording its calls), and write the recorded turns."""
+    """Phrase every state with the model, and write the recorded turns. Recording adds to the model's
+    cassette (a state recorded before is replayed, a new one asks the model); without `record` every
+    state is replayed from it, to read the recorded replies again through changed turn checks."""
     from service.llm.factory import make_llm
     from service.llm.recording import cassette
 
     own = settings.model_copy(update={"local_model": MODELS[model], "mode": "llm"})
     rows = []
-    with cassette(cassette_path(model), own, record=True) as active:
+    with cassette(cassette_path(model), own, record=record, append=True) as active:
         llm = make_llm(settings=active, role="ask", log_calls=False)
         for state in states(catalog, trap_ids):
             phrased = await phrase_state(llm, active, catalog, state)
@@ -111,6 +121,10 @@ async def collect(
             if tick:
                 tick()
     DIR.mkdir(parents=True, exist_ok=True)
+    if recorded_path(model).exists():  # the states of other traps, recorded before, stay
+        done = {r["state_id"] for r in rows}
+        rows += [r for r in _jsonl(recorded_path(model)) if r["state_id"] not in done]
+    rows.sort(key=lambda r: (catalog.ids.index(r["trap_id"]), KINDS.index(r["state_id"].split("/")[1])))
     recorded_path(model).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return rows
 
@@ -123,17 +137,19 @@ def write_pairs() -> dict[str, int]:
         path = recorded_path(model)
         if not path.exists():
             continue
-        for r in (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()):
-            if turncheck.words(r["shown"]) == turncheck.words(r["draft"]):
+        for r in _jsonl(path):
+            phrased = " ".join(r["raw"].split())
+            if turncheck.words(phrased) == turncheck.words(r["draft"]):
                 counts[f"{model} identical"] += 1
                 continue
             counts[f"{model} pairs"] += 1
             pair_id = f"{model}:{r['state_id']}"
             model_first = random.Random(f"{SEED}:{pair_id}").random() < 0.5
-            a, b = (r["shown"], r["draft"]) if model_first else (r["draft"], r["shown"])
+            a, b = (phrased, r["draft"]) if model_first else (r["draft"], phrased)
             pairs.append({"pair_id": pair_id, "trap_id": r["trap_id"], "interview_question": r["opening"],
                           "candidate_answer": r["answer"], "A": a, "B": b})  # fmt: skip
-            keys.append({"pair_id": pair_id, "model_option": "A" if model_first else "B", "model": r["model"]})
+            keys.append({"pair_id": pair_id, "model_option": "A" if model_first else "B", "model": r["model"],
+                         "shown": r["source"]})  # fmt: skip
     order = random.Random(SEED)
     both = list(zip(pairs, keys, strict=True))
     order.shuffle(both)  # judges meet the models and traps mixed
@@ -185,7 +201,8 @@ def tally(directory: Path = DIR) -> dict[str, Any]:
             "turns": len(rows),
             "traps": len({r["trap_id"] for r in rows}),
             "turn_sources": dict(sources),  # whose words were shown: the model's, the card's, or both
-            "identical_to_card": sum(turncheck.words(r["shown"]) == turncheck.words(r["draft"]) for r in rows),
+            "model_wrote_card_verbatim": sum(turncheck.words(r["raw"]) == turncheck.words(r["draft"]) for r in rows),
+            "shown_identical_to_card": sum(turncheck.words(r["shown"]) == turncheck.words(r["draft"]) for r in rows),
             "pairs_judged": len(mine),
             "judgments": dict(per_vote),
             "pairs": dict(pairs),

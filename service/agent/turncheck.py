@@ -2,7 +2,8 @@
 
 A model's reply is read sentence by sentence, in the order it streams. The first sentence that asks
 ends the turn (whatever follows is never shown); before it, at most one short sentence that speaks
-to the candidate ("You'd keep the 10,000x weight.", "Good, that's a start."). Anything else
+to the candidate ("You'd keep the 10,000x weight.", "Good, that's a start."), or the card question's
+own scene-setting sentences, passed through (two statements at most in all). Anything else
 rejects the model's text: a sentence from the prompt, a near-duplicate of a sentence before it or of
 the question it was given, a fragment without a verb, a statement that lectures, the card's answer
 (the leak check, passed in), or a reply that never asks. What was rejected is never shown.
@@ -128,6 +129,13 @@ class Gate:
     shown: list[str] = field(default_factory=list)
     problem: str | None = None
 
+    def __post_init__(self) -> None:
+        from service.grading.text import sentences
+
+        # The card's own scene-setting sentences, which a model may pass through before the question.
+        self._setup = {words(x) for x in sentences(self.draft) if not asks(x)} if not self.clarify else set()
+        self._statements = int(self.preface_taken)
+
     def judge(self, sentence: str) -> Verdict:
         s = clean(sentence)
         problem = self._problem(s)
@@ -137,7 +145,9 @@ class Gate:
         self.shown.append(s)
         if asks(s):
             return "question"
-        self.preface_taken = True
+        self._statements += 1
+        if words(s) not in self._setup:
+            self.preface_taken = True
         return "preface"
 
     def _problem(self, s: str) -> str | None:
@@ -153,6 +163,10 @@ class Gate:
                 return "long question"
             if self.clarify and near_duplicate(s, self.draft):
                 return "clarification repeats the question"
+            return None
+        if self._statements >= MAX_SETUP_SENTENCES:
+            return "a lecture before the question"
+        if words(s) in self._setup:
             return None
         if self.preface_taken:
             return "a second statement"

@@ -143,8 +143,8 @@ def polarity(
     for writer, r in result["relabel"].items():
         relabelled.add_row(writer, str(r["pairs"]), str(r["disagreement"]), str(r["labelled_disagreement"]))
     console.print(relabelled)
-    keys = ("accuracy", "labelled_accuracy", "macro_f1", "rejections_read_as_assertions", "terse_credited")
-    keys += ("flag_precision", "flag_recall")
+    keys = ["accuracy", "labelled_accuracy", "macro_f1", "rejections_read_as_assertions", "terse_credited"]
+    keys += ["flag_precision", "flag_recall"]
     for name, cells in result["methods"].items():
         table = Table("cell", "pairs", *(k.replace("_", " ") for k in keys), title=name)
         for cell, m in cells.items():
@@ -303,6 +303,9 @@ def turns_cmd(
     collect: bool = typer.Option(
         False, help="Phrase every state with the embedded models again (records the cassettes), then write the pairs."
     ),
+    replay: bool = typer.Option(
+        False, help="Read the recorded replies again through the turn checks (no model), then write the pairs."
+    ),
     models: str = typer.Option("0.5b,1.5b", help="Which embedded models to collect: 0.5b, 1.5b."),
     traps: str | None = typer.Option(None, help="Comma-separated trap ids to collect (default: every trap)."),
     as_json: bool = typer.Option(False, "--json"),
@@ -310,14 +313,14 @@ def turns_cmd(
     """Blind A/B of the interviewer's turns, model against card: collect (--collect), then tally the judges."""
     from evals import turn_ab as ev
 
-    if collect:
+    if collect or replay:
         settings = get_settings()
         catalog = Runtime.build(settings).catalog
         ids = [t.strip() for t in traps.split(",")] if traps else [t.id for t in catalog if ":" not in t.id]
         for model in [m.strip() for m in models.split(",")]:
             bar, tick = _progress(len(ids) * len(ev.KINDS), f"turns ({model})")
             with bar:
-                asyncio.run(ev.collect(settings, catalog, model, ids, tick))
+                asyncio.run(ev.collect(settings, catalog, model, ids, tick, record=collect))
         console.print(f"pairs: {ev.write_pairs()}; judging instructions: {ev.DIR / 'JUDGING.md'}")
     result = ev.tally()
     if as_json:

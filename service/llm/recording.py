@@ -61,8 +61,9 @@ def replay_settings(settings: Settings) -> Settings:
 
 
 @contextmanager
-def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterator[Settings]:
-    """Yield the settings to use inside the cassette: replay by default, record with `record=True`."""
+def cassette(path: Path, settings: Settings, *, record: bool = False, append: bool = False) -> Iterator[Settings]:
+    """Yield the settings to use inside the cassette: replay by default, record with `record=True`; with
+    `append` too, what the cassette holds is replayed and only new requests reach the model."""
     try:
         import vcr
     except ImportError as exc:
@@ -71,7 +72,7 @@ def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterato
     if not record and not path.exists():
         raise InvalidInputError(f"{path}: no such cassette; record it with `make record`")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if record:  # vcrpy's "all" keeps what the file held: a recording starts from nothing, or old calls pile up
+    if record and not append:  # vcrpy's "all" keeps what the file held: a recording starts afresh
         path.unlink(missing_ok=True)
     # Recording uses the embedded servers (models unset), whose request bodies equal the replay ones.
     own = {"model": None, "grader_model": None, "local_asks": True}
@@ -81,7 +82,7 @@ def cassette(path: Path, settings: Settings, *, record: bool = False) -> Iterato
 
         for name in {settings.local_model, settings.local_grader_model}:
             server_for(settings, name)
-    recorder = vcr.VCR(**vcr_config(record))
+    recorder = vcr.VCR(**(vcr_config(record) | ({"record_mode": "new_episodes"} if record and append else {})))
     recorder.register_matcher("same_body", same_body)
     with recorder.use_cassette(str(path)):
         yield active
