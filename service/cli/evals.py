@@ -182,6 +182,7 @@ def semeval_cmd(
     ),
     data: Path | None = typer.Option(None, help="SemEval-2013 train dir; default ../shared/datasets."),
     sample: int = typer.Option(0, help="Grade a balanced sample of this many held-out answers (0 = all)."),
+    held_out_only: bool = typer.Option(False, "--held-out", help="Only the held-out fold (1)."),
     cassette: Path | None = typer.Option(None, help="Replay recorded model responses from this cassette."),
     record: bool = typer.Option(False, help="With --cassette: record it afresh from the local models."),
     as_json: bool = typer.Option(False, "--json"),
@@ -191,6 +192,8 @@ def semeval_cmd(
     from service.grading.factory import make_grader
 
     items = semeval.load(data or semeval.DEFAULT_DIR)
+    if held_out_only:
+        items = [it for it in items if it.fold == 1]
     if sample:
         items = semeval.sample(items, sample)
     settings = get_settings()
