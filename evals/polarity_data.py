@@ -40,7 +40,9 @@ CELLS = (
     "unseen-writer/unseen-trap",
     "seen-writer/general",
     "unseen-writer/general",
+    "project",  # the first polarity set: one writer, the old multi-part claims; never trained on now
 )
+FIRST_SET = "project"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Pair:
     @property
     def cell(self) -> str:
         """Which split the pair belongs to: "train", or one of CELLS."""
+        if self.writer == FIRST_SET:
+            return FIRST_SET
         writer = "unseen-writer" if self.writer in HELD_OUT_WRITERS else "seen-writer"
         trap = "general" if self.trap_id is None else "unseen-trap" if self.trap_id in HELD_OUT_TRAPS else "seen-trap"
         if writer == "seen-writer" and trap != "unseen-trap" and _bucket(self.passage_id) >= VALIDATION_PERCENT:

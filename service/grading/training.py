@@ -43,9 +43,6 @@ class Recipe:
     warmup_ratio: float = 0.1
     neither_per_passage: int = 1  # of the statements a writer left out ("neither"), kept per passage
     semeval_pairs: int = 3000  # a seeded sample of SemEval's fold 0
-    # The "project" writer's pairs (the first polarity set) are left out: they read the old multi-part
-    # claims in one voice, and they cost two-thirds more to train on per pair than the writers' points.
-    skip_writers: tuple[str, ...] = ("project",)
     frozen_layers: int = 2  # the embeddings and the lowest encoder layers keep their pretrained weights
     max_tokens: int = MAX_TOKENS
     threads: int = 2  # training uses both cores; the service reads with one
@@ -72,7 +69,7 @@ def examples(
     sources = {"semeval_fold0": len(rows)}
     pairs, _ = polarity_data.load(catalog, reader_dir) if reader_dir else polarity_data.load(catalog)
     # A few of each passage's other statements as "neither": sharing a topic's words is not agreeing.
-    train = (p for p in pairs if p.cell == "train" and p.writer not in recipe.skip_writers)
+    train = (p for p in pairs if p.cell == "train")
     for p in polarity_data.with_some_neither(train, recipe.neither_per_passage, recipe.seed):
         rows.append((p.statement, p.passage, LABELS.index(p.label)))
         sources[p.writer] = sources.get(p.writer, 0) + 1

@@ -14,7 +14,7 @@ def test_training_pairs_leave_every_held_out_cell_out(catalog: Catalog) -> None:
         leaked = trained & {(p.statement, p.passage) for p in pairs}
         assert not leaked, f"{name}: {len(leaked)} held-out pairs in training, e.g. {sorted(leaked)[:1]}"
     assert {LABELS[label] for _, _, label in rows} == set(LABELS)
-    assert sources["semeval_fold0"] > 4000 and not {"socratic", "spoken-ramble"} & set(sources)
+    assert sources["semeval_fold0"] == 3000 and not {"socratic", "spoken-ramble", "project"} & set(sources)
 
 
 def test_the_same_recipe_gives_the_same_examples(catalog: Catalog) -> None:
