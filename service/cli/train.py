@@ -15,7 +15,7 @@ app = typer.Typer(help="Train the grader's models from committed data (CPU; test
 def polarity(
     out: Path | None = typer.Option(None, help="Where to write the model; default: the package's own copy."),
     data: Path | None = typer.Option(None, help="Folder of writer folders; default evals/reader."),
-    epochs: int = typer.Option(1, help="Passes over the training pairs."),
+    epochs: int = typer.Option(2, help="Passes over the training pairs."),
     force: bool = typer.Option(False, help="Replace the model even when the new one does not measure better."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
