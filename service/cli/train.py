@@ -15,7 +15,8 @@ app = typer.Typer(help="Train the grader's models from committed data (CPU; test
 def polarity(
     out: Path | None = typer.Option(None, help="Where to write the model; default: the package's own copy."),
     data: Path | None = typer.Option(None, help="Folder of writer folders; default evals/reader."),
-    epochs: int = typer.Option(2, help="Passes over the training pairs."),
+    epochs: int = typer.Option(1, help="Passes over the training pairs."),
+    threads: int = typer.Option(2, help="Torch threads; 1 when the other core is busy (two threads then stall)."),
     force: bool = typer.Option(False, help="Replace the model even when the new one does not measure better."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -28,7 +29,11 @@ def polarity(
     from service.runtime import Runtime
 
     card = training.train(
-        Runtime.build().catalog, out or MODEL_DIR, training.Recipe(epochs=epochs), force=force, reader_dir=data
+        Runtime.build().catalog,
+        out or MODEL_DIR,
+        training.Recipe(epochs=epochs, threads=threads),
+        force=force,
+        reader_dir=data,
     )
     if as_json:
         emit_json(card)

@@ -37,9 +37,9 @@ FLAG_PRECISION = 0.95  # a trap claim is read as asserted only this surely (on t
 class Recipe:
     base: str = "minilm-l6"  # a key of BASES
     seed: int = 13
-    epochs: int = 2
+    epochs: int = 1  # what fit the session that trained the shipped reader (docs/grading.md)
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 7e-5
     warmup_ratio: float = 0.1
     neither_per_passage: int = 1  # of the statements a writer left out ("neither"), kept per passage
     semeval_pairs: int = 3000  # a seeded sample of SemEval's fold 0
