@@ -47,10 +47,13 @@ def _as_clause(claim: str) -> str:
     return text
 
 
-def question(settings: Settings, trap: Trap, flag_id: str) -> str:
-    """The turn that asks about a weakly read trap claim: neutral, and the claim as the rubric states it."""
+def question(settings: Settings, trap: Trap, flag_id: str, again: bool = False) -> str:
+    """The turn that asks about a weakly read trap claim: neutral, and the claim as the rubric states it;
+    `again`, when the candidate asked what was meant: the claim itself, for a yes or a no."""
     flag = next(f for f in trap.rubric.red_flags if f.id == flag_id)
-    return render(settings.prompts_dir, "check_claim.jinja", claim=_as_clause(raising_claim(flag))).strip()
+    claim = raising_claim(flag)
+    text = render(settings.prompts_dir, "check_claim.jinja", claim=_as_clause(claim), claim_sentence=claim, again=again)
+    return text.strip()
 
 
 def settle(claim: str, reply: str, flag_threshold: float) -> Outcome:

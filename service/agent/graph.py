@@ -209,6 +209,8 @@ async def assess(state: State, runtime: Run) -> State:
         levels, relevance, weak = await offload(coverage, trap, last["content"], levels)
         unclear.update({f: p for f, p in weak.items() if f not in unclear})
     out: State = {"levels": levels, "unclear": unclear, "checks": checks}
+    if asked_before and asked_before.get("kind") == "check" and move == "clarify" and checks:
+        return {**out, "action": "check", "target": checks[-1]["flag"]}  # the claim again, plainly
     checked = {c["flag"] for c in checks}
     pending = next((f.id for f in trap.rubric.red_flags if f.id in unclear and f.id not in checked), None)
     if move == "answer" and pending is not None and relevance >= OFF_TOPIC_TURN:
@@ -255,14 +257,17 @@ async def respond(state: State, runtime: Run) -> State:
         return {"turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action}], "notices": []}
     if action == "check":  # a trap claim read weakly, put to the candidate from the rubric: no model needed
         flag = str(state["target"])
-        text = flags.question(deps.settings, trap, flag)
+        checks = list(state.get("checks", []))
+        again = bool(checks) and checks[-1]["flag"] == flag and "outcome" not in checks[-1]
+        text = flags.question(deps.settings, trap, flag, again=again)
         if emit:
             emit(text)
         _say(runtime, text)
-        check = {"flag": flag, "passage": state.get("unclear", {}).get(flag, ""), "question": text}
+        if not again:
+            checks.append({"flag": flag, "passage": state.get("unclear", {}).get(flag, ""), "question": text})
         return {
             "turns": [*state["turns"], {"role": "interviewer", "content": text, "kind": action, "target": flag}],
-            "checks": [*state.get("checks", []), check],
+            "checks": checks,
             "notices": [],
         }
     crit = next(c for c in trap.rubric.criteria if c.id == state["target"])

@@ -34,6 +34,8 @@ def test_the_question_is_the_claim_asked_neutrally(settings, catalog: Catalog) -
         "Before we go on, I want to be sure I read you right: would you say that weighting the fraud class by "
         "about 10,000, its inverse frequency, is the right training objective?"
     )
+    again = flags.question(settings, trap, trap.rubric.red_flags[0].id, again=True)
+    assert again.startswith("I mean this claim: “Weighting the fraud class") and again.endswith("yes or no?")
     assert flags._as_clause("ReLU beats sigmoid.") == "ReLU beats sigmoid"
     assert flags._as_clause("BF16 is enough.") == "BF16 is enough"
 
@@ -58,15 +60,22 @@ async def _interview(iv: Interviewer, *messages: str) -> Any:
     return reply, await iv.state(reply.session_id)
 
 
-@pytest.mark.parametrize(("answer", "outcome"), [("Yes, I would keep it that way.", "kept"), ("No.", "dropped")])
+@pytest.mark.parametrize(
+    ("answers", "outcome"),
+    [
+        (["Yes, I would keep it that way."], "kept"),
+        (["No."], "dropped"),
+        (["What do you mean exactly?", "Yes."], "kept"),  # the claim is put again, plainly; then settled
+    ],
+)
 async def test_a_hedge_is_asked_about_and_the_reply_settles_the_report(
-    answer: str, outcome: str, own_runtime, weak_reading, catalog: Catalog
+    answers: list[str], outcome: str, own_runtime, weak_reading, catalog: Catalog
 ) -> None:  # type: ignore[no-untyped-def]
     flag = catalog.get(TRAP).rubric.red_flags[0]
     async with Interviewer.open(own_runtime()) as iv:
         asked, _ = await _interview(iv, HEDGE)
         assert asked.message == flags.question(iv.settings, catalog.get(TRAP), flag.id)
-        reply, state = await _interview(iv, HEDGE, answer, "finish")
+        reply, state = await _interview(iv, HEDGE, *answers, "finish")
     report = reply.report
     assert [t["kind"] for t in state["turns"] if t["role"] == "interviewer"][1] == "check"
     assert [(c.flag, c.outcome) for c in report.checked_flags] == [(flag.id, outcome)]
