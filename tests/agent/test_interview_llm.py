@@ -19,6 +19,8 @@ async def test_llm_interview_end_to_end(recorded, catalog: Catalog) -> None:  # 
             reply = await iv.start(trap_id="mlsd-35", user="dana")
             answer = "I'd use weighted cross-entropy with weight 10,000 on the fraud class."
             reply = await iv.reply(reply.session_id, answer)
+            if reply.message.startswith("Before we go on"):  # read as the trap in part: asked, no model
+                reply = await iv.reply(reply.session_id, "Yes, I would keep that weight.")
             assert reply.status == "active"
             follow_up = reply.message
             reply = await iv.reply(reply.session_id, "What do you mean exactly?")

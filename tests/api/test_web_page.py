@@ -54,6 +54,8 @@ def test_chat_and_report_in_the_browser(live_server: str, tmp_path: Path) -> Non
         for i, message in enumerate(
             (
                 "I'd use weighted cross-entropy with weight 10,000 on the fraud class.",
+                # Read as the trap only in part, the weight is asked about; standing by it raises the flag.
+                "Yes, I would keep that weight.",
                 "What do you mean exactly?",
                 "finish",
             )
