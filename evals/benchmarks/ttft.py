@@ -33,11 +33,11 @@ from service.config import get_settings
 from service.errors import LocalModelError
 
 TRAP = "mlsd-35"
-ANSWER = (  # 60 words
-    "I would not weight the fraud class by ten thousand. Weighting multiplies the predicted odds, so the "
-    "scores become miscalibrated and a 0.5 threshold flags too many transactions. I would downsample the "
-    "negatives, train with plain log-loss, correct the probabilities afterwards, and pick the threshold that "
-    "fills the review team's daily capacity, checked on a later month of matured labels."
+ANSWER = (  # 60 words, none of them the trap's claims (a claim read in part is asked about, with no model)
+    "I would downsample the negatives to about one percent, train with plain log-loss, and correct the "
+    "predicted probabilities afterwards for the sampling rate. Then I would pick the threshold that fills the "
+    "review team's daily capacity, and check calibration and precision on a later month whose chargeback "
+    "labels have matured, because recent labels are still missing most of the fraud."
 )
 ROUNDS = 4
 THINK_S = 12.0  # reading the question and typing 60 words takes longer; the primer has read the prompt's head
