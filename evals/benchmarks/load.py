@@ -238,7 +238,7 @@ async def _interview(port: int, i: int, think: tuple[float, float]) -> _Intervie
     """One scripted interview on a model that fails; a dropped or stuck socket is reconnected and the script goes on."""
     import websockets
 
-    from service.agent.questions import asks
+    from service.agent.turncheck import asks
     from service.grading.text import sentences
 
     rng = random.Random(i)
