@@ -25,7 +25,8 @@ from service.config import Settings
 from service.llm.stub import StubConfig, StubServer
 from tests.conftest import DatabaseFault
 
-ANSWER = "I'd weight the fraud class by 10,000 in the cross-entropy and keep the 0.5 threshold."
+# Not a trap claim: an answer read as one in part is asked about, from the rubric, with no model.
+ANSWER = "I would train with plain log-loss on downsampled negatives and set the threshold from the review budget."
 CUT = "Good, that is a start. Events should be sampled in proportion to their revenue. How would you check it?"
 # A malformed reply is still words, which the turn checks reject: the card's question stands, with no
 # notice. A reply cut mid-body is cut before its question: nothing of it is shown (an opening sentence

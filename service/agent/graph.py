@@ -260,9 +260,7 @@ async def respond(state: State, runtime: Run) -> State:
         checks = list(state.get("checks", []))
         again = bool(checks) and checks[-1]["flag"] == flag and "outcome" not in checks[-1]
         text = flags.question(deps.settings, trap, flag, again=again)
-        if emit:
-            emit(text)
-        _say(runtime, text)
+        _say(runtime, text)  # whole, as every turn without a model comes
         if not again:
             checks.append({"flag": flag, "passage": state.get("unclear", {}).get(flag, ""), "question": text})
         return {

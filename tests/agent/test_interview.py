@@ -51,6 +51,8 @@ async def test_report_names_the_trap_fallen_into_in_the_candidates_words(intervi
     )
     reply = await interviewer.start(trap_id=trap.id)
     reply = await interviewer.reply(reply.session_id, answer)
+    if reply.message.startswith("Before we go on"):  # read as the trap only in part: asked, and the reply settles it
+        reply = await interviewer.reply(reply.session_id, "Yes, that is what I would do.")
     report = (await interviewer.reply(reply.session_id, "finish")).report
     assert report is not None and report.red_flags, "keeping each event with a fixed probability is the trap"
     statements = {f.id: f.statement for f in trap.rubric.red_flags}

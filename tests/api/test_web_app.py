@@ -21,6 +21,12 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 AXE = Path(__file__).parents[2] / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Algorithm R in words no reader takes for the random-overwrite trap (an answer read as a trap claim in part
+# is asked about first, which these tests are not about).
+ALGORITHM_R = (
+    "Reservoir sampling, Algorithm R: keep the first k events in the buffer and sample later ones so every "
+    "event ends up equally likely."
+)
 
 
 @pytest.fixture
@@ -57,7 +63,7 @@ def test_every_page_an_interview_history_and_replay(live: str, tmp_path: Path) -
 
         page.locator("#catalog button", has_text="mlsd-33").click()
         expect(page.locator(".turn.interviewer").first).to_contain_text("Kafka")
-        page.fill("#message", "Reservoir sampling: keep the first k, then replace a random slot with probability k/i.")
+        page.fill("#message", ALGORITHM_R)
         page.click("#send")
         expect(page.locator(".turn.interviewer")).to_have_count(2)
         expect(page.locator("#budget")).to_contain_text("Follow-up 1 of 3")
@@ -317,7 +323,7 @@ def test_a_turn_the_database_could_not_save_puts_the_message_back(live: str, tmp
 
     from tests.conftest import DatabaseFault
 
-    answer = "Reservoir sampling: keep the first k, then replace a random slot with probability k/i."
+    answer = ALGORITHM_R
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()

@@ -12,6 +12,13 @@ from service.api.app import create_app
 from service.config import Settings
 from service.llm.stub import StubConfig, StubServer
 
+# Algorithm R in words no reader takes for the random-overwrite trap (an answer read as a trap claim in part
+# is asked about first, which these tests are not about).
+ALGORITHM_R = (
+    "Reservoir sampling, Algorithm R: keep the first k events in the buffer and sample later ones so every "
+    "event ends up equally likely."
+)
+
 
 def _client(tmp_path: Path, settings: Settings, **update: object) -> TestClient:
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
@@ -24,7 +31,7 @@ def test_websocket_interview_and_reconnect(tmp_path: Path, settings: Settings, i
         with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
             state = ws.receive_json()
             assert state["type"] == "state" and state["transcript"][0]["role"] == "interviewer"
-            ws.send_json({"message": "Reservoir sampling: keep k, replace a random slot with probability k/n."})
+            ws.send_json({"message": ALGORITHM_R})
             events = []
             while not events or events[-1]["type"] != "final":
                 events.append(ws.receive_json())
@@ -63,7 +70,7 @@ def test_a_turn_the_client_dropped_still_finishes_and_is_saved(tmp_path: Path, s
             sid = client.post("/sessions", json={"trap_id": "mlsd-33"}).json()["session_id"]
             with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
                 ws.receive_json()
-                ws.send_json({"message": "Reservoir sampling: keep k, replace a random slot with probability k/n."})
+                ws.send_json({"message": ALGORITHM_R})
                 assert ws.receive_json()["type"] == "token"  # dropped here, mid-reply
             with client.websocket_connect(f"/ws/sessions/{sid}") as ws:
                 ws.receive_json()

@@ -200,7 +200,7 @@ def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings,
                 "channel": "C1",
                 "user": "U1",
                 "thread_ts": "1700000001.0001",
-                "text": "ZeRO-1 triples the network traffic, so it will be bandwidth-bound.",
+                "text": "I would profile the all-reduce time per step first, then compare it with the compute time.",
             },
         )
     reply = _SlackAPI.posts[-1]
@@ -250,7 +250,9 @@ def test_report_quotes_the_trap_and_the_words_that_fell_into_it_inertly(
             "say 1%, with a random-number check as it arrives <!channel>. That gives every event exactly the same "
             "chance of being selected, so it's uniform by construction."
         )
-        for event_id, text in (("Ev1", answer), ("Ev2", "finish")):
+        for event_id, text in (("Ev1", answer), ("Ev2", "Yes, that is what I would do."), ("Ev3", "finish")):
+            if event_id == "Ev2" and "Before we go on" not in _SlackAPI.posts[-1]["text"]:
+                continue  # read as the trap outright: nothing to settle (read in part, it is asked about)
             _event(
                 client, event_id, {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": text}
             )
