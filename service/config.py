@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from service.grading.models import Mode
+from service.grading.models import Decider, Mode
 
 ROOT = Path(__file__).resolve().parents[1]
 # A source checkout (the repository, or an editable install of it): the content is its top-level folders.
@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     grader: Literal["auto"] | Mode = Field(
         default="auto",
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
+    )
+    decider: Decider = Field(
+        default="similarity",
+        description="Semantic grading's decision stage: similarity (measured best on the gold set today) or "
+        "checklist (the reader decides every rubric point and flag claim; see docs/grading.md).",
     )
     max_follow_ups: int = Field(default=3, description="Follow-up questions before the report.")
     database_url: str | None = Field(

@@ -21,7 +21,7 @@ def default_mode(settings: Settings) -> Mode:
 
 
 def make_grader(
-    *, settings: Settings, mode: Mode | None = None, use_cache: bool = True, decider: Decider = "checklist"
+    *, settings: Settings, mode: Mode | None = None, use_cache: bool = True, decider: Decider | None = None
 ) -> Grader:
     """A grader for `mode` (default: from settings). LLM mode needs a reachable model."""
     from service.llm.factory import make_llm
@@ -32,7 +32,7 @@ def make_grader(
         key = settings.database_url or str(settings.db_path)
         cache = _caches.get(key) or _caches.setdefault(key, GradeCache(settings))
     llm = make_llm(settings=settings, role="grade") if mode == "llm" else None
-    return Grader(settings=settings, mode=mode, llm=llm, cache=cache, decider=decider)
+    return Grader(settings=settings, mode=mode, llm=llm, cache=cache, decider=decider or settings.decider)
 
 
 def make_grader_or_semantic(*, settings: Settings) -> tuple[Grader, str | None]:

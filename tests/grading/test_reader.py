@@ -27,7 +27,7 @@ READER_MISSES = "the shipped reader (MiniLM-L6, one epoch here) does not read th
 
 @pytest.fixture(scope="module")
 def grader(settings: Settings) -> Grader:
-    return make_grader(settings=settings, mode="semantic", use_cache=False)
+    return make_grader(settings=settings, mode="semantic", use_cache=False, decider="checklist")
 
 
 def _grade(grader: Grader, catalog: Catalog, trap_id: str, answer: str):  # type: ignore[no-untyped-def]
