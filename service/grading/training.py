@@ -324,7 +324,7 @@ one pair; output: logits over {", ".join(card["labels"])}.
   15% of the seen writers' passages on seen traps (where the thresholds below are fitted); SemEval fold 1.
 - Recipe: seed {r["seed"]}, epochs {r["epochs"]}, batch {r["batch_size"]}, learning rate {r["learning_rate"]},
   warm-up {r["warmup_ratio"]}, {r["threads"]} CPU threads ({card["train_seconds"]} s here). Reproduce:
-  `interviewer train polarity`.
+  `interviewer train polarity --epochs {r["epochs"]} --threads {r["threads"]}`.
 - Thresholds (fitted on seen writers' validation passages): a point is stated at P(entails) ≥ {th["point"]};
   a trap claim is asserted at P(entails) ≥ {th["flag"]} (the lowest with precision ≥ {FLAG_PRECISION} there).
 - Artefact: model.onnx, int8 dynamic quantisation (per channel), {card["bytes"]:,} bytes,
