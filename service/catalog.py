@@ -47,6 +47,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Slugged(_Strict):
+    """Content named by a lowercase-hyphenated id: criteria, points, claims."""
+
+    id: str
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError("must be lowercase-hyphenated")
+        return v
+
+
 class FollowUp(_Strict):
     question: str = Field(min_length=10)
     good_answer: str = Field(min_length=10)
@@ -98,10 +111,9 @@ _VAGUE_START = re.compile(r"^(it|this|that|these|those|they|its)\b", re.IGNORECA
 POINT_MAX_WORDS = 25
 
 
-class Point(_Strict):
+class Point(_Slugged):
     """One fact or mechanism a reader can decide on its own: entailed by a passage or not."""
 
-    id: str
     text: str = Field(min_length=10, description="Self-contained, at most 25 words, in a strong candidate's words.")
     core: bool = Field(default=False, description="The mechanism a senior interviewer cannot do without.")
     source: str | None = Field(
@@ -110,16 +122,8 @@ class Point(_Strict):
         description="Verbatim span of the card's correct_answer or trap that the point comes from.",
     )
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("must be lowercase-hyphenated")
-        return v
 
-
-class Criterion(_Strict):
-    id: str
+class Criterion(_Slugged):
     description: str = Field(min_length=10)
     claim: str = Field(
         min_length=10, description="What a full answer asserts, as one statement: the entailment target."
@@ -138,31 +142,16 @@ class Criterion(_Strict):
     )
     full_others: int = Field(default=0, ge=0, description="Full credit: the core plus at least this many other points.")
 
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("must be lowercase-hyphenated")
-        return v
-
     @property
     def core(self) -> Point | None:
         return next((p for p in self.points if p.core), None)
 
 
-class Claim(_Strict):
+class Claim(_Slugged):
     """One plain assertion of the trap; a flag is raised when every claim marked `raises` is asserted."""
 
-    id: str
     text: str = Field(min_length=10)
     raises: bool = False
-
-    @field_validator("id")
-    @classmethod
-    def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
-            raise ValueError("must be lowercase-hyphenated")
-        return v
 
 
 class RedFlag(_Strict):
