@@ -13,10 +13,10 @@ from typing import Literal
 
 from service.catalog import RedFlag, Rubric, Trap
 from service.config import Settings
-from service.grading import checklist
+from service.grading import checklist, semantic
 from service.grading.entailment import CONTRADICTS, ENTAILS, cross_encoder
 from service.grading.models import Grade
-from service.grading.scoring import verdict
+from service.grading.scoring import final_score, guarded, verdict
 from service.prompts import render
 
 Outcome = Literal["kept", "dropped", "unclear"]
@@ -79,7 +79,8 @@ def settle_reply(trap: Trap, flag_id: str, reply: str) -> Outcome:
 
 def apply(grade: Grade, rubric: Rubric, checks: list[dict[str, str]]) -> Grade:
     """The grade once the candidate's answers to the check questions are in: a kept claim raises its flag
-    (its cap applies, the candidate's passage its evidence), a dropped one clears it from the unclear flags."""
+    (its cap applies, the candidate's passage its evidence); a dropped one clears it, unclear or raised,
+    since the candidate's own answer to the question outweighs any reading of the earlier hedge."""
     flags = dict(grade.flag_evidence)
     unclear = dict(grade.unclear_flags)
     for check in checks:
@@ -89,10 +90,11 @@ def apply(grade: Grade, rubric: Rubric, checks: list[dict[str, str]]) -> Grade:
             unclear.pop(check["flag"], None)
         elif outcome == "dropped":
             unclear.pop(check["flag"], None)
+            flags.pop(check["flag"], None)
     if flags == grade.flag_evidence and unclear == grade.unclear_flags:
         return grade
-    caps = [f.cap for f in rubric.red_flags if f.id in flags]
-    score = min([grade.score, *caps])
+    th = semantic.thresholds("trap")
+    score = guarded(final_score(rubric, grade.criteria, list(flags)), grade.guard, th.guard_cap, rubric.pass_mark)
     return grade.model_copy(
         update={
             "score": score,
