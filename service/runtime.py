@@ -36,7 +36,7 @@ class Runtime:
         """
         from service.agent import questions
         from service.embeddings import load_vectors, memo_size, save_vectors, vectors_path
-        from service.grading import semantic
+        from service.grading import checklist, semantic
         from service.grading.subject import Subject
 
         path = vectors_path()
@@ -44,6 +44,7 @@ class Runtime:
         before = memo_size()
         for trap in self.catalog:
             semantic.targets(Subject.from_trap(trap))
+            checklist.statement_vectors(trap.rubric)
             questions.warm(trap)
         if memo_size() > before:  # something was embedded afresh
             save_vectors(path)

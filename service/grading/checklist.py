@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from service.catalog import Claim, Criterion, Point, RedFlag
+from service.catalog import Claim, Criterion, Point, RedFlag, Rubric
 from service.embeddings import embed
 from service.grading import semantic
 from service.grading.entailment import CONTRADICTS, ENTAILS, MODEL_DIR, PARTIAL, Entailer, cross_encoder
@@ -109,17 +109,27 @@ def _reading(probs: list[np.ndarray], passages: list[str], th: float) -> Reading
     return Reading("missing", None, p_ent, p_some, p_against)
 
 
+def statements(rubric: Rubric) -> tuple[list[tuple[list[Point], int]], list[list[Claim]]]:
+    """Each criterion's points (and how many others full credit needs), each flag's raising claims: what
+    the reader reads. The other claims describe the trap for people."""
+    return [points_of(c) for c in rubric.criteria], [[c for c in claims_of(f) if c.raises] for f in rubric.red_flags]
+
+
+def statement_vectors(rubric: Rubric) -> np.ndarray:
+    """The statements' vectors, in reading order (memoised by the embedder: warmed with the cards)."""
+    crit_points, flag_claims = statements(rubric)
+    return embed([p.text for pts, _ in crit_points for p in pts] + [c.text for cls in flag_claims for c in cls])
+
+
 def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: ReaderThresholds) -> Checklist:
     """Every point and claim of the rubric read against its candidate passages, in one reader pass."""
     rubric = subject.rubric
-    crit_points = [points_of(c) for c in rubric.criteria]
-    # Only the claims that raise a flag decide it; the others describe the trap for people.
-    flag_claims = [[c for c in claims_of(f) if c.raises] for f in rubric.red_flags]
+    crit_points, flag_claims = statements(rubric)
     texts = [p.text for pts, _ in crit_points for p in pts] + [c.text for cls in flag_claims for c in cls]
     units = ev.units  # sentences, adjacent pairs, a short answer whole: as analyse made them
     whole = ev.whole  # a short answer whole is a candidate for every statement, in place of the farthest
     k = th.candidates - (whole is not None)
-    cands = _candidates(embed(units), embed(texts), k) if texts and units else [[] for _ in texts]
+    cands = _candidates(ev.unit_vectors, statement_vectors(rubric), k) if texts and units else [[] for _ in texts]
     pairs: dict[tuple[str, str], int] = {}
     per_statement: list[list[int]] = []
     for text, js in zip(texts, cands, strict=True):

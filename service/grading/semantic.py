@@ -156,6 +156,7 @@ class Evidence:
     unit_criterion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     unit_flag: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     whole: int | None = None  # the unit that is a short answer whole (at most WHOLE_ANSWER_WORDS), if any
+    unit_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # one row per unit
 
 
 def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evidence:
@@ -207,6 +208,7 @@ def analyse(subject: Subject, answer: str, th: Thresholds | None = None) -> Evid
         unit_criterion,
         np.where(usable[:, None], fs, -1.0),
         whole_unit,
+        uv,
     )
 
 
