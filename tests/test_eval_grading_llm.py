@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from evals import grading as ev
@@ -9,27 +12,19 @@ from service.catalog import Catalog
 from service.grading.factory import make_grader
 
 pytestmark = pytest.mark.llm
-SAMPLE = {"mlsd-35"}  # evals/gold/llm_sample.txt
+SAMPLE = {"mlsd-35/expert", "mlsd-35/trap", "mlsd-35/off_topic"}  # ~8 checklist calls an answer, ~15 s each here
 
 
-def test_llm_judge_on_recorded_gold_sample(recorded, catalog: Catalog) -> None:  # type: ignore[no-untyped-def]
+def test_llm_judge_on_recorded_gold_sample(recorded, catalog: Catalog, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [r for r in map(json.loads, ev.DEFAULT_GOLD.read_text().splitlines()) if r["id"] in SAMPLE]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with recorded("eval_grading_llm") as settings:
         one = settings.model_copy(update={"concurrency": 1})  # in order, so the server's prefix cache serves
-        result = ev.run(make_grader(settings=one, mode="llm", use_cache=False), None, catalog, trap_ids=SAMPLE)
+        result = ev.run(make_grader(settings=one, mode="llm", use_cache=False), None, catalog, gold)
     assert result["mode"] == "llm" and result["model"] == "hosted_vllm/qwen2.5-coder-1.5b"
-    assert result["answers"] == 9 and not result["errors"]
+    assert result["answers"] == 3 and not result["errors"]
     kinds = result["mean_score_by_kind"]
-    assert kinds["off_topic"] <= 5 and kinds["buzzwords"] <= 15  # the semantic guard caps them whatever the model says
-    assert set(kinds) == {
-        "expert",
-        "partial",
-        "trap",
-        "buzzwords",
-        "off_topic",
-        "injection",
-        "rejecting",
-        "short",
-        "dressed",
-    }
-    # What the embedded 1.5B judge reaches on the rest is reported in docs/grading.md, not
-    # asserted as good: it is not.
+    assert set(kinds) == {"expert", "trap", "off_topic"}
+    assert kinds["off_topic"] <= 5  # the semantic guard caps it whatever the model says (no call is made)
+    # What the embedded 1.5B judge reaches is reported in docs/grading.md, not asserted as good.
