@@ -34,7 +34,7 @@ $(VENV)/.local: $(VENV)/.base
 
 install: $(VENV)/.base
 
-# The embedded default asks the cards' own questions and grades with the shipped reader: nothing to build or
+# The embedded default asks the cards' own questions and grades semantically: nothing to build or
 # download. A local model phrases turns only with INTERVIEWER_LOCAL_ASKS=true (see evals/turns).
 run: $(VENV)/.base
 	$(VENV)/bin/interviewer model prepare --embedder-only
