@@ -185,6 +185,14 @@ def level(read_points: list[tuple[Point, Reading]], full_others: int) -> int:
     return 0
 
 
+def evidence_of(read_points: list[tuple[Point, Reading]]) -> str | None:
+    """The passage a criterion's credit rests on: the core's if stated, else another stated point's, else
+    one said in part."""
+    stated = [r.passage for p, r in sorted(read_points, key=lambda pr: not pr[0].core) if r.status == "stated"]
+    partly = [r.passage for _, r in read_points if r.status == "partly"]
+    return (stated or partly or [None])[0]
+
+
 def results(read_points: list[tuple[Point, Reading]]) -> list[PointResult]:
     return [
         PointResult(
@@ -218,13 +226,11 @@ def rationale(read_points: list[tuple[Point, Reading]]) -> str:
 
 
 def checklist_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
-    """The default decision stage: the shipped reader over the rubric's points and claims."""
+    """The checklist decision stage: the shipped reader over the rubric's points and claims."""
     checklist = read(subject, ev, cross_encoder(), reader_thresholds())
     evidence: list[str | None] = []
     for read_points, lv in zip(checklist.points, checklist.levels, strict=True):
-        stated = [r.passage for p, r in sorted(read_points, key=lambda pr: not pr[0].core) if r.status == "stated"]
-        partly = [r.passage for _, r in read_points if r.status == "partly"]
-        evidence.append((stated or partly or [None])[0] if lv else None)
+        evidence.append(evidence_of(read_points) if lv else None)
     guard = semantic.guard(ev, th)
     if guard and ev.novel_units and ev.wordiness >= th.min_wordiness and any(checklist.levels):
         guard = None  # "says too little" is a similarity guess; a point the reader found stated outweighs it

@@ -220,9 +220,7 @@ class Grader:
             points, others = checklist.points_of(c)
             read = await judge_checklist(self.llm, self.settings, subject.question, answer, points, "points")
             lv = checklist.level(read, others)
-            stated = [r.passage for p, r in sorted(read, key=lambda pr: not pr[0].core) if r.status == "stated"]
-            partly = [r.passage for _, r in read if r.status == "partly"]
-            evidence = (stated or partly or [None])[0] if lv else None
+            evidence = checklist.evidence_of(read) if lv else None
             scores.append(
                 CriterionScore(
                     id=c.id,
