@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from evals.polarity_data import CELLS, DEFAULT_DIR, Pair, by_cell, load, with_some_neither
+from evals.polarity_data import CELLS, DEFAULT_DIR, Pair, by_cell, load, load_disputes, with_some_neither
 from evals.relabel import disagreement
 from service.catalog import Catalog
 from service.grading.entailment import LABELS
@@ -75,9 +75,18 @@ def cross_encoder_method(pairs: list[Pair]) -> list[str]:
     return decide(cross_encoder().probabilities([(p.statement, p.passage) for p in pairs]))
 
 
-def run(catalog: Catalog, directory: Path = DEFAULT_DIR, *, methods: dict[str, Method] | None = None) -> dict[str, Any]:
-    """Each method on each held-out cell (pairs never trained on); training pairs are only counted."""
+def run(
+    catalog: Catalog,
+    directory: Path = DEFAULT_DIR,
+    *,
+    methods: dict[str, Method] | None = None,
+    disputes: Path | None = None,
+) -> dict[str, Any]:
+    """Each method on each held-out cell (pairs never trained on), and on candidates' settled disputes
+    when a file of them is given; training pairs are only counted."""
     pairs, problems = load(catalog, directory)
+    if disputes is not None:
+        pairs += load_disputes(disputes)
     cells = by_cell(with_some_neither(pairs))
     methods = methods or {"cross-encoder": cross_encoder_method}
     results: dict[str, Any] = {}

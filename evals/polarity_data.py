@@ -24,6 +24,7 @@ from pathlib import Path
 
 from service.catalog import Catalog
 from service.config import ROOT
+from service.disputes import WRITER as DISPUTE_WRITER
 from service.errors import InvalidInputError
 from service.grading.entailment import LABELS
 
@@ -41,6 +42,7 @@ CELLS = (
     "seen-writer/general",
     "unseen-writer/general",
     "project",  # the first polarity set: one writer, the old multi-part claims; never trained on now
+    "disputes",  # candidates' settled disputes (`interviewer disputes export`), when a file of them is given
 )
 FIRST_SET = "project"
 
@@ -63,6 +65,8 @@ class Pair:
         """Which split the pair belongs to: "train", or one of CELLS."""
         if self.writer == FIRST_SET:
             return FIRST_SET
+        if self.writer == DISPUTE_WRITER:
+            return "disputes"
         writer = "unseen-writer" if self.writer in HELD_OUT_WRITERS else "seen-writer"
         trap = "general" if self.trap_id is None else "unseen-trap" if self.trap_id in HELD_OUT_TRAPS else "seen-trap"
         if writer == "seen-writer" and trap != "unseen-trap" and _bucket(self.passage_id) >= VALIDATION_PERCENT:
@@ -150,6 +154,26 @@ def load(catalog: Catalog, directory: Path = DEFAULT_DIR) -> tuple[list[Pair], l
                 pairs += got
                 problems += unknown
     return pairs, problems
+
+
+def load_disputes(path: Path) -> list[Pair]:
+    """The pairs of an exported disputes file: writer "dispute", a cell of their own (never a held-out cell)."""
+    pairs: list[Pair] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"{path}: cannot read the disputes file ({exc})") from exc
+    for n, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            where = f"{DISPUTE_WRITER}/{row['dispute']}"
+            got, _ = _passage_pairs(row, DISPUTE_WRITER, row.get("trap_id"), where, {})
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise InvalidInputError(f"{path}:{n + 1}: not an exported dispute ({exc})") from exc
+        pairs += got
+    return pairs
 
 
 NEITHER_PER_PASSAGE = 3  # of the statements a writer left out of a passage ("neither"), kept per passage

@@ -161,6 +161,9 @@ class Settings(BaseSettings):
         json_schema_extra={"shown": "one per core, at most 4"},
     )
     api_token: str | None = Field(default=None, description="Bearer token for every route but /healthz.")
+    reviewer_token: str | None = Field(
+        default=None, description="Bearer token of the reviewers who settle disputes over the API (unset: CLI only)."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="JSON list of browser origins allowed.")
     max_answer_chars: int = Field(default=20_000, description="Longer answers are refused with a message.")
 

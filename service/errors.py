@@ -4,7 +4,8 @@ InterviewerError                  base: every error a user may see
 ├── ContentError                  a card, rubric or prompt file is malformed (names file + field)
 ├── UnknownTrapError              a trap id that is not in the catalog (carries nearest ids)
 ├── InvalidInputError             empty query, empty answer, bad batch line
-│   └── TooLargeError             an answer or message over the configured size
+│   ├── TooLargeError             an answer or message over the configured size
+│   └── ConflictError             a second open dispute of one decision, or one already settled
 ├── IndexError_                   the retrieval index cannot be built or reached
 ├── ModelError                    a model call failed
 │   ├── ModelUnavailableError     no model reachable after retries and fallbacks
@@ -57,6 +58,12 @@ class InvalidInputError(InterviewerError):
 class TooLargeError(InvalidInputError):
     """An answer or message longer than INTERVIEWER_MAX_ANSWER_CHARS: a 422 like any field out of bounds
     (413 is for a request too large to read, which is not what happened)."""
+
+
+class ConflictError(InvalidInputError):
+    """A request that the stored state already answers: it cannot be done twice."""
+
+    status_code = 409
 
 
 class IndexError_(InterviewerError):  # noqa: N801 - avoid shadowing the builtin IndexError

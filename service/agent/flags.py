@@ -13,10 +13,10 @@ from typing import Literal
 
 from service.catalog import RedFlag, Rubric, Trap
 from service.config import Settings
-from service.grading import checklist, semantic
+from service.grading import checklist
 from service.grading.entailment import CONTRADICTS, ENTAILS, cross_encoder
 from service.grading.models import Grade
-from service.grading.scoring import final_score, guarded, verdict
+from service.grading.scoring import rescored
 from service.prompts import render
 
 Outcome = Literal["kept", "dropped", "unclear"]
@@ -93,15 +93,4 @@ def apply(grade: Grade, rubric: Rubric, checks: list[dict[str, str]]) -> Grade:
             flags.pop(check["flag"], None)
     if flags == grade.flag_evidence and unclear == grade.unclear_flags:
         return grade
-    th = semantic.thresholds("trap")
-    score = guarded(final_score(rubric, grade.criteria, list(flags)), grade.guard, th.guard_cap, rubric.pass_mark)
-    return grade.model_copy(
-        update={
-            "score": score,
-            "verdict": verdict(score, rubric.pass_mark),
-            "fell_into_trap": bool(flags),
-            "red_flags": list(flags),
-            "flag_evidence": flags,
-            "unclear_flags": unclear,
-        }
-    )
+    return rescored(grade, rubric, flag_evidence=flags, unclear_flags=unclear)

@@ -18,7 +18,7 @@ from langgraph.types import interrupt
 
 from service.agent import flags, questions
 from service.agent.moves import classify
-from service.agent.report import CheckedFlag, Hint, RaisedFlag, Report
+from service.agent.report import CheckedFlag, Hint, Report, graded
 from service.agent.store import SessionStore
 from service.catalog import Catalog, Trap
 from service.config import Settings
@@ -26,7 +26,7 @@ from service.embeddings import offload
 from service.errors import ModelError
 from service.grading import checklist, semantic
 from service.grading.grader import Grader
-from service.grading.scoring import HINT_PENALTY, after_hints, verdict
+from service.grading.scoring import HINT_PENALTY
 from service.grading.subject import Subject
 from service.grading.text import sentences, unwrap
 from service.index import TrapIndex
@@ -340,31 +340,20 @@ async def report(state: State, runtime: Run) -> State:
     checks = state.get("checks", [])
     if grade is not None and checks:  # the candidate's answers to the check questions settle those flags
         grade = flags.apply(grade, trap.rubric, checks)
-    final, penalty = after_hints(grade.score if grade else 0, len(state.get("hints", [])))
-    names = {c.id: c.description for c in trap.rubric.criteria}
-    crit = grade.criteria if grade else []
-    statements = {f.id: f.statement for f in trap.rubric.red_flags}
-    raised = grade.flag_evidence if grade else {}
+    hints = [Hint.model_validate(h) for h in state.get("hints", [])]
     rep = Report(
         trap_id=trap.id,
         title=trap.card.title,
-        grade=grade,
-        hints=[Hint.model_validate(h) for h in state.get("hints", [])],
-        hint_penalty=penalty,
-        score=final,
-        verdict=verdict(final, trap.rubric.pass_mark),
-        strong=[names[c.id] for c in crit if c.score == 2],
-        missing=[names[c.id] for c in crit if c.score < 2] if crit else list(names.values()),
-        # The trap each raised flag stands for, and the candidate's words that raised it.
-        red_flags=[RaisedFlag(id=f, statement=statements[f], evidence=quote) for f, quote in raised.items()],
+        hints=hints,
         checked_flags=[CheckedFlag.model_validate(c) for c in checks if "outcome" in c],
         # Cards are hard-wrapped YAML; every interface wraps text itself.
         model_answer=unwrap(trap.card.correct_answer),
         trap_explained=unwrap(trap.card.trap),
         notices=notices,
+        **graded(trap, grade, len(hints)),
     )
-    await asyncio.to_thread(deps.store.finished, state["session_id"], final, rep.verdict)
-    closing = f"Thanks, that's the end of the interview. Score {final}/100 ({rep.verdict})."
+    await asyncio.to_thread(deps.store.finished, state["session_id"], rep.score, rep.verdict)
+    closing = f"Thanks, that's the end of the interview. Score {rep.score}/100 ({rep.verdict})."
     _say(runtime, closing)
     return {
         "report": rep.model_dump(),  # the checkpoint holds plain data; Reply reads it back as a Report

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.catalog import Trap
 from service.grading.models import Grade, Verdict
+from service.grading.scoring import after_hints, verdict
 
 
 class Hint(BaseModel):
@@ -52,3 +54,23 @@ class Report(BaseModel):
     model_answer: str
     trap_explained: str
     notices: list[str]
+
+
+def graded(trap: Trap, grade: Grade | None, hints: int) -> dict[str, Any]:
+    """The report's fields that follow from its grade: the score less the hints' cost, the verdict, the
+    criteria covered or not, the traps raised. Built once at the end, again when a dispute is accepted."""
+    final, penalty = after_hints(grade.score if grade else 0, hints)
+    names = {c.id: c.description for c in trap.rubric.criteria}
+    crit = grade.criteria if grade else []
+    statements = {f.id: f.statement for f in trap.rubric.red_flags}
+    raised = grade.flag_evidence if grade else {}
+    return {
+        "grade": grade,
+        "hint_penalty": penalty,
+        "score": final,
+        "verdict": verdict(final, trap.rubric.pass_mark),
+        "strong": [names[c.id] for c in crit if c.score == 2],
+        "missing": [names[c.id] for c in crit if c.score < 2] if crit else list(names.values()),
+        # The trap each raised flag stands for, and the candidate's words that raised it.
+        "red_flags": [RaisedFlag(id=f, statement=statements[f], evidence=quote) for f, quote in raised.items()],
+    }

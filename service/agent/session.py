@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from service.agent.graph import Context, Deps, State, build
-from service.agent.report import Report
+from service.agent.graph import Context, Deps, State, build, candidate_text
+from service.agent.report import Report, graded
 from service.agent.store import SessionStore
 from service.config import Settings
 from service.db import aconnect, apostgres_pool, postgres_url, storage_errors
 from service.errors import InvalidInputError, ModelError, SessionError
 from service.grading.factory import make_grader, make_grader_or_semantic
 from service.grading.grader import check_answer
-from service.grading.models import Mode
+from service.grading.models import Grade, Mode
 from service.locks import AdvisoryLocks, FileLocks, SessionLocks
 from service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from service.catalog import Trap
 
 log = logging.getLogger(__name__)
 # What a run streams: {"type": "delta"|"interviewer", "text"} as the interviewer speaks, then
@@ -131,6 +135,28 @@ class Interviewer:
     async def resume(self, session_id: str) -> Reply:
         """Where a session stands now: its last interviewer turn, status and report."""
         return self._reply(session_id, await self.state(session_id))
+
+    async def graded(self, session_id: str) -> tuple[Trap, Report, str]:
+        """A finished session's trap, report and the answer its grade read (for a dispute)."""
+        st = await self.state(session_id)
+        if st.get("status") != "finished" or st.get("report") is None:
+            raise SessionError(f"session '{session_id}' has no report yet: disputes come after it")
+        report = Report.model_validate(st["report"])
+        if report.grade is None:
+            raise SessionError(f"session '{session_id}' was not graded: the candidate gave no answer")
+        return self.catalog.get(st["trap_id"]), report, candidate_text(st)[-self.settings.max_answer_chars :]
+
+    async def amend(self, session_id: str, grade: Grade) -> Report:
+        """Store a regraded report (an accepted dispute) as the session's own: a new checkpoint, under the
+        session's lock, so every replica and every later read sees it."""
+        with storage_errors():
+            async with self._locks.hold(session_id):
+                trap, report, _ = await self.graded(session_id)
+                report = report.model_copy(update=graded(trap, grade, len(report.hints)))
+                update = {"report": report.model_dump()}
+                await self.graph.aupdate_state(self._config(session_id), update, as_node="report")
+            await asyncio.to_thread(self.store.finished, session_id, report.score, report.verdict)
+        return report
 
     def _reply(self, session_id: str, st: State) -> Reply:
         last = next(t["content"] for t in reversed(st["turns"]) if t["role"] == "interviewer")

@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.agent.session import Interviewer
-from service.api import deps, routes_batch, routes_sessions, routes_slack, routes_traps, routes_ws
+from service.api import deps, routes_batch, routes_disputes, routes_sessions, routes_slack, routes_traps, routes_ws
 from service.api.models import ERRORS, Health
 from service.config import Settings, get_settings
 from service.errors import IndexError_, InterviewerError, UnknownTrapError
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_traps.router, dependencies=guarded, responses=ERRORS)
     app.include_router(routes_sessions.router, dependencies=guarded, responses=ERRORS)
     app.include_router(routes_batch.router, dependencies=guarded, responses=ERRORS)
+    app.include_router(routes_disputes.router, dependencies=guarded, responses=ERRORS)
+    app.include_router(routes_disputes.reviewer, responses=ERRORS)  # the reviewer's own token, not the API's
     app.include_router(routes_slack.router, responses=ERRORS)  # authenticated by Slack's signature, not the token
     app.include_router(routes_ws.router)  # checks the token itself: sockets cannot use dependencies' 401
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -13,6 +13,8 @@ from service.agent.session import Interviewer
 from service.batch.jobs import BatchJobs
 from service.catalog import Catalog
 from service.config import Settings
+from service.disputes import Disputes
+from service.grades import StoredGrades
 from service.index import TrapIndex
 from service.runtime import Runtime
 from service.slack import SlackState
@@ -82,6 +84,35 @@ def require_token(request: Request) -> None:
             detail="missing or wrong bearer token (INTERVIEWER_API_TOKEN)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+def require_reviewer(request: Request) -> None:
+    """Settling a dispute changes a grade: only the reviewer token may, and with none set only the CLI can."""
+    token = settings(request).reviewer_token
+    if not token:
+        raise HTTPException(
+            status_code=403,
+            detail="no reviewer token is set (INTERVIEWER_REVIEWER_TOKEN): settle disputes with `interviewer disputes`",
+        )
+    given = request.headers.get("authorization", "")
+    if not (given.lower().startswith("bearer ") and hmac.compare_digest(given[7:].encode(), token.encode())):
+        raise HTTPException(
+            status_code=401, detail="missing or wrong reviewer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+def disputes_for(app: Any) -> Disputes:
+    return _per_app(app, "disputes", lambda: Disputes(app.state.settings))
+
+
+def grades_for(app: Any) -> StoredGrades:
+    """Disputable grades: the interviewer's reports and the batch jobs' results, and their disputes."""
+    parts = interviewer_for(app), batch_jobs_for(app), disputes_for(app)  # each takes the lock _per_app holds
+    return _per_app(app, "grades", lambda: StoredGrades(*parts))
+
+
+def grades(request: Request) -> StoredGrades:
+    return grades_for(request.app)
 
 
 def slack_state(request: Request) -> SlackState:

@@ -20,6 +20,7 @@ from typing import Any
 from service.batch.output import Settled
 from service.config import Settings
 from service.db import Store
+from service.errors import SessionError
 from service.grading.models import Mode
 
 _EMPTY: dict[str, Any] = {"graded": 0, "errors": 0, "skipped": 0, "duplicates": []}
@@ -109,6 +110,24 @@ class BatchJobs(Store):
         """Give up this process's running jobs at once (a clean stop): the next service takes them without
         waiting for their leases to run out."""
         self._execute("UPDATE batch_jobs SET lease_until = 0 WHERE owner = ? AND state = 'running'", (self.owner,))
+
+    def graded_line(self, job_id: str, line_no: int) -> tuple[dict[str, Any], str]:
+        """One line's result record and its input line (for a dispute)."""
+        rows = self._rows(
+            "SELECT r.record, l.line FROM batch_results r JOIN batch_lines l"
+            " ON l.job_id = r.job_id AND l.line_no = r.line_no WHERE r.job_id = ? AND r.line_no = ?",
+            (job_id, line_no),
+        )
+        if not rows:
+            raise SessionError(f"batch job '{job_id}' has no result for line {line_no}")
+        return json.loads(rows[0]["record"]), rows[0]["line"]
+
+    def amend(self, job_id: str, line_no: int, record: dict[str, Any]) -> None:
+        """Replace a line's result with its regraded record (an accepted dispute)."""
+        self._execute(
+            "UPDATE batch_results SET record = ? WHERE job_id = ? AND line_no = ?",
+            (json.dumps(record), job_id, line_no),
+        )
 
     def output(self, job_id: str) -> JobOutput:
         return JobOutput(self, job_id)

@@ -121,13 +121,14 @@ def grading(
 @app.command("polarity")
 def polarity(
     data: Path | None = typer.Option(None, help="Folder of writer folders; default evals/reader."),
+    disputes: Path | None = typer.Option(None, help="Settled disputes (`interviewer disputes export`): own cell."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The reader per cell: seen or unseen writer × seen or unseen trap (unseen × unseen is the one that counts)."""
     from evals import polarity as ev
     from evals.polarity_data import DEFAULT_DIR
 
-    result = ev.run(Runtime.build(get_settings()).catalog, data or DEFAULT_DIR)
+    result = ev.run(Runtime.build(get_settings()).catalog, data or DEFAULT_DIR, disputes=disputes)
     if as_json:
         emit_json(result)
         return

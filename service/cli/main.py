@@ -9,7 +9,7 @@ import sys
 import typer
 
 from service import __version__
-from service.cli import chat, db, evals, grade, logs, model, rubrics, serve, settings, train, traps
+from service.cli import chat, db, disputes, evals, grade, logs, model, rubrics, serve, settings, train, traps
 from service.cli.common import Group
 from service.config import offline_environment
 
@@ -24,6 +24,7 @@ app.add_typer(rubrics.app, name="rubrics")
 app.add_typer(model.app, name="model")
 app.add_typer(train.app, name="train")
 app.add_typer(db.app, name="db")
+app.add_typer(disputes.app, name="disputes")
 app.command("index")(traps.build_index)
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)

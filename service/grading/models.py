@@ -60,6 +60,9 @@ class Grade(BaseModel):
         description="Red flags the answer may have meant but did not clearly assert, with the passage: "
         "they cap nothing, and an interview asks about them.",
     )
+    amendments: list[str] = Field(
+        default_factory=list, description="Decisions a reviewer changed after a candidate's dispute, and why."
+    )
 
 
 # What the LLM judge returns for one checklist (a criterion's points, or a red flag's claims): per statement,

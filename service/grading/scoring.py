@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from service.catalog import Rubric
-from service.grading.models import CriterionScore, Verdict
+from service.grading.models import CriterionScore, Grade, Verdict
 
 STRONG_MARK = 85
 BORDERLINE_MARGIN = 15
@@ -35,6 +36,25 @@ def final_score(rubric: Rubric, scores: list[CriterionScore], red_flags: list[st
 def guarded(score: int, guard: str | None, guard_cap: int, pass_mark: int) -> int:
     """An answer a guard stopped cannot pass, whatever else said it should."""
     return min(score, guard_cap, max(pass_mark - 1, 0)) if guard else score
+
+
+def rescored(grade: Grade, rubric: Rubric, **update: Any) -> Grade:
+    """The grade with some of its decisions changed (criteria, flag_evidence, unclear_flags, amendments):
+    the score, verdict and flags follow from them by the same rules as when it was graded."""
+    from service.grading.semantic import thresholds
+
+    new = grade.model_copy(update=update)
+    flags = list(new.flag_evidence)
+    cap = thresholds("trap").guard_cap
+    score = guarded(final_score(rubric, new.criteria, flags), new.guard, cap, rubric.pass_mark)
+    return new.model_copy(
+        update={
+            "score": score,
+            "verdict": verdict(score, rubric.pass_mark),
+            "fell_into_trap": bool(flags),
+            "red_flags": list(flags),
+        }
+    )
 
 
 def verdict(score: int, pass_mark: int) -> Verdict:

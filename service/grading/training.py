@@ -52,15 +52,19 @@ class Recipe:
 
 
 def examples(
-    recipe: Recipe, catalog: Any, semeval_dir: Path | None = None, reader_dir: Path | None = None
+    recipe: Recipe,
+    catalog: Any,
+    semeval_dir: Path | None = None,
+    reader_dir: Path | None = None,
+    disputes: Path | None = None,
 ) -> tuple[list[tuple[str, str, int]], dict[str, int]]:
     """(statement, passage, label index) for training, shuffled with the recipe's seed, and where they came
     from. Only the "train" split of the reader data: held-out writers and traps, and the validation share
-    of seen ones, never appear here."""
+    of seen ones, never appear here. Settled disputes, when given, are trained on whole."""
     from evals import polarity_data, semeval
 
     rng = random.Random(recipe.seed)
-    items = semeval.load(semeval_dir) if semeval_dir else semeval.load()
+    items = (semeval.load(semeval_dir) if semeval_dir else semeval.load()) if recipe.semeval_pairs else []
     # 11 (reference, answer) pairs recur in both folds (a question repeated across files): kept out.
     held = {(it.reference, it.answer) for it in items if it.fold == 1}
     rows = [
@@ -74,6 +78,9 @@ def examples(
     # A few of each passage's other statements as "neither": sharing a topic's words is not agreeing.
     train = (p for p in pairs if p.cell == "train")
     for p in polarity_data.with_some_neither(train, recipe.neither_per_passage, recipe.seed):
+        rows.append((p.statement, p.passage, LABELS.index(p.label)))
+        sources[p.writer] = sources.get(p.writer, 0) + 1
+    for p in polarity_data.load_disputes(disputes) if disputes else []:
         rows.append((p.statement, p.passage, LABELS.index(p.label)))
         sources[p.writer] = sources.get(p.writer, 0) + 1
     rng.shuffle(rows)
