@@ -13,12 +13,13 @@ leaves the machine unless the operator exports it.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.catalog import Point, Rubric
 from service.db import Store
@@ -75,6 +76,26 @@ class DisputeIn(BaseModel):
         description="What that sentence does to the statement; by default the opposite of the decision: "
         "a point not credited is 'entails', a point credited is 'neither', a trap raised is 'contradicts'.",
     )
+
+
+COMMAND = re.compile(r"\s*dispute\s+#?(\d+)\b[\s:,.-]*(.*)", re.IGNORECASE | re.DOTALL)
+QUOTED = re.compile(r"[\"“](.+?)[\"”]", re.DOTALL)
+
+
+def parse_command(text: str) -> DisputeIn | None:
+    """`dispute N [reason] ["the sentence of my answer"]`, as the terminal chat and Slack take it; None
+    when the text is not a dispute at all."""
+    m = COMMAND.fullmatch(text)
+    if m is None:
+        return None
+    rest = m.group(2).strip()
+    quoted = QUOTED.search(rest)
+    reason = (rest[: quoted.start()] + rest[quoted.end() :]).strip() if quoted else rest
+    try:
+        return DisputeIn(decision=int(m.group(1)), reason=reason, sentence=quoted.group(1) if quoted else None)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInputError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
 
 
 class Settle(BaseModel):
