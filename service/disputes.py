@@ -90,7 +90,7 @@ def parse_command(text: str) -> DisputeIn | None:
         return None
     rest = m.group(2).strip()
     quoted = QUOTED.search(rest)
-    reason = (rest[: quoted.start()] + rest[quoted.end() :]).strip() if quoted else rest
+    reason = " ".join((rest[: quoted.start()] + " " + rest[quoted.end() :] if quoted else rest).split())
     try:
         return DisputeIn(decision=int(m.group(1)), reason=reason, sentence=quoted.group(1) if quoted else None)
     except ValidationError as exc:

@@ -17,9 +17,13 @@ from service.errors import InterviewerError, ModelError, StorageError
 
 if TYPE_CHECKING:
     from service.agent.report import Report
-    from service.agent.session import Event, Reply
+    from service.agent.session import Event, Interviewer, Reply
 
 HELP = "Answer in as many messages as you like. Type 'hint' for a hint (costs points), 'finish' to end."
+DISPUTE_HELP = (
+    'A decision looks wrong? Type: dispute N your reason "the sentence of your answer that shows it" '
+    "(the quoted sentence is needed where the decision quotes nothing). An empty line ends."
+)
 
 
 def chat(
@@ -69,8 +73,46 @@ async def _chat(trap: str | None, topic: str | None, user: str, resume: str | No
                 if isinstance(exc, StorageError | ModelError):
                     unsent = message
                     console.print("[dim]Your message is kept: press Enter to send it again.[/dim]")
-    if reply.report is not None:
-        _report(reply.report, interviewer.catalog.criterion_words(reply.report.trap_id))
+        if reply.report is not None:
+            _report(reply.report, interviewer.catalog.criterion_words(reply.report.trap_id))
+            if reply.report.grade is not None:
+                await _disputes(interviewer, reply.session_id)
+
+
+async def _disputes(interviewer: Interviewer, session_id: str) -> None:
+    """After the report: each decision numbered, and `dispute N reason` to say one is wrong."""
+    from service.batch.jobs import BatchJobs
+    from service.disputes import Disputes, parse_command
+    from service.grades import StoredGrades, session_target
+
+    settings = interviewer.settings
+    grades = StoredGrades(interviewer, BatchJobs(settings), Disputes(settings))
+    target = session_target(session_id)
+    table = Table("#", "decision", "about", title="Each decision, numbered")
+    for d in await grades.decisions(target):
+        table.add_row(str(d.number), d.decided, escape(d.statement))
+    console.print(table)
+    console.print(f"[dim]{DISPUTE_HELP}[/dim]")
+    while True:
+        try:
+            line = console.input("[bold green]you> [/bold green]")
+        except (EOFError, KeyboardInterrupt):
+            return
+        if not line.strip():
+            return
+        try:
+            body = parse_command(line)
+            if body is None:
+                console.print(f"[dim]{DISPUTE_HELP}[/dim]")
+                continue
+            d = await grades.file(target, body)
+        except InterviewerError as exc:
+            console.print(f"[red]{escape(exc.message)}[/red]")
+            continue
+        console.print(
+            f"Decision {d.number} disputed: score {d.score}, or {d.score_if} if it stands. "
+            "The grade changes only when a reviewer accepts it (interviewer disputes list)."
+        )
 
 
 async def _shown(events: AsyncIterator[Event]) -> Reply:

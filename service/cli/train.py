@@ -18,6 +18,9 @@ def polarity(
     epochs: int = typer.Option(1, help="Passes over the training pairs."),
     threads: int = typer.Option(2, help="Torch threads; 1 when the other core is busy (two threads then stall)."),
     force: bool = typer.Option(False, help="Replace the model even when the new one does not measure better."),
+    with_disputes: Path | None = typer.Option(
+        None, "--with-disputes", help="Settled disputes (`interviewer disputes export`) to train on as well."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The reader: the seen writers' pairs on seen traps + SemEval fold 0, fixed seed, int8 ONNX.
@@ -34,6 +37,7 @@ def polarity(
         training.Recipe(epochs=epochs, threads=threads),
         force=force,
         reader_dir=data,
+        disputes=with_disputes,
     )
     if as_json:
         emit_json(card)

@@ -38,6 +38,7 @@ class Recipe:
     base: str = "minilm-l6"  # a key of BASES
     seed: int = 13
     epochs: int = 1  # what fit the session that trained the shipped reader (docs/grading.md)
+    max_steps: int = -1  # -1: the epochs decide; a test trains a few steps
     batch_size: int = 32
     learning_rate: float = 7e-5
     warmup_ratio: float = 0.1
@@ -145,6 +146,7 @@ def _train(rows: list[tuple[str, str, int]], recipe: Recipe, out: Path) -> None:
     args = CrossEncoderTrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=recipe.epochs,
+        max_steps=recipe.max_steps,
         per_device_train_batch_size=recipe.batch_size,
         learning_rate=recipe.learning_rate,
         warmup_steps=recipe.warmup_ratio,  # a float is a share of the steps (transformers 5)
@@ -247,11 +249,12 @@ def train(
     *,
     force: bool = False,
     reader_dir: Path | None = None,
+    disputes: Path | None = None,
 ) -> dict[str, Any]:
     """Train, export, measure; replace `out` only when the new model reads the unseen-writer, unseen-trap
     cell better (macro-F1) than the shipped one does (or `force`)."""
     recipe = recipe or Recipe()
-    rows, sources = examples(recipe, catalog, reader_dir=reader_dir)
+    rows, sources = examples(recipe, catalog, reader_dir=reader_dir, disputes=disputes)
     sets = held_out(catalog, reader_dir=reader_dir)
     started = time.monotonic()
     name = f"{recipe.base}-reader"
@@ -313,6 +316,8 @@ def model_card(card: dict[str, Any]) -> str:
         if cell != "semeval"
     )
     sources = ", ".join(f"{k} {v}" for k, v in card["sources"].items())
+    # Candidates' settled disputes are not committed data: the card says a file of them was trained on.
+    disputes = " --with-disputes FILE" if "dispute" in card["sources"] else ""
     th = card["thresholds"]
     return f"""# {card["name"]}: the grader's reader
 
@@ -331,7 +336,7 @@ one pair; output: logits over {", ".join(card["labels"])}.
   15% of the seen writers' passages on seen traps (where the thresholds below are fitted); SemEval fold 1.
 - Recipe: seed {r["seed"]}, epochs {r["epochs"]}, batch {r["batch_size"]}, learning rate {r["learning_rate"]},
   warm-up {r["warmup_ratio"]}, {r["threads"]} CPU threads ({card["train_seconds"]} s here). Reproduce:
-  `interviewer train polarity --epochs {r["epochs"]} --threads {r["threads"]}`.
+  `interviewer train polarity --epochs {r["epochs"]} --threads {r["threads"]}{disputes}`.
 - Thresholds (fitted on seen writers' validation passages): a point is stated at P(entails) ≥ {th["point"]};
   a trap claim is asserted at P(entails) ≥ {th["flag"]} (the lowest with precision ≥ {FLAG_PRECISION} there).
 - Artefact: model.onnx, int8 dynamic quantisation (per channel), {card["bytes"]:,} bytes,
