@@ -14,7 +14,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match
 
 from service import __version__
 from service.agent.session import Interviewer
@@ -67,6 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["nearest"] = exc.nearest
         headers = {"Retry-After": "30"} if exc.status_code == 503 else None  # model or store down: try again
         return JSONResponse(status_code=exc.status_code, content=body, headers=headers)
+
+    @app.exception_handler(405)
+    async def _not_allowed(request: Request, exc: Exception) -> JSONResponse:
+        """Starlette's 405 lists only the methods of the first route on the path; a path served by two
+        routes (GET and POST of a grade's disputes) allows the methods of both."""
+        allowed: set[str] = set()
+        for route in app.router.routes:
+            if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
+                allowed |= route.methods
+        headers = {"Allow": ", ".join(sorted(allowed))}
+        return JSONResponse(status_code=405, content={"detail": "Method Not Allowed"}, headers=headers)
 
     @app.get("/healthz", response_model=Health)
     def healthz() -> Health:

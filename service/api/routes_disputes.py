@@ -50,7 +50,11 @@ async def dispute_line(job_id: str, line: int, body: DisputeIn, grades: Grades) 
     return await grades.file(batch_target(job_id, line), body)
 
 
-reviewer = APIRouter(tags=["disputes"], dependencies=[Depends(deps.require_reviewer)])
+reviewer = APIRouter(
+    tags=["disputes"],
+    dependencies=[Depends(deps.require_reviewer)],
+    responses={403: {"description": "No reviewer token is set: disputes are settled with the CLI only."}},
+)
 
 
 @reviewer.get("/disputes", response_model=list[Dispute])
