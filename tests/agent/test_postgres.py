@@ -6,6 +6,7 @@ share it (each with its own data dir, standing for another machine) taking turns
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -140,3 +141,37 @@ def test_replicas_share_slack_state_the_grade_cache_and_the_call_log(
 
     CallLog(a).add(CallRecord(role="ask", model=f"m-{tag}", ok=True, attempt=0, latency_ms=1.0))
     assert [r["model"] for r in CallLog(b).rows() if r["model"] == f"m-{tag}"] == [f"m-{tag}"]
+
+
+@pytest.mark.skipif(not URL, reason="no PostgreSQL here (.ci/run provides one)")
+async def test_replicas_share_disputes_one_open_per_decision(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
+    """A dispute filed on one replica is seen, refused a twin, and settled on the other; the regraded
+    report is what the first replica then reads."""
+    from service.batch.jobs import BatchJobs
+    from service.disputes import DisputeIn, Disputes, Settle
+    from service.errors import ConflictError
+    from service.grades import StoredGrades, session_target
+
+    replicas = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
+        replicas.append(settings.model_copy(update={"data_dir": tmp_path / name, "database_url": URL}))
+    a_settings, b_settings = replicas
+    answer = "Reservoir sampling keeps k items and replaces a random slot with probability k/n."
+    async with Interviewer.open(Runtime.build(a_settings)) as a, Interviewer.open(Runtime.build(b_settings)) as b:
+        reply = await a.start(trap_id="mlsd-33", user="pg-disputes")
+        await a.reply(reply.session_id, answer)
+        await a.reply(reply.session_id, "finish")
+        target = session_target(reply.session_id)
+        on_a = StoredGrades(a, BatchJobs(a_settings), Disputes(a_settings))
+        on_b = StoredGrades(b, BatchJobs(b_settings), Disputes(b_settings))
+        decision = next(d for d in await on_a.decisions(target) if d.decided in ("0/2", "1/2", "missing", "partly"))
+        filed = await on_a.file(target, DisputeIn(decision=decision.number, sentence=answer, reason="it is there"))
+        assert [d.id for d in await asyncio.to_thread(on_b.disputes.of, target)] == [filed.id]
+        with pytest.raises(ConflictError):
+            await on_b.file(target, DisputeIn(decision=decision.number, sentence=answer))
+        await on_b.accept(filed.id, Settle(reviewer="pg"))
+        report = (await a.resume(reply.session_id)).report
+        assert report is not None and report.score == filed.score_if and report.grade is not None
+        assert filed.id in report.grade.amendments[0]
