@@ -1,4 +1,5 @@
-"""Interviews in Slack threads: the request checks, the thread → session map, and the replies.
+"""Interviews in Slack threads: the request checks, the thread → session map, and the replies. A
+finished interview's thread takes `dispute N <reason>`, filed as every interface files a dispute.
 
 slack_sdk errors are mapped here and nowhere else; a failure to post is logged, never raised
 into the request that Slack is waiting on.
@@ -24,7 +25,9 @@ from service.agent.report import Report
 from service.agent.session import Interviewer
 from service.config import Settings
 from service.db import Store
+from service.disputes import Decision, decisions, parse_command
 from service.errors import InterviewerError
+from service.grades import StoredGrades, session_target
 
 log = logging.getLogger(__name__)
 HELP = (
@@ -33,6 +36,13 @@ HELP = (
     "say `hint` for a hint (costs points) or `finish` for your graded report."
 )
 APOLOGY = "Sorry — the interviewer could not answer just now ({why}). Your message is saved; send it again to retry."
+HOW_TO_DISPUTE = (
+    "reply `dispute N <reason>` in this thread, N as the report numbers the decision; where a decision quotes "
+    'nothing from your answer, add the sentence that shows it in "quotes"'
+)
+FINISHED = (
+    f"This interview is finished. To dispute a decision of its report, {HOW_TO_DISPUTE}. `/interview` starts a new one."
+)
 
 
 class SlackState(Store):
@@ -83,7 +93,7 @@ def verified(settings: Settings, body: bytes, headers: dict[str, str]) -> bool:
 
 
 class SlackBot:
-    def __init__(self, settings: Settings, interviewer: Interviewer) -> None:
+    def __init__(self, settings: Settings, interviewer: Interviewer, grades: StoredGrades) -> None:
         # Posts run after the ack, so nobody would see a lost one: retry dropped connections, 429s
         # (after Slack's Retry-After) and 5xx a few times before giving up and logging it.
         retries = [
@@ -96,6 +106,7 @@ class SlackBot:
         )
         self.state = SlackState(settings)
         self.interviewer = interviewer
+        self.grades = grades
 
     async def _post(
         self, channel: str, text: str, thread_ts: str | None = None, blocks: list[Any] | None = None
@@ -133,16 +144,39 @@ class SlackBot:
             session_id = self.state.session(channel, thread_ts)
             if session_id is None:
                 return  # a thread that is not an interview
+            if (await self.interviewer.state(session_id)).get("status") == "finished":
+                await self._dispute(channel, thread_ts, session_id, text)
+                return
             reply = await self.interviewer.reply(session_id, text)
         except InterviewerError as exc:
             await self._post(channel, APOLOGY.format(why=escape(exc.message)), thread_ts)
             return
         text = "\n".join([escape(reply.message), *(f"_Note: {escape(n)}_" for n in reply.notices)])
-        if reply.status == "finished" and reply.report:
-            words = self.interviewer.catalog.criterion_words(reply.report.trap_id)
-            await self._post(channel, text, thread_ts, report_blocks(reply.report, words))
+        rep = reply.report
+        if reply.status == "finished" and rep:
+            words = self.interviewer.catalog.criterion_words(rep.trap_id)
+            numbered = decisions(rep.grade, self.interviewer.catalog.get(rep.trap_id).rubric) if rep.grade else []
+            await self._post(channel, text, thread_ts, report_blocks(rep, words, numbered))
         else:
             await self._post(channel, text, thread_ts)
+
+    async def _dispute(self, channel: str, thread_ts: str, session_id: str, text: str) -> None:
+        """A message in a finished interview's thread: `dispute N <reason>` disputes decision N of its report
+        (the grade stays as it is until a reviewer settles it); anything else is told how."""
+        try:
+            body = parse_command(text)
+            if body is None:
+                await self._post(channel, FINISHED, thread_ts)
+                return
+            filed = await self.grades.file(session_target(session_id), body)
+        except InterviewerError as exc:
+            await self._post(channel, f"Not disputed: {escape(exc.message)}.", thread_ts)
+            return
+        said = (
+            f"Decision {filed.number} disputed: score {filed.score}, or {filed.score_if} if it stands."
+            " A reviewer will settle it."
+        )
+        await self._post(channel, said, thread_ts)
 
 
 def _clip(quote: str, limit: int = 300) -> str:
@@ -151,9 +185,12 @@ def _clip(quote: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def report_blocks(rep: Report, words: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap. Criteria
-    in their own words when `words` has them (Catalog.criterion_words), else by id."""
+def report_blocks(
+    rep: Report, words: dict[str, str] | None = None, numbered: list[Decision] | None = None
+) -> list[dict[str, Any]]:
+    """The final report in Block Kit: verdict, per-criterion scores with evidence, the trap, and the
+    grade's decisions numbered as a dispute names them. Criteria in their own words when `words` has
+    them (Catalog.criterion_words), else by id."""
     words = words or {}
     lines = [
         f"{'●' * c.score}{'○' * (c.max - c.score)} *{escape(_clip(words.get(c.id, c.id), 150))}*"
@@ -170,4 +207,18 @@ def report_blocks(rep: Report, words: dict[str, str] | None = None) -> list[dict
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     trap = escape(rep.trap_explained)[:2900]  # a section holds 3,000 characters
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*The trap:* {trap}"}})
+    if numbered:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _decision_lines(numbered)}})
     return blocks
+
+
+def _decision_lines(numbered: list[Decision], limit: int = 2900) -> str:
+    """The decisions one a line, as many as a section holds (3,000 characters): the number, what was
+    decided about and what was decided."""
+    text, more = f"*To dispute a decision*, {HOW_TO_DISPUTE}:", "\n…"
+    for d in numbered:
+        line = f"\n`{d.number}` {escape(_clip(d.statement, 90))} — _{d.decided}_"
+        if len(text) + len(line) + len(more) > limit:
+            return text + more
+        text += line
+    return text

@@ -1,4 +1,5 @@
-"""Slack: `/interview` slash command and the Events API, verified by signature, acked at once."""
+"""Slack: `/interview` slash command and the Events API, verified by signature, acked at once. Answers
+and disputes alike arrive as thread messages, so both pass the same signature and replay checks."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def _bot(request: Request) -> SlackBot:
     with _lock:
         bot = getattr(request.app.state, "slack_bot", None)
         if bot is None:
-            bot = request.app.state.slack_bot = SlackBot(deps.settings(request), deps.interviewer(request))
+            bot = SlackBot(deps.settings(request), deps.interviewer(request), deps.grades(request))
+            request.app.state.slack_bot = bot
     return bot  # type: ignore[no-any-return]
 
 

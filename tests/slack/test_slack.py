@@ -265,3 +265,67 @@ def test_report_quotes_the_trap_and_the_words_that_fell_into_it_inertly(
         scores = final["blocks"][1]["text"]["text"]  # each criterion in its own words, not its id
         for c in index.catalog.get("mlsd-33").rubric.criteria:
             assert f"*{c.id}*" not in scores and " ".join(c.description.split()[:4]) in scores
+
+
+def test_a_dispute_in_a_finished_thread(tmp_path: Path, settings: Settings, index, slack_api: str) -> None:  # type: ignore[no-untyped-def]
+    """`dispute N <reason>` in a finished interview's thread files the dispute and says both scores; a bad
+    number, a forged request and a plain message each get their own answer, and none files anything."""
+    from tests.api.test_disputes import TRAP_ANSWER
+
+    with _client(tmp_path, settings, slack_api) as client:
+        _command(client, "mlsd-35")
+        thread = "1700000001.0001"
+
+        def say(event_id: str, text: str) -> str:
+            msg = {"type": "message", "channel": "C1", "user": "U1", "thread_ts": thread, "text": text}
+            assert _event(client, event_id, msg).status_code == 200
+            assert _SlackAPI.posts[-1]["thread_ts"] == thread
+            return str(_SlackAPI.posts[-1]["text"])
+
+        say("Ev1", TRAP_ANSWER)
+        say("Ev2", "finish")
+        (sid,) = [s["id"] for s in client.get("/users/U1/progress").json()["history"]]
+        decisions = client.get(f"/sessions/{sid}/decisions").json()
+        listed = _SlackAPI.posts[-1]["blocks"][-1]["text"]["text"]  # the report's decisions, numbered
+        assert listed.startswith("*To dispute a decision*, reply `dispute N <reason>` in this thread")
+        assert listed.count("\n`") == len(decisions) and f"\n`{len(decisions)}` " in listed
+        flag = next(d for d in decisions if d["kind"] == "flag" and d["decided"] == "raised")
+        assert f"\n`{flag['number']}` {flag['statement'][:40]}" in listed
+
+        said = say("Ev3", f"Dispute {flag['number']} I meant it as the naive baseline, not my answer.")
+        (dispute,) = client.get(f"/sessions/{sid}/disputes").json()
+        assert said == (
+            f"Decision {flag['number']} disputed: score {dispute['score']}, or {dispute['score_if']} if it stands."
+            " A reviewer will settle it."
+        )
+        assert (
+            dispute["number"] == flag["number"]
+            and dispute["reason"] == "I meant it as the naive baseline, not my answer."
+        )
+        assert dispute["status"] == "open" and dispute["score_if"] >= dispute["score"]
+
+        missing = next(d for d in decisions if d["decided"] in ("missing", "0/2"))
+        sentence = "That balances the two classes' total contribution to the loss"
+        said = say("Ev4", f'dispute {missing["number"]}: I said it "{sentence}"')
+        assert said.startswith(f"Decision {missing['number']} disputed: ")
+        quoted = client.get(f"/sessions/{sid}/disputes").json()[-1]
+        assert quoted["passage"] == sentence and quoted["reason"] == "I said it" and quoted["reading"] == "entails"
+
+        n = len(decisions)
+        wrong = say("Ev5", f"dispute {n + 1} the last one")
+        assert wrong == f"Not disputed: no decision {n + 1}: this grade has {n} (numbered 1-{n})."
+        again = say("Ev6", f"dispute {flag['number']}")
+        assert again.startswith(f"Not disputed: decision {flag['number']} already has an open dispute")
+        assert say("Ev7", "Thanks, that was useful.").startswith("This interview is finished. To dispute a decision")
+
+        posts = len(_SlackAPI.posts)
+        body = json.dumps(
+            {
+                "type": "event_callback",
+                "event_id": "Ev8",
+                "event": {"type": "message", "channel": "C1", "thread_ts": thread, "text": f"dispute {n} forged"},
+            }
+        )
+        forged = client.post("/slack/events", content=body, headers=_signed(body, secret="wrong"))
+        assert forged.status_code == 401 and forged.json()["detail"] == "invalid or stale Slack signature"
+        assert len(_SlackAPI.posts) == posts and len(client.get(f"/sessions/{sid}/disputes").json()) == 2
