@@ -217,7 +217,7 @@ async function replay(sessionId) {
     $("transcript").textContent = ""; candidateTurns = [];
     view.transcript.forEach((t) => addTurn(t.role, t.content));
     $("composer").hidden = true;
-    if (view.report) await showReport(view.report);
+    if (view.report) await showReport(view.report, sessionId);
   } else {
     $("composer").hidden = false;
     connect(sessionId);  // its state message redraws the transcript
@@ -243,7 +243,7 @@ function connect(sessionId) {
       if (pending && !ev.transcript.some((t) => t.role === "candidate" && t.content === pending.text)) unsent("");
       pending = null;
       budget(ev);
-      if (ev.report) showReport(ev.report);
+      if (ev.report) showReport(ev.report, sessionId);
     } else if (ev.type === "token") {
       current = current || addTurn("interviewer", "");
       current.textContent += ev.text;
@@ -254,7 +254,7 @@ function connect(sessionId) {
       current = null; pending = null; $("send").disabled = false;
       (ev.reply.notices || []).forEach((n) => ($("chat-error").textContent = n));
       budget(ev.reply);
-      if (ev.reply.status === "finished") showReport(ev.reply.report);
+      if (ev.reply.status === "finished") showReport(ev.reply.report, sessionId);
     } else if (ev.type === "error") {
       $("send").disabled = false;
       if (pending && ev.status >= 500) unsent(ev.detail); else $("chat-error").textContent = ev.detail;
@@ -312,9 +312,16 @@ async function criterionWords(trapId) {
   } catch { return {}; }  // a reference-answer report, or the catalog out of reach: the ids will do
 }
 
-async function showReport(report) {
-  const words = await criterionWords(report.trap_id);
+async function showReport(report, sessionId) {
+  const [words, ledger] = await Promise.all([criterionWords(report.trap_id), decisionsOf(sessionId)]);
   const box = $("report"); box.hidden = false; box.textContent = "";
+  const placed = new Set();
+  // The decisions that match, each with its number and a Dispute button, listed where the report shows them.
+  const decided = (match) => {
+    const mine = ledger.decisions.filter((d) => !placed.has(d.key) && match(d));
+    mine.forEach((d) => placed.add(d.key));
+    if (mine.length) box.append(decisionList(mine, sessionId));
+  };
   $("composer").hidden = true;
   const h = document.createElement("h2"); h.textContent = `${report.trap_id} — ${report.title}`; box.append(h);
   h.id = "report-title"; h.tabIndex = -1;  // focus lands here: the finish button it replaces is gone
@@ -333,17 +340,25 @@ async function showReport(report) {
       const ev = document.createElement("p"); ev.className = "evidence"; ev.textContent = `“${c.evidence}”`; box.append(ev);
       highlight(c.evidence);
     }
+    decided((d) => d.key === `criterion:${c.id}` || d.key.startsWith(`point:${c.id}/`));
   }
   for (const f of report.red_flags || []) {
     const p = document.createElement("p"); p.className = "flag"; p.textContent = `Fell into the trap: ${f.statement}`; box.append(p);
     const ev = document.createElement("p"); ev.className = "evidence flag-evidence"; ev.textContent = `You said: “${f.evidence}”`; box.append(ev);
     highlight(f.evidence, "flagged");
+    decided((d) => d.key === `flag:${f.id}`);
   }
   // A trap claim the answer said only in part was asked about; the reply settled it (or not).
   const settled = { kept: "you kept it, so it counts as the trap", dropped: "you dropped it, so it does not count", unclear: "your reply did not settle it" };
   for (const c of report.checked_flags || []) {
     const p = document.createElement("p"); p.className = "checked-flag";
     p.textContent = `Asked: ${c.question} You said: “${c.reply}” — ${settled[c.outcome] || c.outcome}.`;
+    box.append(p);
+  }
+  decided(() => true);  // the traps the grade could not settle either way
+  for (const d of ledger.settled) {  // an accepted dispute can take its decision away (a trap no longer raised)
+    const p = document.createElement("p"); p.className = "dispute-state";
+    p.textContent = `Decision ${d.number} (“${clip(d.statements[0]?.text ?? d.decision)}”): ${disputeText(d)}`;
     box.append(p);
   }
   for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
@@ -358,6 +373,91 @@ async function showReport(report) {
   dl.href = URL.createObjectURL(new Blob([markdown(report, words)], { type: "text/markdown" }));
   box.append(dl);
   h.focus();
+}
+
+// The report's decisions, numbered as disputes name them, each with its latest dispute; and the latest
+// disputes of decisions the report no longer has. Nothing to dispute where the service cannot say.
+async function decisionsOf(sessionId) {
+  const at = `/sessions/${encodeURIComponent(sessionId)}`;
+  try {
+    const [decisions, disputes] = await Promise.all([api(`${at}/decisions`), api(`${at}/disputes`)]);
+    const latest = new Map(disputes.map((d) => [d.decision, d]));  // oldest first: the last one stands
+    const keys = new Set(decisions.map((d) => d.key));
+    return {
+      decisions: decisions.map((d) => ({ ...d, dispute: latest.get(d.key) })),
+      settled: [...latest.values()].filter((d) => !keys.has(d.decision)),
+    };
+  } catch { return { decisions: [], settled: [] }; }  // a report with no grade: nothing was decided
+}
+
+const clip = (text, n = 80) => (text.length > n ? `${text.slice(0, n).replace(/\s+\S*$/, "")}…` : text);
+const DECIDED = {
+  stated: "credited", partly: "credited in part", contradicted: "read as contradicted", missing: "not found in your answer",
+  raised: "counted as the trap", unclear: "not settled either way",
+};
+
+function disputeText(d) {
+  const reason = d.reason ? ` “${d.reason}”` : "";
+  if (d.status === "open") return `Disputed${reason}: score ${d.score}, or ${d.score_if} if this stands. A reviewer will settle it.`;
+  const note = d.note ? `: “${d.note}”` : "";
+  return d.status === "accepted"
+    ? `Your dispute${reason} was accepted by ${d.reviewer}${note}. The report is regraded.`
+    : `Your dispute${reason} was rejected by ${d.reviewer}${note}. The decision stands.`;
+}
+
+function decisionList(decisions, sessionId) {
+  const ul = document.createElement("ul"); ul.className = "decisions";
+  for (const d of decisions) {
+    const li = document.createElement("li"); li.className = "decision"; li.dataset.key = d.key;
+    // A point or an unsettled trap is named here; a criterion or a raised trap is named just above.
+    const named = d.kind === "point" || d.decided === "unclear";
+    const what = document.createElement("span");
+    what.textContent = `Decision ${d.number}: ${named ? `${d.statement} — ` : ""}${DECIDED[d.decided] || `graded ${d.decided}`}`;
+    const button = document.createElement("button"); button.type = "button"; button.className = "dispute";
+    button.textContent = "Dispute"; button.setAttribute("aria-label", `Dispute decision ${d.number}: ${clip(d.statement)}`);
+    button.onclick = () => disputeForm(li, d, sessionId, button);
+    li.append(what, " ", button);
+    if (d.dispute) showDispute(li, d.dispute, button);
+    ul.append(li);
+  }
+  return ul;
+}
+
+// A dispute under its decision; an open one cannot be filed twice, so its button goes.
+function showDispute(li, dispute, button) {
+  const p = document.createElement("p"); p.className = `dispute-state ${dispute.status}`; p.tabIndex = -1;
+  p.textContent = disputeText(dispute);
+  li.append(p);
+  button.hidden = dispute.status === "open";
+  return p;
+}
+
+function disputeForm(li, d, sessionId, button) {
+  const form = document.createElement("form"); form.className = "dispute-form";
+  const need = d.evidence ? "optional" : "needed: this decision quotes nothing from your answer";
+  form.innerHTML = `<label>Why is this decision wrong? <textarea name="reason" rows="3" maxlength="1000"></textarea></label>
+    <label>The sentence of your answer that shows it (${need}) <input name="sentence" maxlength="1000"></label>
+    <p class="error" role="alert"></p>
+    <div class="actions"><button type="submit">Submit dispute</button> <button type="button">Cancel</button></div>`;
+  const { reason, sentence } = form.elements, [submit, cancel] = form.querySelectorAll("button");
+  cancel.onclick = () => { form.remove(); button.hidden = false; button.focus(); };
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const body = { decision: d.number, reason: reason.value.trim() };
+    if (sentence.value.trim()) body.sentence = sentence.value.trim();
+    submit.disabled = true;
+    try {
+      const filed = await api(`/sessions/${encodeURIComponent(sessionId)}/disputes`, { method: "POST", body: JSON.stringify(body) });
+      form.remove(); li.querySelector(".dispute-state")?.remove();
+      showDispute(li, filed, button).focus();  // the form that had focus is gone
+    } catch (err) {
+      form.querySelector(".error").textContent = err.message;  // what was typed stays, to fix and send again
+      submit.disabled = false;
+    }
+  };
+  button.hidden = true;
+  li.append(form);
+  reason.focus();
 }
 
 function markdown(report, words) {
