@@ -363,10 +363,11 @@ def _label_of(decided: str, key: str) -> Label:
     """The reader's label for the decision as the grader made it."""
     if key.startswith("flag:"):
         return "entails" if decided == "raised" else "partial"
+    levels: dict[str, Label] = {"2/2": "entails", "1/2": "partial"}
     if key.startswith("criterion:"):
-        return {"2/2": "entails", "1/2": "partial"}.get(decided, "neither")
-    back = {status: label for label, status in STATUS_OF.items()}
-    return back[decided]
+        return levels.get(decided, "neither")
+    back: dict[str, Label] = {"stated": "entails", "partly": "partial", "contradicted": "contradicts"}
+    return back.get(decided, "neither")
 
 
 def training_lines(disputes: list[Dispute]) -> list[dict[str, Any]]:

@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allowed: set[str] = set()
         for route in app.router.routes:
             if isinstance(route, APIRoute) and route.matches(request.scope)[0] != Match.NONE:
-                allowed |= route.methods
+                allowed |= route.methods or set()
         headers = {"Allow": ", ".join(sorted(allowed))}
         return JSONResponse(status_code=405, content={"detail": "Method Not Allowed"}, headers=headers)
 

@@ -89,8 +89,8 @@ async def _disputes(interviewer: Interviewer, session_id: str) -> None:
     grades = StoredGrades(interviewer, BatchJobs(settings), Disputes(settings))
     target = session_target(session_id)
     table = Table("#", "decision", "about", title="Each decision, numbered")
-    for d in await grades.decisions(target):
-        table.add_row(str(d.number), d.decided, escape(d.statement))
+    for decision in await grades.decisions(target):
+        table.add_row(str(decision.number), decision.decided, escape(decision.statement))
     console.print(table)
     console.print(f"[dim]{DISPUTE_HELP}[/dim]")
     while True:
