@@ -205,6 +205,9 @@ def report_blocks(
         said = f"\nYou said: _“{escape(_clip(flag.evidence))}”_" if flag.evidence else ""
         text = f":warning: *Fell into the trap:* {escape(flag.statement)}{said}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    for change in rep.grade.amendments if rep.grade else []:
+        text = f":memo: *Changed after a dispute:* {escape(_clip(change))}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
     trap = escape(rep.trap_explained)[:2900]  # a section holds 3,000 characters
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*The trap:* {trap}"}})
     if numbered:

@@ -130,6 +130,7 @@ def test_chat_disputes_a_decision_the_reviewer_accepts_and_the_export_trains(tmp
     assert again.exit_code == 1 and "already accepted" in again.output
     shown = runner.invoke(app, ["chat", "--resume", sid], input="\n")
     assert f"Score {dispute['score_if']}/100" in shown.output
+    assert "Changed after a dispute:" in shown.output and dispute["id"] in shown.output
 
     out = tmp_path / "disputes.jsonl"
     assert "1 settled disputes" in runner.invoke(app, ["disputes", "export", str(out)]).output

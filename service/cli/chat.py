@@ -152,6 +152,8 @@ def _report(rep: Report, words: dict[str, str]) -> None:
     for flag in rep.red_flags:
         console.print(f"[red]Fell into the trap: {escape(flag.statement)}[/red]")
         console.print(f"[red]  You said: “{escape(' '.join(flag.evidence.split()))}”[/red]")
+    for change in rep.grade.amendments if rep.grade else []:
+        console.print(f"[cyan]Changed after a dispute: {escape(change)}[/cyan]")
     for label, items in (("Strong", rep.strong), ("Missing", rep.missing)):
         for item in items:
             console.print(f"{label}: {escape(item)}")

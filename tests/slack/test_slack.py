@@ -329,3 +329,27 @@ def test_a_dispute_in_a_finished_thread(tmp_path: Path, settings: Settings, inde
         forged = client.post("/slack/events", content=body, headers=_signed(body, secret="wrong"))
         assert forged.status_code == 401 and forged.json()["detail"] == "invalid or stale Slack signature"
         assert len(_SlackAPI.posts) == posts and len(client.get(f"/sessions/{sid}/disputes").json()) == 2
+
+
+def test_a_regraded_report_says_what_a_dispute_changed() -> None:
+    from service.agent.report import Report
+    from service.grading.models import Grade, GraderInfo
+    from service.slack import report_blocks
+
+    grade = Grade(
+        trap_id="mlsd-33",
+        score=40,
+        verdict="fail",
+        fell_into_trap=False,
+        criteria=[],
+        red_flags=[],
+        feedback="",
+        grader=GraderInfo(mode="semantic", model="m", prompt_hash="-", version="v"),
+        amendments=["“Reservoir sampling keeps k items”: missing, now stated (dispute d1, accepted by <!channel>)"],
+    )
+    rep = Report(
+        trap_id="mlsd-33", title="t", grade=grade, hints=[], hint_penalty=0, score=40, verdict="fail",
+        strong=[], missing=[], red_flags=[], model_answer="m", trap_explained="t", notices=[],
+    )  # fmt: skip
+    (said,) = [b["text"]["text"] for b in report_blocks(rep) if "Changed after a dispute" in b["text"]["text"]]
+    assert "now stated (dispute d1" in said and "<!channel>" not in said  # shown inertly, like every quote

@@ -361,6 +361,9 @@ async function showReport(report, sessionId) {
     p.textContent = `Decision ${d.number} (“${clip(d.statements[0]?.text ?? d.decision)}”): ${disputeText(d)}`;
     box.append(p);
   }
+  for (const a of (report.grade || {}).amendments || []) {  // decisions a reviewer changed after a dispute
+    const p = document.createElement("p"); p.className = "amendment"; p.textContent = `Changed after a dispute: ${a}`; box.append(p);
+  }
   for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
     for (const item of items || []) { const p = document.createElement("p"); p.textContent = `${label}: ${item}`; box.append(p); }
   }
@@ -468,6 +471,7 @@ function markdown(report, words) {
   }
   for (const f of report.red_flags || []) lines.push("", `**Fell into the trap:** ${f.statement}`, `> ${f.evidence}`);
   for (const c of report.checked_flags || []) lines.push("", `**Asked:** ${c.question}`, `> ${c.reply} (${c.outcome})`);
+  for (const a of grade.amendments || []) lines.push("", `**Changed after a dispute:** ${a}`);
   for (const [label, items] of [["Strong", report.strong], ["Missing", report.missing]]) {
     if ((items || []).length) lines.push("", `## ${label}`, ...items.map((i) => `- ${i}`));
   }
