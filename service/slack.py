@@ -139,12 +139,18 @@ class SlackBot:
         if ts:
             self.state.bind(channel, ts, reply.session_id)
 
-    async def reply(self, channel: str, thread_ts: str, text: str) -> None:
+    async def reply(self, channel: str, thread_ts: str, text: str, user: str = "") -> None:
         try:
             session_id = self.state.session(channel, thread_ts)
             if session_id is None:
                 return  # a thread that is not an interview
-            if (await self.interviewer.state(session_id)).get("status") == "finished":
+            st = await self.interviewer.state(session_id)
+            if st.get("status") == "finished":
+                if user and st.get("user") not in (user, None):  # a grade is disputed by whoever it grades
+                    await self._post(
+                        channel, f"Only <@{st['user']}>, who took this interview, can dispute it.", thread_ts
+                    )
+                    return
                 await self._dispute(channel, thread_ts, session_id, text)
                 return
             reply = await self.interviewer.reply(session_id, text)

@@ -74,7 +74,7 @@ async def events(request: Request, background: BackgroundTasks) -> SlackAck:
     if not bot.state.first_time(str(payload.get("event_id"))):
         return SlackAck(ok=True, duplicate=True)  # a retry of a delivery already handled
     if interview:
-        background.add_task(bot.reply, channel, str(thread_ts), text)
+        background.add_task(bot.reply, channel, str(thread_ts), text, str(event.get("user", "")))
     elif event.get("type") == "app_mention":
         background.add_task(bot.start, channel, str(event.get("user", "slack")), text)
     return SlackAck(ok=True)

@@ -292,6 +292,9 @@ def test_a_dispute_in_a_finished_thread(tmp_path: Path, settings: Settings, inde
         flag = next(d for d in decisions if d["kind"] == "flag" and d["decided"] == "raised")
         assert f"\n`{flag['number']}` {flag['statement'][:40]}" in listed
 
+        other = {"type": "message", "channel": "C1", "user": "U2", "thread_ts": thread, "text": "dispute 1 mine too"}
+        assert _event(client, "Ev2b", other).status_code == 200
+        assert _SlackAPI.posts[-1]["text"] == "Only <@U1>, who took this interview, can dispute it."
         said = say("Ev3", f"Dispute {flag['number']} I meant it as the naive baseline, not my answer.")
         (dispute,) = client.get(f"/sessions/{sid}/disputes").json()
         assert said == (
