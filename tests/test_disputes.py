@@ -150,3 +150,11 @@ def test_chat_disputes_a_decision_the_reviewer_accepts_and_the_export_trains(tmp
     assert sources["dispute"] == len(line["statements"])
     training._train(rows, recipe, tmp_path / "tiny")
     assert (tmp_path / "tiny" / "torch" / "config.json").exists()
+
+    from evals import polarity
+
+    said = polarity.run(
+        catalog, tmp_path / "reader", methods={"all-neither": lambda ps: ["neither"] * len(ps)}, disputes=out
+    )
+    assert said["cells"]["disputes"] == len(line["statements"])  # a cell of its own, beside the held-out ones
+    assert said["methods"]["all-neither"]["disputes"]["n"] == len(line["statements"])
