@@ -40,7 +40,7 @@ def test_a_database_from_before_shared_batch_jobs_keeps_its_jobs(
         result = CliRunner().invoke(app, ["db", "upgrade"])
     finally:
         get_settings.cache_clear()
-    assert result.exit_code == 0 and "schema revision 0003" in result.output
+    assert result.exit_code == 0 and "schema revision 0004" in result.output
 
     from service.batch.jobs import BatchJobs
 
