@@ -59,15 +59,17 @@ def test_replicas_that_start_together_upgrade_one_at_a_time(tmp_path: Path) -> N
 
     url = os.environ["TEST_POSTGRES_URL"]
     with psycopg.connect(url, autocommit=True) as conn:  # from nothing: every table made by the migrations
-        conn.execute("DROP TABLE IF EXISTS alembic_version, batch_jobs, batch_lines, batch_results, slack_failed_posts")
+        conn.execute(
+            "DROP TABLE IF EXISTS alembic_version, batch_jobs, batch_lines, batch_results, slack_failed_posts, disputes"
+        )
     env = {**os.environ, "INTERVIEWER_DATABASE_URL": url, "INTERVIEWER_DATA_DIR": str(tmp_path)}
     command = [sys.executable, "-m", "service.cli.main", "db", "upgrade"]
     runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(3)]
     outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
-    assert all("schema revision 0003" in out for out in outputs)
+    assert all("schema revision 0004" in out for out in outputs)
     with psycopg.connect(url) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
         columns = conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'batch_jobs' ORDER BY column_name"
         ).fetchall()

@@ -164,7 +164,10 @@ def test_chat_keeps_the_message_a_database_fault_failed(  # type: ignore[no-unty
     own = _on_database(settings, database_fault)
     _cli_env(monkeypatch, **{"data_dir": own.data_dir, "mode": "semantic", **database_fault.update})
     fault = database_fault.on()
-    typed = iter([(ANSWER, fault.__enter__), ("", lambda: fault.__exit__(None, None, None)), ("finish", None)])
+    # The last empty line ends the report's dispute prompt.
+    typed = iter(
+        [(ANSWER, fault.__enter__), ("", lambda: fault.__exit__(None, None, None)), ("finish", None), ("", None)]
+    )
 
     def candidate(prompt: str) -> str:
         text, then = next(typed)
