@@ -253,13 +253,16 @@ def train(
 ) -> dict[str, Any]:
     """Train, export, measure; replace `out` only when the new model reads the unseen-writer, unseen-trap
     cell better (macro-F1) than the shipped one does (or `force`)."""
+    import evals.polarity  # noqa: F401  (loaded now: a checkout edited during the hour of training cannot break the measuring)
+
     recipe = recipe or Recipe()
     rows, sources = examples(recipe, catalog, reader_dir=reader_dir, disputes=disputes)
     sets = held_out(catalog, reader_dir=reader_dir)
     started = time.monotonic()
     name = f"{recipe.base}-reader"
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+    # Kept when anything after the training fails, so an hour of CPU is never lost to a later step.
+    work = Path(tempfile.mkdtemp(prefix="reader-train-"))
+    try:
         _train(rows, recipe, work)
         seconds = round(time.monotonic() - started, 1)
         staged = work / "staged"
@@ -296,12 +299,17 @@ def train(
                     new[COUNTS]["macro_f1"],
                     old,
                 )
+                shutil.rmtree(work, ignore_errors=True)
                 return card
         out.mkdir(parents=True, exist_ok=True)
         for file in ("model.onnx", "tokenizer.json", "labels.json"):
             shutil.copy(staged / file, out / file)
         (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
         (out / "MODEL_CARD.md").write_text(model_card(card))
+    except BaseException:
+        log.error("training stopped after the model was trained or in training; its files are kept in %s", work)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
     return card
 
 
