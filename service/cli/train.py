@@ -15,7 +15,7 @@ app = typer.Typer(help="Train the grader's models from committed data (CPU; test
 def polarity(
     out: Path | None = typer.Option(None, help="Where to write the model; default: the package's own copy."),
     data: Path | None = typer.Option(None, help="Folder of writer folders; default evals/reader."),
-    epochs: int = typer.Option(1, help="Passes over the training pairs."),
+    epochs: int = typer.Option(3, help="Passes over the training pairs."),
     threads: int = typer.Option(2, help="Torch threads; 1 when the other core is busy (two threads then stall)."),
     force: bool = typer.Option(False, help="Replace the model even when the new one does not measure better."),
     with_disputes: Path | None = typer.Option(
@@ -25,7 +25,7 @@ def polarity(
 ) -> None:
     """The reader: the seen writers' pairs on seen traps + SemEval fold 0, fixed seed, int8 ONNX.
 
-    Needs the training extras (`pip install -e '.[train]'`); about 40 minutes on two cores here.
+    Needs the training extras (`pip install -e '.[train]'`); about 61 minutes on two idle cores here.
     """
     from service.grading import training
     from service.grading.entailment import MODEL_DIR

@@ -37,7 +37,7 @@ FLAG_PRECISION = 0.95  # a trap claim is read as asserted only this surely (on t
 class Recipe:
     base: str = "minilm-l6"  # a key of BASES
     seed: int = 13
-    epochs: int = 1  # what fit the session that trained the shipped reader (docs/grading.md)
+    epochs: int = 3  # the shipped reader's (docs/grading.md)
     max_steps: int = -1  # -1: the epochs decide; a test trains a few steps
     batch_size: int = 32
     learning_rate: float = 7e-5
