@@ -46,6 +46,8 @@ def test_the_shipped_model_is_the_one_its_card_describes() -> None:
 
 WEIGHT = "Weighting the fraud class by about 10,000 is the right training objective."
 SWIGLU = "SwiGLU keeps the MLP's parameter count the same as the ReLU MLP it replaces."
+GPUS = "Adding GPUs does not raise throughput when the input pipeline is the bottleneck."
+RATE = "Thirty-two A100s at about 2,500 images per second need roughly 80,000 images per second, about 8.8 GB/s."
 
 
 @pytest.mark.parametrize(
@@ -65,14 +67,23 @@ SWIGLU = "SwiGLU keeps the MLP's parameter count the same as the ReLU MLP it rep
             "My colleague would weight fraud by 10,000; that's wrong, the threshold is the real lever.",
             "contradicts",
         ),
-        pytest.param(
-            SWIGLU,
-            "SwiGLU adds a third matrix, so the MLP has half again as many parameters.",
-            "contradicts",
-            marks=pytest.mark.xfail(strict=True, reason=READER_MISSES),
-        ),
+        (SWIGLU, "SwiGLU adds a third matrix, so the MLP has half again as many parameters.", "contradicts"),
         (SWIGLU, "Same parameter count as the ReLU MLP, yes.", "entails"),
         (WEIGHT, "Let's talk about the review budget first.", "neither"),
+        # Agreement worded negatively, and a number restated loosely, are still read as contradictions.
+        pytest.param(
+            GPUS,
+            "More GPUs wouldn't change images per second; the loaders are the limit.",
+            "entails",
+            marks=pytest.mark.xfail(strict=True, reason=READER_MISSES),
+        ),
+        pytest.param(
+            RATE,
+            "32 GPUs at 2,500 is 80 thousand images a second, about 9 gigabytes per second.",
+            "entails",
+            marks=pytest.mark.xfail(strict=True, reason=READER_MISSES),
+        ),
+        (RATE, "32 GPUs at 2,500 is 8 thousand images a second, under 1 gigabyte per second.", "contradicts"),
     ],
 )
 def test_it_reads_assertions_rejections_and_silence_apart(statement: str, passage: str, label: str) -> None:
