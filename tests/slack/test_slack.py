@@ -200,7 +200,9 @@ def test_model_failure_is_said_in_the_thread(tmp_path: Path, settings: Settings,
                 "channel": "C1",
                 "user": "U1",
                 "thread_ts": "1700000001.0001",
-                "text": "I would profile the all-reduce time per step first, then compare it with the compute time.",
+                # An answer that says nothing of the traps: one read as perhaps meaning a trap is asked
+                # about from the card, with no model call to fail.
+                "text": "I'd look at the step-time breakdown before changing anything.",
             },
         )
     reply = _SlackAPI.posts[-1]
