@@ -1,6 +1,6 @@
-"""Semantic grading cost per answer (warm), the entailment stage beside the similarity rule it replaced.
+"""Semantic grading cost per answer (warm): the checklist (the reader) beside the similarity rule.
 
-Targets with the entailment stage: p50 at most 150 ms, p99 at most 400 ms.
+Targets for the checklist (the reader issue): p50 at most 300 ms, p99 at most 800 ms an answer.
 """
 
 from __future__ import annotations
