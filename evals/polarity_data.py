@@ -10,7 +10,8 @@ passage a candidate might say, with its labels (entails / partial / contradicts 
 
 Splits are by whole writers and whole traps, so the held-out cells measure voices and traps the
 reader never saw. The writers and traps held out were drawn once, by seed (random.Random(29)), before
-any data was read: `HELD_OUT_WRITERS` of the ten voices, `HELD_OUT_TRAPS` of the 49 traps.
+any data was read: `HELD_OUT_WRITERS` of the first ten voices, `HELD_OUT_TRAPS` of the 49 traps. Writers
+added later are seen writers: the held-out cells keep the same voices, so readers stay comparable.
 """
 
 from __future__ import annotations
