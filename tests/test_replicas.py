@@ -11,6 +11,7 @@ import os
 import signal
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,12 @@ def test_two_replicas_share_interviews_and_batch_jobs_and_survive_a_kill(
     # A batch job on A; A is killed part-way (and mid-interview); B takes the job over and finishes it.
     gold = [json.loads(line) for line in DEFAULT_GOLD.read_text().splitlines()]
     # Enough lines that A, one line at a time, is far from done when it dies, however fast the machine.
-    lines = [{"id": f"line-{i}", "trap_id": g["trap_id"], "answer": g["answer"]} for i, g in enumerate(gold)]
+    # The grade cache lives in the database, which outlives a test run: answers no earlier run sent keep A
+    # from finishing from the cache before it is killed.
+    run = uuid.uuid4().hex[:8]
+    lines = [
+        {"id": f"line-{i}", "trap_id": g["trap_id"], "answer": f"{g['answer']} ({run})"} for i, g in enumerate(gold)
+    ]
     body = "\n".join(json.dumps(line) for line in lines)
     job = _post(a, "/batch", params={"mode": "semantic", "concurrency": 1}, content=body)["id"]
     deadline = time.monotonic() + 120
