@@ -70,13 +70,8 @@ RATE = "Thirty-two A100s at about 2,500 images per second need roughly 80,000 im
         (SWIGLU, "SwiGLU adds a third matrix, so the MLP has half again as many parameters.", "contradicts"),
         (SWIGLU, "Same parameter count as the ReLU MLP, yes.", "entails"),
         (WEIGHT, "Let's talk about the review budget first.", "neither"),
-        # Agreement worded negatively, and a number restated loosely, are still read as contradictions.
-        pytest.param(
-            GPUS,
-            "More GPUs wouldn't change images per second; the loaders are the limit.",
-            "entails",
-            marks=pytest.mark.xfail(strict=True, reason=READER_MISSES),
-        ),
+        # Agreement worded negatively is agreement; a number restated loosely is still read as a wrong one.
+        (GPUS, "More GPUs wouldn't change images per second; the loaders are the limit.", "entails"),
         pytest.param(
             RATE,
             "32 GPUs at 2,500 is 80 thousand images a second, about 9 gigabytes per second.",
@@ -90,7 +85,6 @@ def test_it_reads_assertions_rejections_and_silence_apart(statement: str, passag
     assert decide(cross_encoder().probabilities([(statement, passage)])) == [label]
 
 
-@pytest.mark.xfail(strict=True, reason=READER_MISSES + " (iso-sizing is read as missing)")
 def test_a_one_sentence_correct_answer_gets_its_credit(grader: Grader, catalog: Catalog) -> None:
     """The answer a new user gave to llm-36: the gate matrix, the parameter growth and the iso-sizing."""
     answer = (
@@ -157,7 +151,6 @@ def test_a_plain_trap_answer_is_asked_about_or_capped(grader: Grader, catalog: C
     assert grade.score <= 35
 
 
-@pytest.mark.xfail(strict=True, reason=READER_MISSES + " (read as the trap only in part: unclear, not raised)")
 def test_a_plain_trap_answer_is_raised(grader: Grader, catalog: Catalog) -> None:
     grade = _grade(grader, catalog, "mlsd-35", "I'd weight the fraud class by 10,000 in the cross-entropy.")
     assert grade.fell_into_trap
