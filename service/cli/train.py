@@ -25,7 +25,7 @@ def polarity(
 ) -> None:
     """The reader: the seen writers' pairs on seen traps + SemEval fold 0, fixed seed, int8 ONNX.
 
-    Needs the training extras (`pip install -e '.[train]'`); about an hour on two idle cores here.
+    Needs the training extras (`pip install -e '.[train]'`); over an hour on two idle cores here (docs/development.md).
     """
     from service.grading import training
     from service.grading.entailment import MODEL_DIR
