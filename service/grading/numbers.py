@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -62,11 +61,6 @@ def quantities(text: str, small: bool = False) -> list[Quantity]:
     """Every number in the text with its kind. Names with digits (FP32, H100, L2, top-1) are no quantity;
     a coefficient ("4d", "2.67d") and a fraction ("8/3") are bare counts; bare 0, 1 and 2 are too common
     ("1 step", "2 layers") to pin one, unless `small` (a span's ends)."""
-    return list(_quantities(text, small))
-
-
-@lru_cache(maxsize=8192)  # statements and the trap's known texts are parsed once per process, not per pair
-def _quantities(text: str, small: bool) -> tuple[Quantity, ...]:
     text = _POWER.sub(lambda m: "^" + m[0].translate(_SUPERSCRIPT), text)  # 0.5³² is 0.5^32
     out = []
     for m in _NUMBER.finditer(text):
@@ -94,7 +88,7 @@ def _quantities(text: str, small: bool) -> tuple[Quantity, ...]:
         elif written in (0, 1, 2) and not small:
             continue
         out.append(Quantity(value, kind, written, bare=m["var"] is not None or not raw.strip()))
-    return tuple(out)
+    return out
 
 
 def _ranges(text: str) -> list[tuple[Quantity, Quantity]]:
