@@ -1,9 +1,7 @@
 """`interviewer eval polarity`: the reader on pairs from writers and traps it never saw.
 
 Every figure is given per cell (seen or unseen writer × seen or unseen trap, and the general
-statements tied to no trap); the cell that counts is unseen-writer/unseen-trap. Two readers: the
-trained model alone ("cross-encoder", what training replaces by) and the model with the number check
-beside it ("reader", as the checklist grader reads). Beside accuracy:
+statements tied to no trap); the cell that counts is unseen-writer/unseen-trap. Beside accuracy:
 how often a rejection is read as an assertion, how often a terse correct passage is credited, and
 the reader's precision as a red-flag detector (claim pairs it reads as asserted).
 """
@@ -72,30 +70,9 @@ def report(pairs: list[Pair], pred: Sequence[str]) -> dict[str, Any]:
 
 
 def cross_encoder_method(pairs: list[Pair]) -> list[str]:
-    """The trained model alone: what `interviewer train polarity` measures and replaces by."""
     from service.grading.entailment import cross_encoder, decide
 
     return decide(cross_encoder().probabilities([(p.statement, p.passage) for p in pairs]))
-
-
-def reader_method(catalog: Catalog) -> Method:
-    """The model with the number check beside it, as the checklist grader reads (service.grading.numbers)."""
-    from service.grading import checklist, numbers
-    from service.grading.entailment import cross_encoder, decide
-
-    known: dict[str, list[str]] = {}
-    for trap in catalog:
-        rubric = trap.rubric
-        crit_points = [checklist.points_of(c) for c in rubric.criteria]
-        known |= checklist.known_numbers(
-            trap.card.question, crit_points, [checklist.claims_of(f) for f in rubric.red_flags]
-        )
-
-    def read(pairs: list[Pair]) -> list[str]:
-        texts = [(p.statement, p.passage) for p in pairs]
-        return decide(numbers.overrule(cross_encoder().probabilities(texts), texts, known))
-
-    return read
 
 
 def run(
@@ -111,12 +88,10 @@ def run(
     if disputes is not None:
         pairs += load_disputes(disputes)
     cells = by_cell(with_some_neither(pairs))
-    methods = methods or {"cross-encoder": cross_encoder_method, "reader": reader_method(catalog)}
-    results: dict[str, Any] = {name: {} for name in methods}
-    for cell in CELLS:  # cell by cell, so the reader's memo serves every method of a cell
-        for name, fn in methods.items():
-            if cells.get(cell):
-                results[name][cell] = report(cells[cell], fn(cells[cell]))
+    methods = methods or {"cross-encoder": cross_encoder_method}
+    results: dict[str, Any] = {}
+    for name, fn in methods.items():
+        results[name] = {cell: report(cells[cell], fn(cells[cell])) for cell in CELLS if cells.get(cell)}
     return {
         "pairs": len(pairs),
         "explicit_pairs": sum(p.explicit for p in pairs),

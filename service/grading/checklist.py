@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from service.catalog import Claim, Criterion, Point, RedFlag, Rubric
 from service.embeddings import embed
-from service.grading import numbers, semantic
+from service.grading import semantic
 from service.grading.entailment import CONTRADICTS, ENTAILS, MODEL_DIR, PARTIAL, Entailer, cross_encoder
 from service.grading.models import PointResult
 from service.grading.subject import Subject
@@ -121,18 +121,6 @@ def statement_vectors(rubric: Rubric) -> np.ndarray:
     return embed([p.text for pts, _ in crit_points for p in pts] + [c.text for cls in flag_claims for c in cls])
 
 
-def known_numbers(
-    question: str, crit_points: list[tuple[list[Point], int]], flag_claims: list[list[Claim]]
-) -> dict[str, list[str]]:
-    """Per statement, the texts whose numbers are no conflict in a passage: the question's, and those of
-    the other statements on its side (points for a point, claims for a claim). A passage giving a trap
-    claim's number for a point's quantity does conflict with the point."""
-    points = [p.text for pts, _ in crit_points for p in pts]
-    claims = [c.text for cls in flag_claims for c in cls]
-    out = {t: [question, *(o for o in points if o != t)] for t in points}
-    return out | {t: [question, *(o for o in claims if o != t)] for t in claims}
-
-
 def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: ReaderThresholds) -> Checklist:
     """Every point and claim of the rubric read against its candidate passages, in one reader pass."""
     rubric = subject.rubric
@@ -151,7 +139,6 @@ def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: Reader
         for j in js:
             pairs.setdefault((text, units[j]), len(pairs))
     probs = entailer.probabilities(list(pairs)) if pairs else np.zeros((0, 4))
-    probs = numbers.overrule(probs, list(pairs), known_numbers(subject.question, crit_points, flag_claims))
 
     def reading(i: int, threshold: float) -> Reading:
         js = per_statement[i]
