@@ -69,9 +69,9 @@ class Settings(BaseSettings):
         description="auto: the LLM judge when a provider model is configured, semantic for the embedded model.",
     )
     decider: Decider = Field(
-        default="similarity",
-        description="Semantic grading's decision stage: similarity (measured best on the gold set today) or "
-        "checklist (the reader decides every rubric point and flag claim; see docs/grading.md).",
+        default="checklist",
+        description="Semantic grading's decision stage: checklist (the reader decides every rubric point and "
+        "flag claim; measured best on the gold set, see docs/grading.md) or similarity (cosine sets the levels).",
     )
     max_follow_ups: int = Field(default=3, description="Follow-up questions before the report.")
     database_url: str | None = Field(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from service.cli.main import app
 from service.config import Settings, get_settings
 
-TRAP_ANSWER = "Weight the fraud class by 10,000 in the cross-entropy and classify at 0.5."
+TRAP_ANSWER = "I'd weight the fraud class by 10,000 in the cross-entropy, its inverse frequency, and classify at 0.5."
 SKY = {"question": "Why is the sky blue?", "reference_answer": "Rayleigh scattering: air scatters blue light most."}
 
 

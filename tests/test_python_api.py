@@ -47,12 +47,18 @@ def test_errors_come_from_the_one_tree(settings: Settings, index) -> None:  # ty
         Interviewer(settings).start(trap_id="mlsd-33")
 
 
+ALGORITHM_R = (
+    "Reservoir sampling, Algorithm R: after the first k events, accept the i-th with probability k/i and overwrite "
+    "a uniformly chosen slot."
+)
+
+
 def test_an_interview_from_code(tmp_path: Path, settings: Settings, index) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "chroma").symlink_to(settings.index_dir, target_is_directory=True)
     with Interviewer(settings, data_dir=tmp_path) as iv:
         reply = iv.start(trap_id="mlsd-33", user="code")
         assert reply.status == "active" and "Kafka" in reply.message
-        reply = iv.reply(reply.session_id, "Reservoir sampling: keep k, replace a random slot with probability k/n.")
+        reply = iv.reply(reply.session_id, ALGORITHM_R)
         report = iv.report(reply.session_id)
         assert report.trap_id == "mlsd-33" and report.grade is not None and report.grade.score > 0
         assert iv.report(reply.session_id) == report  # finished: the same report, no second finish

@@ -8,9 +8,11 @@ from interviewer import Interviewer, InterviewerError, Settings, grade
 settings = Settings(mode="semantic")
 
 g = grade(
-    "Weight the fraud class by 10,000 in the cross-entropy and classify at 0.5.", trap_id="mlsd-35", settings=settings
+    "I'd weight the fraud class by 10,000 in the cross-entropy, its inverse frequency, and classify at 0.5.",
+    trap_id="mlsd-35",
+    settings=settings,
 )
-print(f"{g.score}/100 ({g.verdict}); fell into the trap: {g.fell_into_trap}")
+print(f"{g.score}/100 ({g.verdict}); fell into the trap: {g.fell_into_trap}; may have meant: {list(g.unclear_flags)}")
 for c in g.criteria:
     print(f"  {c.id}: {c.score}/{c.max}  evidence: {c.evidence!r}")
 
@@ -31,7 +33,11 @@ except InterviewerError as exc:  # every error the package raises on purpose
 with Interviewer(settings) as iv:
     reply = iv.start(trap_id="mlsd-33", user="example")
     print("interviewer:", reply.message[:80], "...")
-    reply = iv.reply(reply.session_id, "Reservoir sampling: keep k, replace a random slot with probability k/n.")
+    reply = iv.reply(
+        reply.session_id,
+        "Reservoir sampling, Algorithm R: after the first k events, accept the i-th with probability k/i "
+        "and overwrite a uniformly chosen slot.",
+    )
     print("interviewer:", reply.message)
     report = iv.report(reply.session_id)
     print(f"report: {report.grade.score if report.grade else 0}/100")

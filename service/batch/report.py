@@ -96,7 +96,8 @@ VERDICTS = ("strong", "pass", "borderline", "fail")
 STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:auto;padding:0 1em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left}
-mark{background:#fff3b0}mark.flag{background:#ffd7d5;color:#82071e}.answer{white-space:pre-wrap}
+mark{background:#fff3b0}mark.flag{background:#ffd7d5;color:#82071e}mark.unclear{background:#ffe2bf}
+.answer{white-space:pre-wrap}
 section{border-top:2px solid #d0d7de;margin-top:1.5em}.crit{margin:.2em 0}
 """
 
@@ -135,9 +136,15 @@ def _answer_section(rec: dict[str, Any], answer: str | None, catalog: Catalog | 
         parts.append(
             f'<p class="crit">Fell into the trap: {statement} — <mark class="flag">{html.escape(quote)}</mark></p>'
         )
+    for f, quote in (rec.get("unclear_flags") or {}).items():  # read weakly: asked about, never capped
+        parts.append(
+            f'<p class="crit">You may have meant: {html.escape(flags.get(f, f))} — '
+            f'<mark class="unclear">{html.escape(quote)}</mark></p>'
+        )
     if answer:
         quotes = [(c.get("evidence") or "", "") for c in rec.get("criteria", [])]
         quotes += [(q, "flag") for q in (rec.get("flag_evidence") or {}).values()]
+        quotes += [(q, "unclear") for q in (rec.get("unclear_flags") or {}).values()]
         parts.append(f'<p class="answer">{_marked(answer, quotes)}</p>')
     return "".join(parts) + "</section>"
 

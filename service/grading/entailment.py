@@ -44,6 +44,8 @@ class CrossEncoder:
         if tuple(meta["labels"]) != LABELS:
             raise RuntimeError(f"{directory}: the model's labels {meta['labels']} are not {LABELS}")
         self.name = meta["name"]
+        # Log-prior offsets fitted when the model was trained (training.fit_offsets): added to the logits.
+        self.offsets = np.asarray(meta.get("offsets", [0.0] * len(LABELS)), dtype=np.float32)
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
@@ -69,7 +71,7 @@ class CrossEncoder:
                     name: np.asarray([ids], dtype=np.int64)
                     for name, ids in zip(_INPUTS, (enc.ids, enc.attention_mask, enc.type_ids), strict=True)
                 }
-                logits = self.session.run(None, feed)[0][0]
+                logits = self.session.run(None, feed)[0][0] + self.offsets
                 e = np.exp(logits - logits.max())
                 self._memo[pairs[i]] = e / e.sum()
             for i, pair in enumerate(pairs):

@@ -30,7 +30,7 @@ def test_expert_answer_passes_with_verbatim_evidence(grader: Grader, catalog: Ca
     answer = GOLD[("llm-46", "expert")]["answer"]
     grade = grader.grade(_subject(catalog, "llm-46"), answer)
     assert grade.verdict in ("pass", "strong") and grade.score >= 60
-    assert grade.grader.mode == "semantic" and grade.grader.model == "all-MiniLM-L6-v2"
+    assert grade.grader.mode == "semantic" and grade.grader.model == "all-MiniLM-L6-v2 + minilm-l6-reader"
     for c in grade.criteria:
         assert c.evidence is None or c.evidence in answer  # every point is a quote from the answer
     assert not grade.fell_into_trap and grade.flag_evidence == {}
@@ -50,9 +50,13 @@ def test_an_answer_that_commits_the_trap_is_not_called_off_topic(grader: Grader,
     """The trap paragraph counts as on topic sentence by sentence: as one text it sat far from any
     one claim in it, and the guard told this candidate their answer was off-topic."""
     grade = grader.grade(_subject(catalog, "llm-43"), GOLD[("llm-43", "trap")]["answer"])
-    assert grade.guard is None and grade.fell_into_trap and grade.verdict == "fail"
+    assert grade.guard is None and grade.verdict == "fail"  # whether it is raised: test_reader.py
     thin = grader.grade(_subject(catalog, "mlsd-32"), "Just use Modin. It's a drop-in replacement for pandas.")
-    assert thin.guard is not None and "too thin" in thin.guard  # short and wrong is not "off-topic" either
+    assert thin.verdict == "fail" and "off-topic" not in (thin.guard or "")  # short and wrong is not off-topic either
+    # With the reader a point it reads in part lifts the guard; cosine alone calls the answer too thin.
+    cosine = make_grader(settings=grader.settings, mode="semantic", use_cache=False, decider="similarity")
+    thin = cosine.grade(_subject(catalog, "mlsd-32"), "Just use Modin. It's a drop-in replacement for pandas.")
+    assert thin.guard is not None and "too thin" in thin.guard
 
 
 def test_off_topic_answer_cannot_pass(grader: Grader, catalog: Catalog) -> None:

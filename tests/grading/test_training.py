@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -78,3 +79,22 @@ def test_a_model_that_reads_better_replaces_the_shipped_one(monkeypatch: pytest.
     card = training.train(None, shipped, Recipe())
     assert (shipped / "model.onnx").read_text() == "new" and json.loads((shipped / "card.json").read_text()) == card
     assert not list(tmp_path.glob("reader-train-*"))  # nothing left behind once it is shipped
+
+
+def test_offsets_stop_a_reader_reading_unrelated_pairs_as_partial() -> None:
+    """A reader that calls most "neither" pairs "partial" (as the class weights and one left-out statement a
+    passage teach it to) is corrected on the validation passages; "contradicts" is never moved."""
+    rng = np.random.default_rng(0)
+    gold = ["neither"] * 600 + ["partial"] * 100 + ["entails"] * 200 + ["contradicts"] * 100
+    probs = np.full((len(gold), len(LABELS)), 0.05)
+    for row, label in zip(probs, gold, strict=True):
+        row[LABELS.index(label)] = 0.6
+        if label == "neither":
+            row[LABELS.index("partial")] = rng.choice([0.7, 0.5])  # above "neither" on about half of them
+    probs /= probs.sum(axis=1, keepdims=True)
+    pairs = [SimpleNamespace(label=label) for label in gold]
+    offsets = training.fit_offsets(pairs, probs)
+    assert offsets[LABELS.index("entails")] == offsets[LABELS.index("contradicts")] == 0.0
+    assert offsets[LABELS.index("neither")] - offsets[LABELS.index("partial")] > 0
+    shifted = (np.log(probs) + offsets).argmax(axis=1)
+    assert [LABELS[i] for i in shifted] == gold
