@@ -235,7 +235,7 @@ def checklist_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Thr
         evidence.append(evidence_of(read_points) if lv else None)
     guard = semantic.guard(ev, th)
     if guard and ev.novel_units and ev.wordiness >= th.min_wordiness and any(checklist.levels):
-        guard = None  # "says too little" is a similarity guess; a point the reader found stated outweighs it
+        guard = None  # "says too little" is a similarity guess; any credit the reader gives outweighs it
     return semantic.Decision(
         checklist.levels,
         list(checklist.raised),
