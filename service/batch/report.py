@@ -28,6 +28,7 @@ def write_csv(records: list[dict[str, Any]], path: Path) -> None:
                 "verdict",
                 "fell_into_trap",
                 "red_flags",
+                "unclear_flags",
                 "mode",
                 "model",
                 "error",
@@ -44,6 +45,7 @@ def write_csv(records: list[dict[str, Any]], path: Path) -> None:
                     r.get("verdict"),
                     r.get("fell_into_trap"),
                     ";".join(r.get("red_flags") or []),
+                    ";".join(r.get("unclear_flags") or {}),
                     grader.get("mode"),
                     grader.get("model"),
                     r.get("error"),
@@ -56,11 +58,13 @@ def stats(records: list[dict[str, Any]]) -> dict[str, Any]:
     by_trap: dict[str, list[int]] = defaultdict(list)
     by_criterion: dict[str, list[float]] = defaultdict(list)
     flags: Counter[str] = Counter()
+    unclear: Counter[str] = Counter()
     for r in graded:
         by_trap[r.get("trap_id") or "(reference)"].append(r["score"])
         for c in r.get("criteria", []):
             by_criterion[f"{r.get('trap_id') or 'ref'}:{c['id']}"].append(c["score"] / c["max"])
         flags.update(r.get("red_flags") or [])
+        unclear.update(list(r.get("unclear_flags") or {}))  # the flag ids, not their quotes
     errors = Counter(str(r["error"]).split(":")[0] for r in records if "error" in r)
     scores = [r["score"] for r in graded]
     return {
@@ -73,6 +77,7 @@ def stats(records: list[dict[str, Any]]) -> dict[str, Any]:
         "by_trap": {k: round(sum(v) / len(v), 1) for k, v in sorted(by_trap.items())},
         "by_criterion": {k: round(sum(v) / len(v), 2) for k, v in sorted(by_criterion.items())},
         "red_flags": flags.most_common(10),
+        "unclear_flags": unclear.most_common(10),
         "error_kinds": errors.most_common(10),
     }
 
@@ -195,6 +200,11 @@ def write_html(
         "<h2>Most common red flags</h2>",
         _bars([(k, v) for k, v in s["red_flags"]], max([1, *[v for _, v in s["red_flags"]]])),
     ]
+    if s["unclear_flags"]:  # read weakly: worth a reviewer's look, never capped
+        sections += [
+            "<h2>Traps the answers may mean (read weakly, not capped)</h2>",
+            _bars(s["unclear_flags"], max(v for _, v in s["unclear_flags"])),
+        ]
     if s["error_kinds"]:
         sections += (
             ["<h2>Errors</h2><ul>"] + [f"<li>{html.escape(k)}: {n}</li>" for k, n in s["error_kinds"]] + ["</ul>"]

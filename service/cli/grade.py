@@ -103,6 +103,8 @@ def grade(
         console.print(table)
         for flag, n in s["red_flags"]:
             console.print(f"red flag {flag}: {n}")
+        for flag, n in s["unclear_flags"]:
+            console.print(f"read weakly, not capped, {flag}: {n}")
 
 
 def _count_lines(path: Path) -> int:

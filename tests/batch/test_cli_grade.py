@@ -38,7 +38,8 @@ def test_grade_command_writes_jsonl_csv_html(tmp_path: Path, monkeypatch: pytest
     assert res.exit_code == 0, res.output
     assert "2 graded, 1 errors" in res.output
     assert len(out.read_text().splitlines()) == 3
-    assert out.with_suffix(".csv").read_text().startswith("id,trap_id,score")
+    csv_text = out.with_suffix(".csv").read_text()
+    assert csv_text.startswith("id,trap_id,score") and ",inverse-frequency-weight-default-threshold," in csv_text
     page = out.with_suffix(".html").read_text()
     assert "<svg" in page and "mlsd-33 — " in page  # the trap's title beside its id
     assert "Verdicts: 2 fail." in page and "{" not in page.split("<style>")[0]  # counts in words, no dict
@@ -46,6 +47,7 @@ def test_grade_command_writes_jsonl_csv_html(tmp_path: Path, monkeypatch: pytest
     assert '<a href="#a-a">a</a>' in page and '<section id="a-a">' in page  # each answer reachable from its row
     assert '<mark class="flag">' in page  # the words that fell into the trap, marked in the answer
     assert "You may have meant" in page and '<mark class="unclear">' in page  # a trap read weakly is asked about
+    assert "Traps the answers may mean" in page
     missing = CliRunner().invoke(app, ["grade", str(tmp_path / "none.jsonl"), "-o", str(out)])
     assert missing.exit_code == 1 and "none.jsonl: no such file" in missing.output
     get_settings.cache_clear()
