@@ -69,6 +69,16 @@ def test_gibberish_is_guarded(grader: Grader, catalog: Catalog) -> None:
     assert grade.guard == "the answer is mostly not words" and grade.score <= 20
 
 
+def test_gibberish_is_never_credited_with_a_point(grader: Grader, catalog: Catalog) -> None:
+    """The scripted gibberish candidate of `interviewer eval interviewer`: the reader, asked, read these letters
+    as stating nearly every mlsd-35 point; the guard capped the score at 20 but the report quoted them."""
+    gibberish = "qwrtzp sdfghj klxcvb nmqwrt zpsdfg hjklxc vbnmqw rtzpsd fghjkl xcvbnm qwrtzp sdfghj"
+    grade = grader.grade(_subject(catalog, "mlsd-35"), f"{gibberish}\n\n{gibberish}")
+    assert grade.guard == "the answer is mostly not words" and grade.score == 0
+    assert not grade.red_flags and not grade.unclear_flags
+    assert all(p.status == "missing" for c in grade.criteria for p in c.points)
+
+
 def test_restating_the_question_is_guarded(grader: Grader, catalog: Catalog) -> None:
     question = catalog.get("llm-46").card.question
     grade = grader.grade(_subject(catalog, "llm-46"), question)
