@@ -230,15 +230,16 @@ def rationale(read_points: list[tuple[Point, Reading]]) -> str:
 def checklist_decision(subject: Subject, ev: semantic.Evidence, th: semantic.Thresholds) -> semantic.Decision:
     """The checklist decision stage: the shipped reader over the rubric's points and claims."""
     guard = semantic.guard(ev, th)
-    if guard and (ev.wordiness < th.min_wordiness or not ev.novel_units):
-        # Mostly not words, or only the question again: nothing is read, as in LLM mode. The reader was never
-        # trained on strings of letters, and it reads some of them as stating a point (measured: 0.96).
+    final = ev.wordiness < th.min_wordiness or not ev.novel_units  # mostly not words, or only the question
+    if final:
+        # Nothing is read, as in LLM mode. The reader was never trained on strings of letters, and it reads
+        # some of them as stating a point (measured: 0.96).
         ev = replace(ev, units=[], whole=None, unit_vectors=np.zeros((0, 0)))
     checklist = read(subject, ev, cross_encoder(), reader_thresholds())
     evidence: list[str | None] = []
     for read_points, lv in zip(checklist.points, checklist.levels, strict=True):
         evidence.append(evidence_of(read_points) if lv else None)
-    if guard and ev.novel_units and ev.wordiness >= th.min_wordiness and any(checklist.levels):
+    if guard and not final and any(checklist.levels):
         guard = None  # "says too little" is a similarity guess; any credit the reader gives outweighs it
     return semantic.Decision(
         checklist.levels,

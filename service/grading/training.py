@@ -247,9 +247,10 @@ def fit_offsets(pairs: list[Any], probs: np.ndarray, rounds: int = 3) -> list[fl
     from evals.polarity import confusion_report
 
     gold = [p.label for p in pairs]
+    log_probs = np.log(np.clip(probs, 1e-9, None))
 
     def score(offsets: np.ndarray) -> float:
-        pred = [LABELS[int(i)] for i in (np.log(np.clip(probs, 1e-9, None)) + offsets).argmax(axis=1)]
+        pred = [LABELS[int(i)] for i in (log_probs + offsets).argmax(axis=1)]
         return float(confusion_report(gold, pred)["macro_f1"])
 
     offsets = np.zeros(len(LABELS))
