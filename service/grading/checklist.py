@@ -3,8 +3,9 @@
 1. Candidates (cheap): for each point and claim, the bi-encoder picks the answer passages closest to
    it, generously, and the whole answer when it is short. Cosine never sets a level.
 2. Decisions: the reader reads each (statement, passage) pair: entails, partly, contradicts, neither.
-3. Levels in code: full = the core plus at least `full_others` other points stated; partial = the
-   core, or any one other point, stated (or the core stated in part); none otherwise. A flag is raised
+3. Levels in code: full = the core plus at least `full_others` other points stated (the core may be
+   said only in part when the others are there); partial = the core, or any one other point, stated
+   (or the core said in part); none otherwise. A flag is raised
    when every claim marked `raises` is read as asserted with the confidence fitted on training writers
    and no passage rejects it more strongly; read more weakly than that, it is `unclear` and caps nothing.
 
@@ -90,25 +91,25 @@ def _candidates(unit_vecs: np.ndarray, statement_vecs: np.ndarray, k: int) -> li
     return [[int(j) for j in np.argsort(-row, kind="stable")[:k]] for row in statement_vecs @ unit_vecs.T]
 
 
-def _reading(probs: list[np.ndarray], passages: list[str], th: float) -> Reading:
+def _reading(probs: list[np.ndarray], passages: list[str], th: float, *, any_passage_rejects: bool) -> Reading:
+    """A passage states a point when it reads it as entailed, surely enough and more than as contradicted;
+    another passage read as rejecting the point (most often one that names a different detail of the
+    topic) does not take that credit away. A trap claim is different (`any_passage_rejects`): it counts
+    as asserted only when no passage rejects it more strongly, since a set-up knocked down in the next
+    sentence is no assertion, and an accusation needs more than credit does."""
     if not probs:
         return Reading("missing", None, 0.0, 0.0, 0.0)
     p = np.stack(probs)
-    best = int(p[:, ENTAILS].argmax())
-    some_i = int((p[:, ENTAILS] + p[:, PARTIAL]).argmax())
-    against_i = int(p[:, CONTRADICTS].argmax())
-    p_ent, p_some, p_against = (
-        float(p[best, ENTAILS]),
-        float(p[some_i, ENTAILS] + p[some_i, PARTIAL]),
-        float(p[against_i, CONTRADICTS]),
-    )
-    if p_ent >= th and p_ent > p_against:
-        return Reading("stated", passages[best], p_ent, p_some, p_against)
-    if p_some >= WEAK and p_some > p_against:
-        return Reading("partly", passages[some_i], p_ent, p_some, p_against)
-    if p_against >= WEAK:
-        return Reading("contradicted", passages[against_i], p_ent, p_some, p_against)
-    return Reading("missing", None, p_ent, p_some, p_against)
+    entails, some, against = p[:, ENTAILS], p[:, ENTAILS] + p[:, PARTIAL], p[:, CONTRADICTS]
+    bar = against.max() if any_passage_rejects else against
+    maxima = float(entails.max()), float(some.max()), float(against.max())
+    if (stated := np.flatnonzero((entails >= th) & (entails > bar))).size:
+        return Reading("stated", passages[stated[entails[stated].argmax()]], *maxima)
+    if (partly := np.flatnonzero((some >= WEAK) & (some > bar))).size:
+        return Reading("partly", passages[partly[some[partly].argmax()]], *maxima)
+    if maxima[2] >= WEAK:
+        return Reading("contradicted", passages[int(against.argmax())], *maxima)
+    return Reading("missing", None, *maxima)
 
 
 def statements(rubric: Rubric) -> tuple[list[tuple[list[Point], int]], list[list[Claim]]]:
@@ -142,9 +143,10 @@ def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: Reader
             pairs.setdefault((text, units[j]), len(pairs))
     probs = entailer.probabilities(list(pairs)) if pairs else np.zeros((0, 4))
 
-    def reading(i: int, threshold: float) -> Reading:
+    def reading(i: int, threshold: float, claim: bool = False) -> Reading:
         js = per_statement[i]
-        return _reading([probs[pairs[(texts[i], units[j])]] for j in js], [units[j] for j in js], threshold)
+        got = [probs[pairs[(texts[i], units[j])]] for j in js]
+        return _reading(got, [units[j] for j in js], threshold, any_passage_rejects=claim)
 
     i = 0
     points: list[list[tuple[Point, Reading]]] = []
@@ -153,7 +155,7 @@ def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: Reader
         i += len(pts)
     claims: list[list[tuple[Claim, Reading]]] = []
     for cls in flag_claims:
-        claims.append([(c, reading(i + n, th.flag)) for n, c in enumerate(cls)])
+        claims.append([(c, reading(i + n, th.flag, claim=True)) for n, c in enumerate(cls)])
         i += len(cls)
     out = Checklist(points, claims)
     out.levels = [level(read_points, others) for read_points, (_, others) in zip(points, crit_points, strict=True)]
@@ -176,15 +178,15 @@ def flag_outcome(read_claims: list[tuple[Claim, Reading]]) -> tuple[Literal["rai
 
 
 def level(read_points: list[tuple[Point, Reading]], full_others: int) -> int:
-    """Full: the core plus at least full_others others stated; partial: the core or any one other point
-    stated, or the core said in part; none otherwise."""
-    core = next((r for p, r in read_points if p.core), None)
+    """Full: the core plus at least full_others others stated, or the core said in part with at least that
+    many others (and one) stated: a core often sums up what several sentences say, which no passage of
+    one or two sentences entails. Partial: the core or any one other point stated, or the core said in
+    part. None otherwise."""
+    core = next((r.status for p, r in read_points if p.core), None)
     others = sum(r.status == "stated" for p, r in read_points if not p.core)
-    if core is not None and core.status == "stated":
-        return 2 if others >= full_others else 1
-    if others or (core is not None and core.status == "partly"):
-        return 1
-    return 0
+    if (core == "stated" and others >= full_others) or (core == "partly" and others >= max(full_others, 1)):
+        return 2
+    return 1 if core in ("stated", "partly") or others else 0
 
 
 def evidence_of(read_points: list[tuple[Point, Reading]]) -> str | None:

@@ -63,6 +63,25 @@ def test_full_needs_the_core_and_enough_others(fraud: Subject) -> None:
     assert _read(fraud, answer, ScriptedReader({})).levels[0] == 0
 
 
+def test_another_passage_read_as_rejecting_a_point_does_not_take_its_credit(fraud: Subject) -> None:
+    core = fraud.rubric.criteria[0].core
+    assert core is not None
+    # The second sentence names a different detail and is read (wrongly) as rejecting the point.
+    reader = ScriptedReader({(core.text[:30], "odds"): "entails", (core.text[:30], "budget"): ("contradicts", 0.98)})
+    checklist = _read(fraud, "The weight multiplies the odds by w. The review budget sets the cut.", reader)
+    status = {p.id: r.status for p, r in checklist.points[0]}
+    assert status[core.id] == "stated"
+    assert dict(checklist.points[0])[core].passage == "The weight multiplies the odds by w."
+
+
+def test_a_trap_set_up_and_rejected_more_strongly_elsewhere_is_not_raised(fraud: Subject) -> None:
+    flag = fraud.rubric.red_flags[0]
+    claim = next(c for c in flag.claims if c.raises)
+    reader = ScriptedReader({(claim.text[:30], "10,000"): "entails", (claim.text[:30], "wrong"): ("contradicts", 0.98)})
+    checklist = _read(fraud, "Some would weight the fraud class by 10,000. That is wrong.", reader)
+    assert flag.id not in checklist.raised and flag.id not in checklist.unclear
+
+
 def test_a_point_read_without_confidence_is_not_stated(fraud: Subject) -> None:
     core = fraud.rubric.criteria[0].core
     assert core is not None
@@ -125,3 +144,14 @@ def test_levels_follow_the_rule_for_any_count(fraud: Subject) -> None:
     stated = [(p, type(r)("stated", "q", 0.99, 0.99, 0.0) if p.core else r) for p, r in reading]
     assert level(stated, 0) == 2 and level(stated, 1) == 1
     assert len(points) == len(reading)
+
+
+def test_a_core_said_in_part_counts_as_the_core_when_the_others_are_stated(fraud: Subject) -> None:
+    """A core often sums up what several sentences say; no passage of one or two sentences entails it."""
+    reading = read(fraud, semantic.analyse(fraud, "x y z words here."), ScriptedReader({}), TH).points[0]
+    partly = type(reading[0][1])("partly", "q", 0.3, 0.8, 0.0)
+    stated = type(reading[0][1])("stated", "q", 0.99, 0.99, 0.0)
+    core_in_part = [(p, partly if p.core else r) for p, r in reading]
+    assert level(core_in_part, 0) == 1 and level(core_in_part, 1) == 1  # alone: partial, whatever the rule
+    with_other = [(p, partly if p.core else stated) for p, r in reading]
+    assert level(with_other, 1) == 2
