@@ -163,7 +163,20 @@ def read(subject: Subject, ev: semantic.Evidence, entailer: Entailer, th: Reader
         outcome = flag_outcome(read_claims)
         if outcome is not None:
             (out.raised if outcome[0] == "raised" else out.unclear)[flag.id] = outcome[1]
+    out.raised, out.unclear = doubted(rubric, out.levels, out.raised, out.unclear)
     return out
+
+
+def doubted(
+    rubric: Rubric, levels: list[int], raised: dict[str, str], unclear: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Raised traps become unclear (asked about, capping nothing) in an answer whose points alone reach the
+    pass mark. Such an answer states the mechanisms that refute the trap, so a passage read as asserting
+    it is far more often the trap named to be knocked down: on the seen traps' gold answers, seven such
+    readings in eight were of answers that reject the trap."""
+    if raised and sum(c.weight * lv / 2 for c, lv in zip(rubric.criteria, levels, strict=True)) >= rubric.pass_mark:
+        return {}, unclear | raised
+    return raised, unclear
 
 
 def flag_outcome(read_claims: list[tuple[Claim, Reading]]) -> tuple[Literal["raised", "unclear"], str] | None:

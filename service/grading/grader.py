@@ -238,6 +238,7 @@ class Grader:
             outcome = checklist.flag_outcome(read_claims)
             if outcome is not None:
                 (flags if outcome[0] == "raised" else unclear)[f.id] = outcome[1]
+        flags, unclear = checklist.doubted(subject.rubric, [s.score for s in scores], flags, unclear)
         return scores, flags, unclear
 
 

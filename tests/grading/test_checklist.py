@@ -116,6 +116,21 @@ def test_a_flag_needs_every_raising_claim_and_confidence(fraud: Subject) -> None
     assert "10,000" in checklist.unclear[flag.id]
 
 
+def test_a_trap_read_in_an_answer_that_passes_on_its_points_is_asked_about_not_capped(fraud: Subject) -> None:
+    flag = fraud.rubric.red_flags[0]
+    claim = next(c for c in flag.claims if c.raises)
+    every_point = {(p.text[:30], "odds"): "entails" for c in fraud.rubric.criteria for p in c.points}
+    reader = ScriptedReader(every_point | {(claim.text[:30], "10,000"): "entails"})
+    checklist = _read(fraud, "I'd weight the fraud class by 10,000. The weight multiplies the odds.", reader)
+    assert all(lv == 2 for lv in checklist.levels)
+    assert flag.id in checklist.unclear and flag.id not in checklist.raised
+    assert "10,000" in checklist.unclear[flag.id]
+    # Without the points, the same reading raises it.
+    alone = ScriptedReader({(claim.text[:30], "10,000"): "entails"})
+    checklist = _read(fraud, "I'd weight the fraud class by 10,000. The weight multiplies the odds.", alone)
+    assert flag.id in checklist.raised
+
+
 def test_the_non_raising_half_of_a_compound_trap_raises_nothing(fraud: Subject) -> None:
     flag = fraud.rubric.red_flags[0]
     other = next(c for c in flag.claims if not c.raises)
