@@ -5,9 +5,10 @@
 2. Decisions: the reader reads each (statement, passage) pair: entails, partly, contradicts, neither.
 3. Levels in code: full = the core plus at least `full_others` other points stated (the core may be
    said only in part when the others are there); partial = the core, or any one other point, stated
-   (or the core said in part); none otherwise. A flag is raised
-   when every claim marked `raises` is read as asserted with the confidence fitted on training writers
-   and no passage rejects it more strongly; read more weakly than that, it is `unclear` and caps nothing.
+   (or the core said in part); none otherwise. A flag is raised when every claim marked `raises` is
+   read as asserted with the confidence fitted on training writers and no passage rejects it more
+   strongly; read more weakly than that, or in an answer whose points alone pass (`doubted`), it is
+   `unclear` and caps nothing.
 
 A criterion with no points (a rubric derived from a reference answer) is one core point, its claim;
 a red flag with no claims is one raising claim, its statement.
