@@ -5,7 +5,8 @@ InterviewerError                  base: every error a user may see
 ├── UnknownTrapError              a trap id that is not in the catalog (carries nearest ids)
 ├── InvalidInputError             empty query, empty answer, bad batch line
 │   ├── TooLargeError             an answer or message over the configured size
-│   └── ConflictError             a second open dispute of one decision, or one already settled
+│   └── ConflictError             a second open dispute of one decision, one already settled, or the
+│                                 results of a batch job still running
 ├── IndexError_                   the retrieval index cannot be built or reached
 ├── ModelError                    a model call failed
 │   ├── ModelUnavailableError     no model reachable after retries and fallbacks
@@ -61,7 +62,7 @@ class TooLargeError(InvalidInputError):
 
 
 class ConflictError(InvalidInputError):
-    """A request that the stored state already answers: it cannot be done twice."""
+    """A valid request the stored state does not allow now: done already, or not done yet."""
 
     status_code = 409
 

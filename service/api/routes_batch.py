@@ -21,7 +21,7 @@ from service.api import deps
 from service.api.models import BatchAccepted, BatchJob
 from service.batch.jobs import PAGE, BatchJobs
 from service.batch.runner import Summary, run_batch
-from service.errors import InvalidInputError, SessionError, StorageError
+from service.errors import ConflictError, InvalidInputError, SessionError, StorageError
 from service.grading.factory import make_grader
 from service.grading.models import Mode
 from service.runtime import Runtime
@@ -177,7 +177,7 @@ def status(
 def results_file(job_id: str, jobs: Annotated[BatchJobs, Depends(deps.batch_jobs)]) -> StreamingResponse:
     job = _job(jobs, job_id)
     if job["state"] != "done":
-        raise InvalidInputError(f"batch job '{job_id}' is {job['state']}; poll /batch/{job_id} until it is done")
+        raise ConflictError(f"batch job '{job_id}' is {job['state']}; poll /batch/{job_id} until it is done")
 
     def lines() -> Iterator[str]:
         for record in jobs.results(job_id):

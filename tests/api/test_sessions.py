@@ -147,6 +147,20 @@ def test_batch_jobs_survive_a_restart(tmp_path: Path, settings: Settings, index)
     assert [r["id"] for r in lines] == ["a0", "a1", "a2"] and lines[0]["score"] == 99  # a0 kept, not regraded
 
 
+def test_the_results_of_a_running_job_are_a_conflict_not_bad_input(tmp_path: Path, settings: Settings) -> None:
+    """The request is valid; the job is not done yet (a 422 read as "your input was wrong")."""
+    from service.batch.jobs import BatchJobs
+
+    own = settings.model_copy(update={"data_dir": tmp_path, "batch_lease_seconds": 600.0})
+    busy = BatchJobs(own)  # another replica holds the job's lease: this one leaves it running
+    busy.add_lines("busy", ['{"id": "a", "trap_id": "mlsd-33", "answer": "Reservoir sampling."}'])
+    busy.add("busy", "semantic", 1)
+    with TestClient(create_app(own)) as client:
+        assert client.get("/batch/busy").json()["state"] == "running"
+        res = client.get("/batch/busy/results")
+        assert res.status_code == 409 and "poll /batch/busy" in res.json()["detail"]
+
+
 def test_an_expired_job_is_claimed_by_one_replica_only(tmp_path: Path, settings: Settings) -> None:
     """Replicas look for expired leases on their own clocks: of two that read the same one, one wins;
     the loser of a lease stops renewing it."""
