@@ -22,7 +22,7 @@ from service.grading.grader import Grader
 from service.grading.subject import Subject
 
 GOLD = [json.loads(line) for line in DEFAULT_GOLD.read_text().splitlines()]
-# What the shipped reader still gets wrong (docs/grading.md, "Why similarity is still the default"): each is a
+# What the shipped reader still gets wrong (docs/grading.md, "Why the checklist is the default"): each is a
 # strict xfail, so a better reader turns it into a failure until the test is updated.
 READER_MISSES = "the shipped reader (MiniLM-L6, three epochs here) does not read this as written; see docs/grading.md"
 
