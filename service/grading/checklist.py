@@ -94,7 +94,7 @@ def _candidates(unit_vecs: np.ndarray, statement_vecs: np.ndarray, k: int) -> li
 
 def _reading(probs: list[np.ndarray], passages: list[str], th: float, *, any_passage_rejects: bool) -> Reading:
     """A passage states a point when it reads it as entailed, surely enough and more than as contradicted;
-    another passage read as rejecting the point (most often one that names a different detail of the
+    another passage read as rejecting the point (often one that names a different detail of the
     topic) does not take that credit away. A trap claim is different (`any_passage_rejects`): it counts
     as asserted only when no passage rejects it more strongly, since a set-up knocked down in the next
     sentence is no assertion, and an accusation needs more than credit does."""
